@@ -1,0 +1,1 @@
+"""nbrepro benchmarks: ratios against a baseline measured in the same run."""

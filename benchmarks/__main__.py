@@ -1,0 +1,69 @@
+"""Run every benchmark: ``python -m benchmarks [--write docs/benchmarks.md] [--only NAME]``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+from benchmarks import bench_capture, bench_delta, bench_load, bench_rest
+from benchmarks.common import Result
+
+SUITES = {
+    "load": bench_load.run,
+    "delta": bench_delta.run,
+    "capture": bench_capture.run,
+    "rest": bench_rest.run,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", type=Path, default=None, help="Write results as Markdown.")
+    parser.add_argument("--only", choices=sorted(SUITES), action="append", default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nbrepro-bench-") as tmp:
+        os.environ["NBREPRO_HOME"] = str(Path(tmp) / "home")
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        for name in ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+            os.environ[name] = str(Path(tmp) / name.lower())
+        results: list[Result] = []
+        for name in args.only or list(SUITES):
+            print(f"== {name}", flush=True)
+            for result in SUITES[name](Path(tmp) / name):
+                print(result.line(), flush=True)
+                results.append(result)
+    if args.write:
+        args.write.write_text(render(results), "utf-8")
+        print(f"wrote {args.write}")
+
+
+def render(results: list[Result]) -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmarks",
+        "",
+        "Run with `make bench` (`python -m benchmarks --write docs/benchmarks.md`). Every figure is a",
+        "ratio against a baseline measured in the same run, on the same machine, interleaved, so the",
+        "noise of a shared machine cancels out; medians of repeated measurements.",
+        "",
+        f"Latest run: {now}, Python {platform.python_version()}, {os.cpu_count()} cores.",
+        "",
+        "| benchmark | measured | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(r.row())
+    lines.append("")
+    for r in results:
+        if r.notes:
+            lines.append(f"- **{r.name}**: {r.notes}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""REST calls one capture makes against a real `mlflow server`, by size of the run.
+
+Counted in the kernel at the HTTP layer (every request MLflow's client sends,
+artifact uploads included), for a small capture and for one with 50 tags and
+3 Delta reads: batch calls keep the count constant.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from benchmarks.common import Result
+from nbrepro.testing import Kernel, MlflowServer
+
+COUNTER = """
+import requests as _rq
+_calls = []
+_orig = _rq.Session.request
+def _counting(self, method, url, *a, **kw):
+    _calls.append((method, url.split("/api/")[-1] if "/api/" in url else url))
+    return _orig(self, method, url, *a, **kw)
+_rq.Session.request = _counting
+"""
+
+READS = """
+import pandas as pd
+from deltalake import DeltaTable, write_deltalake
+for name in ("a", "b", "c"):
+    write_deltalake(f"{root}/{name}", pd.DataFrame({"x": range(10)}), mode="append")
+    DeltaTable(f"{root}/{name}").to_pandas()
+"""
+
+
+def _capture(k: Kernel, tags: int) -> list[str]:
+    tag_args = " ".join(f"-t k{i}=v{i}" for i in range(tags))
+    k.ok("_calls.clear()")
+    k.ok(f"%%repro -e rest {tag_args}\nx = 1")
+    return k.ok("print('\\n'.join(f'{m} {u}' for m, u in _calls))").stdout.splitlines()
+
+
+def run(workdir: Path) -> list[Result]:
+    server = MlflowServer(workdir / "server")
+    server.start()
+    try:
+        env = dict(os.environ, MLFLOW_TRACKING_URI=server.uri)
+        k = Kernel(workdir, env)
+        try:
+            k.ok("%load_ext nbrepro")
+            k.ok("%config ReproMagics.show_summary = False")
+            k.ok(f"root = {str(workdir)!r}")
+            k.ok(COUNTER)
+            _capture(k, 0)  # warm-up: creates the experiment
+            small = _capture(k, 1)
+            k.ok(READS)
+            large = _capture(k, 50)
+        finally:
+            k.shutdown()
+    finally:
+        server.stop()
+    constant = len(small) == len(large)
+    return [
+        Result(
+            "REST calls per capture: 50 tags + 3 Delta reads / 1 tag + 0 reads",
+            f"{len(large)} calls",
+            f"{len(small)} calls",
+            len(large) / len(small),
+            "constant (1.0)",
+            constant,
+            notes="calls of the large capture: " + "; ".join(large),
+        )
+    ]

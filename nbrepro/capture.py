@@ -1,0 +1,278 @@
+"""Assemble one capture: the record, its artifacts and the run's tags.
+
+Plain inputs in, plain outputs out. The IPython glue and the headless runner
+collect the executed cells, outputs and Delta reads; this module turns them
+into what gets logged, with every secret removed on the way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from nbrepro import environment, gitstate, history, record
+from nbrepro._version import __version__
+from nbrepro.history import ExecutedCell
+from nbrepro.redact import redact_text, secret_values
+from nbrepro.tracking import LogBundle, display_uri
+
+DEFAULT_MAX_OUTPUT_BYTES = 1_000_000
+DEFAULT_MAX_DIFF_BYTES = 1_000_000
+
+
+@dataclass
+class CaptureInput:
+    """What the kernel side knows when a capture ends."""
+
+    capture_id: str
+    mode: str
+    run: dict[str, Any]
+    executed: list[ExecutedCell]
+    capture_index: int | None = None
+    notebook_path: str | None = None
+    # Headless runs: the executed output notebook is the document.
+    document: nbformat.NotebookNode | None = None
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    delta_reads: list[dict[str, Any]] = field(default_factory=list)
+    delta_writes: list[dict[str, Any]] = field(default_factory=list)
+    delta_notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    env_allow: Sequence[str] = environment.DEFAULT_ENV_ALLOW
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    max_diff_bytes: int = DEFAULT_MAX_DIFF_BYTES
+    render_html: bool = True
+    # A precomputed environment snapshot (headless: taken inside the kernel).
+    environment: dict[str, Any] | None = None
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Capture:
+    record: dict[str, Any]
+    bundle: LogBundle
+
+
+def load_document(path: str | None) -> tuple[nbformat.NotebookNode | None, dict[str, Any]]:
+    """Read the notebook document from disk; the info dict says why when it cannot."""
+    info: dict[str, Any] = {
+        "path": path,
+        "available": False,
+        "sha256": None,
+        "cell_count": None,
+        "missing_reason": None,
+        "modified_at": None,
+    }
+    if not path:
+        info["missing_reason"] = (
+            "notebook path unknown (not run from Jupyter, or unsaved); pass --notebook PATH"
+        )
+        return None, info
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        info["missing_reason"] = f"cannot read {path}: {exc.strerror or exc}"
+        return None, info
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except (ValueError, UnicodeDecodeError) as exc:
+        info["missing_reason"] = f"{path} is not a readable notebook: {exc}"
+        return None, info
+    info.update(
+        available=True,
+        sha256=history.notebook_sha256(raw),
+        cell_count=len(nb.cells),
+        modified_at=_iso_mtime(p),
+    )
+    return nb, info
+
+
+def _iso_mtime(p: Path) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc).isoformat()
+
+
+def cap_outputs(outputs: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Keep outputs up to ``limit`` bytes of JSON; the rest is replaced by a note."""
+    kept: list[dict[str, Any]] = []
+    used = 0
+    for out in outputs:
+        size = len(json.dumps(out, default=str))
+        if used + size > limit:
+            kept.append(
+                {
+                    "output_type": "stream",
+                    "name": "stderr",
+                    "text": f"[nbrepro: outputs cut at {limit} bytes; "
+                    f"{len(outputs) - len(kept)} more output(s) not recorded]\n",
+                }
+            )
+            return kept, True
+        kept.append(out)
+        used += size
+    return kept, False
+
+
+def render_html(nb: nbformat.NotebookNode) -> bytes:
+    """An HTML rendering of a notebook for the MLflow UI's artifact viewer."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    return body.encode("utf-8")
+
+
+def build(inp: CaptureInput) -> Capture:
+    """Build the record and the bundle of artifacts and tags for a capture."""
+    warnings = list(inp.warnings)
+    document: nbformat.NotebookNode | None
+    if inp.document is not None:
+        document = inp.document
+        doc_info = {
+            "path": inp.notebook_path,
+            "available": True,
+            "sha256": history.notebook_sha256(nbformat.writes(document)),
+            "cell_count": len(document.cells),
+            "missing_reason": None,
+            "modified_at": None,
+        }
+    else:
+        loaded, doc_info = load_document(inp.notebook_path)
+        document = loaded
+        if loaded is None:
+            warnings.append(f"notebook document not recorded: {doc_info['missing_reason']}")
+
+    executed = history.match_to_document(inp.executed, document)
+    hidden = history.find_hidden_state(executed, document, inp.capture_index)
+    replay = history.build_replay(executed, document)
+
+    env = (
+        inp.environment
+        if inp.environment is not None
+        else environment.capture_environment(env_allow=inp.env_allow)
+    )
+    git_root = Path(inp.notebook_path).parent if inp.notebook_path else Path.cwd()
+    git = gitstate.capture_git(git_root, max_diff_bytes=inp.max_diff_bytes)
+    git_diff = git.pop("diff", None) if git else None
+    env = dict(env)
+    env["git"] = git
+
+    outputs, truncated = cap_outputs(inp.outputs, inp.max_output_bytes)
+    if truncated:
+        warnings.append(f"capture cell outputs cut at {inp.max_output_bytes} bytes")
+
+    files: dict[str, str | bytes] = {
+        record.ARTIFACT_PATHS["replay"]: nbformat.writes(replay),
+        record.ARTIFACT_PATHS["history"]: history.history_script(executed),
+        record.ARTIFACT_PATHS["outputs"]: json.dumps(outputs, indent=1, default=str),
+        record.ARTIFACT_PATHS["requirements"]: environment.requirements_txt(env),
+        record.ARTIFACT_PATHS["python_env"]: environment.python_env_yaml(env),
+    }
+    if document is not None:
+        files[record.ARTIFACT_PATHS["document"]] = nbformat.writes(document)
+    if git_diff:
+        files[record.ARTIFACT_PATHS["git_diff"]] = git_diff
+    if inp.render_html:
+        try:
+            files[record.ARTIFACT_PATHS["html"]] = render_html(
+                document if document is not None else replay
+            )
+        except Exception as exc:  # nbconvert template or exporter failure
+            warnings.append(f"HTML rendering skipped: {type(exc).__name__}: {exc}")
+
+    run = dict(inp.run)
+    run["tracking_uri"] = display_uri(str(run.get("tracking_uri", "")))
+    rec: dict[str, Any] = {
+        "schema_version": record.SCHEMA_VERSION,
+        "nbrepro_version": __version__,
+        "capture_id": inp.capture_id,
+        "mode": inp.mode,
+        "created_at": record.utcnow_iso(),
+        "run": run,
+        "code": {
+            "cells": [c.to_record() for c in executed],
+            "document": doc_info,
+            "hidden_state": hidden.to_record(),
+            "capture_cell": inp.capture_index,
+            "outputs_truncated": truncated,
+        },
+        "environment": env,
+        "data": {
+            "reads": inp.delta_reads,
+            "writes": inp.delta_writes,
+            "notes": inp.delta_notes,
+        },
+        "artifacts": {
+            k: v for k, v in record.ARTIFACT_PATHS.items() if v in files or k == "record"
+        },
+        "warnings": warnings,
+    }
+
+    secrets = secret_values(os.environ)
+    rec = json.loads(redact_text(record.dumps(rec), secrets))
+    record.validate(rec)
+    files[record.RECORD_ARTIFACT] = record.dumps(rec)
+    clean = {path: _redact_file(data, secrets) for path, data in files.items()}
+    tags = run_tags(rec, inp.extra_tags)
+    tags = {k: redact_text(v, secrets) for k, v in tags.items()}
+    return Capture(record=rec, bundle=LogBundle(tags=tags, files=clean, datasets=inp.delta_reads))
+
+
+def _redact_file(data: str | bytes, secrets: list[str]) -> bytes:
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    return redact_text(text, secrets).encode("utf-8")
+
+
+def run_tags(rec: dict[str, Any], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The tags MLflow users expect, plus nbrepro's own ``nbrepro.*`` tags."""
+    code = rec["code"]
+    env = rec["environment"]
+    doc_path = code["document"]["path"]
+    tags = {
+        "mlflow.source.type": "NOTEBOOK",
+        "mlflow.source.name": doc_path or "<unsaved notebook>",
+        "nbrepro.schema_version": str(rec["schema_version"]),
+        "nbrepro.version": rec["nbrepro_version"],
+        "nbrepro.capture_id": rec["capture_id"],
+        "nbrepro.mode": rec["mode"],
+        "nbrepro.env_hash": env["hash"],
+        "nbrepro.hidden_state": "true" if code["hidden_state"]["hidden"] else "false",
+        "nbrepro.cells": str(len(code["cells"])),
+        "nbrepro.delta_tables": str(len(rec["data"]["reads"])),
+    }
+    if doc_path:
+        tags["nbrepro.notebook"] = doc_path
+    if rec["run"].get("seed") is not None:
+        tags["nbrepro.seed"] = str(rec["run"]["seed"])
+    git = env.get("git") or {}
+    if git.get("commit"):
+        tags["mlflow.source.git.commit"] = git["commit"]
+    if git.get("branch"):
+        tags["mlflow.source.git.branch"] = git["branch"]
+    origin = (git.get("remotes") or {}).get("origin")
+    if origin:
+        tags["mlflow.source.git.repoURL"] = origin
+    tags["mlflow.note.content"] = summary_markdown(rec)
+    tags.update(extra or {})
+    return tags
+
+
+def summary_markdown(rec: dict[str, Any]) -> str:
+    """A short run description for the MLflow UI."""
+    code = rec["code"]
+    lines = [
+        f"Captured by nbrepro {rec['nbrepro_version']} ({rec['mode']}): "
+        f"{len(code['cells'])} executed cell(s) from `{code['document']['path'] or 'unsaved notebook'}`.",
+    ]
+    for read in rec["data"]["reads"]:
+        lines.append(f"- Delta `{read['uri']}` at version {read['version']}")
+    if code["hidden_state"]["hidden"]:
+        lines.append("")
+        lines.extend(f"Hidden state: {e}" for e in code["hidden_state"]["explanations"])
+    return "\n".join(lines)

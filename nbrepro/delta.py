@@ -1,0 +1,608 @@
+"""Watch Delta Lake reads and writes, and pin tables to recorded versions on re-execution.
+
+Importing this module never imports ``deltalake``: :meth:`DeltaWatcher.install` patches it
+when present, or waits for its first import with a ``sys.meta_path`` hook.
+
+Canonical table uri (:func:`normalize_uri`, used for records and pins alike):
+
+* local tables: the absolute, symlink-resolved path without ``file://`` and without a
+  trailing slash (``/data/sales``); ``file://`` uris are decoded to that same form;
+* object stores: ``scheme://bucket/path`` with the scheme lower-cased, userinfo and
+  secret-looking query parameters removed and no trailing slash (``s3://bucket/sales``).
+
+Reads are seen through ``DeltaTable`` itself, so every caller (polars too) is covered. A
+``write_deltalake`` name bound before :meth:`DeltaWatcher.install` (``from deltalake import
+write_deltalake``) keeps the unpatched function: such writes are not recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypedDict, cast
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from nbrepro.errors import NbreproError
+
+
+class Pin(TypedDict):
+    """The version a table is held at during re-execution (keyed by normalized uri)."""
+
+    version: int
+    table_id: str | None
+
+
+class DeltaRead(TypedDict):
+    """One (uri, table_id, version) the notebook opened; flags are OR-ed over repeated opens."""
+
+    uri: str
+    table_id: str | None
+    version: int
+    requested_version: int | str | None
+    pinned_by_user: bool
+    latest_at_read: bool
+    commit_timestamp: str | None
+    file_fingerprint: str | None
+    num_files: int | None
+    first_seen: str
+    reads: int
+    via: str
+    pinned_by_nbrepro: bool
+
+
+class DeltaWrite(TypedDict):
+    """One ``write_deltalake`` call; ``version`` is None when nothing was written (mode=ignore)."""
+
+    uri: str
+    table_id: str | None
+    version: int | None
+    mode: str | None
+    time: str
+
+
+class PinProblem(TypedDict):
+    """Why a pinned version cannot be reproduced; ``fatal`` False is informational only."""
+
+    uri: str
+    version: int
+    kind: str  # table_missing | table_replaced | version_unavailable | files_missing | not_checked
+    fatal: bool
+    message: str
+
+
+class PinnedTableMismatch(NbreproError):
+    """A pinned table was re-created: same uri, different table id, so versions differ."""
+
+    def __init__(self, uri: str, recorded_id: str, current_id: str, version: int) -> None:
+        super().__init__(
+            f"Delta table {uri} was re-created since the run was recorded: the run read "
+            f"version {version} of table id {recorded_id}, the table there now has id "
+            f"{current_id}. Rerun with --data latest to read the current table instead."
+        )
+        self.uri, self.recorded_id, self.current_id = uri, recorded_id, current_id
+        self.version = version
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")
+_SECRET_NAMES = frozenset({"sig", "sas", "auth", "code", "pwd"})
+_SECRET_PARTS = ("token", "secret", "passw", "signature", "credential", "key", "x-amz-", "x-goog-")
+_LIBRARIES = frozenset({"polars", "pandas", "dask", "duckdb", "daft", "ray", "pyarrow"})
+_URI_CACHE: dict[str, str] = {}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_WAY_OUT = "Rerun with --data latest to read the table's current version instead."
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _strip_credentials(uri: str) -> str:
+    """Drop userinfo and secret-looking query parameters from an object-store uri."""
+    parts = urlsplit(uri)
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in _SECRET_NAMES and not any(s in k.lower() for s in _SECRET_PARTS)
+    ]
+    out = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    return f"{out}?{urlencode(query)}" if query else out
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_stripper() -> Callable[[str], str] | None:
+    # nbrepro.redact, when another part of nbrepro provides it, knows more secret names.
+    try:
+        mod = importlib.import_module("nbrepro.redact")
+    except ImportError:
+        return None
+    fn = getattr(mod, "strip_uri_credentials", None)
+    return cast("Callable[[str], str]", fn) if callable(fn) else None
+
+
+def normalize_uri(uri: str | os.PathLike[str]) -> str:
+    """Return the canonical, credential-free form of a table uri (see the module docstring).
+
+    Args:
+        uri: A local path, ``file://`` uri or object-store uri.
+
+    Returns:
+        The canonical uri used as the key of records and pins.
+    """
+    raw = os.fspath(uri)
+    cached = _URI_CACHE.get(raw)
+    if cached is not None:
+        return cached
+    match = _SCHEME.match(raw)
+    if match is None:
+        result = os.path.realpath(raw)
+    elif match.group(1).lower() == "file":
+        path = unquote(urlsplit(raw).path)
+        result = os.path.realpath(path[1:] if re.match(r"^/[A-Za-z]:", path) else path)
+    else:
+        shared = _shared_stripper()
+        clean = _strip_credentials(shared(raw) if shared else raw)
+        base, sep, query = clean.partition("?")
+        scheme, _, rest = base.partition("://")
+        result = f"{scheme.lower()}://{rest.rstrip('/')}{sep}{query}"
+    # Relative paths depend on the working directory, so only cwd-independent input is cached.
+    if match is not None or os.path.isabs(raw):
+        if len(_URI_CACHE) > 1024:
+            _URI_CACHE.clear()
+        _URI_CACHE[raw] = result
+    return result
+
+
+def _internal(module: str) -> bool:
+    # deltalake builds DeltaTables itself (write_deltalake, DeltaTable.create) and so does
+    # this module: those are not the notebook's reads and must never be pinned.
+    return module == __name__ or module == "deltalake" or module.startswith("deltalake.")
+
+
+def _requested(version: Any) -> int | str | None:
+    if isinstance(version, datetime):
+        aware = version if version.tzinfo else version.replace(tzinfo=timezone.utc)
+        return aware.isoformat()
+    return version if version is None or isinstance(version, (int, str)) else str(version)
+
+
+def _fingerprint(dt: Any) -> tuple[str, int]:
+    # The private get_add_file_sizes (relative path -> size) costs ~15 µs, the public
+    # get_add_actions ~300 µs; sorted file uris are the fallback if it ever disappears.
+    sizes = getattr(getattr(dt, "_table", None), "get_add_file_sizes", None)
+    items = sorted(sizes().items()) if sizes else [(u, None) for u in sorted(dt.file_uris())]
+    digest = hashlib.sha256()
+    for path, size in items:
+        digest.update(f"{path}\0{size}\n".encode())
+    return digest.hexdigest(), len(items)
+
+
+# Duck-typed finder and loader: importlib.abc would cost ~20 ms of imports at startup.
+class _HookedLoader:
+    """Runs the real loader, then a callback: deltalake is patched before anyone uses it."""
+
+    def __init__(self, loader: Any, after: Callable[[], None]) -> None:
+        self._loader, self._after = loader, after
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        module.__loader__ = self._loader  # leave no trace of the hook on the module
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._after()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+class _ImportHook:
+    """Post-import hook for ``deltalake``; removed by its watcher once it fired."""
+
+    def __init__(self, after: Callable[[], None]) -> None:
+        self._after, self._busy = after, False
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != "deltalake" or self._busy:
+            return None
+        self._busy = True  # other finders (another watcher's hook) may ask us again
+        try:
+            for finder in list(sys.meta_path):
+                find = getattr(finder, "find_spec", None)
+                spec = None if finder is self or find is None else find(fullname, path, target)
+                if spec is not None:
+                    if hasattr(spec.loader, "exec_module"):
+                        spec.loader = _HookedLoader(spec.loader, self._after)
+                    return spec
+            return None
+        finally:
+            self._busy = False
+
+
+class DeltaWatcher:
+    """Records the Delta tables a notebook opens and writes, and applies pins.
+
+    Args:
+        on_event: Called with ``{"kind": "read" | "write", **record}`` for every new or
+            updated record; a failing callback becomes a note, never a user error.
+    """
+
+    def __init__(self, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.notes: list[str] = []
+        self._on_event = on_event
+        self._lock = threading.RLock()
+        self._reads: dict[tuple[str, str | None, int], DeltaRead] = {}
+        self._writes: list[DeltaWrite] = []
+        self._pins: dict[str, Pin] = {}
+        self._storage: dict[str, dict[str, str]] = {}  # in memory only: may hold credentials
+        self._saved: list[tuple[Any, str, Any, Any]] = []
+        self._hook: _ImportHook | None = None
+        # A wrapper another patch stacked on cannot be removed: it then just passes through.
+        self._active = False
+
+    def install(self) -> None:
+        """Patch deltalake now, or right after its first import (idempotent)."""
+        if self._saved or self._hook is not None:
+            return
+        if sys.modules.get("deltalake") is not None:
+            self._on_imported()  # never raises: a failure to patch is a note
+        else:
+            self._hook = _ImportHook(self._on_imported)
+            sys.meta_path.insert(0, self._hook)
+
+    def uninstall(self) -> None:
+        """Restore every patched attribute to the exact original object."""
+        self._drop_hook()
+        self._active = False
+        saved, self._saved = self._saved, []
+        for owner, name, original, wrapper in reversed(saved):
+            if vars(owner).get(name) is wrapper:
+                setattr(owner, name, original)
+            else:  # someone wrapped our wrapper: restoring would drop their patch too
+                self._note(f"left {owner.__name__}.{name} alone: it was re-patched after nbrepro")
+
+    def _drop_hook(self) -> None:
+        if self._hook is not None and self._hook in sys.meta_path:
+            sys.meta_path.remove(self._hook)
+        self._hook = None
+
+    def _on_imported(self) -> None:
+        self._drop_hook()
+        try:
+            self._patch()
+        except Exception as exc:
+            self._note(f"could not watch deltalake: {exc!r}")
+
+    def _set(self, owner: Any, name: str, wrapper: Any) -> None:
+        self._saved.append((owner, name, vars(owner)[name], wrapper))
+        setattr(owner, name, wrapper)
+
+    def _patch(self) -> None:
+        dl = sys.modules["deltalake"]
+        cls = dl.DeltaTable
+        makers = {
+            "__init__": self._wrap_init,
+            "load_as_version": self._wrap_load,
+            "update_incremental": self._wrap_load,
+            "to_pandas": self._wrap_to_pandas,
+        }
+        try:
+            for name, make in makers.items():
+                if name in vars(cls):
+                    self._set(cls, name, make(vars(cls)[name]))
+            write = vars(dl).get("write_deltalake")
+            if write is not None:
+                wrapped = self._wrap_write(write)
+                for modname, mod in list(sys.modules.items()):
+                    own = getattr(mod, "__dict__", {}).get("write_deltalake") is write
+                    if own and modname.partition(".")[0] == "deltalake":
+                        self._set(mod, "write_deltalake", wrapped)
+        except Exception:
+            self.uninstall()
+            raise
+        self._active = True
+
+    def _wrap_init(self, orig: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(orig)
+        def __init__(dt: Any, *args: Any, **kwargs: Any) -> None:
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if not self._active or _internal(caller):
+                return orig(dt, *args, **kwargs)
+            requested = args[1] if len(args) > 1 else kwargs.get("version")
+            uri: str | None = None
+            pin: Pin | None = None
+            problem: Exception | None = None
+            try:
+                uri = normalize_uri(args[0] if args else kwargs["table_uri"])
+                pin = self._pins.get(uri) if requested is None else None
+            except Exception as exc:  # noted below, once the user's call succeeded
+                problem = exc
+            if pin is None:
+                orig(dt, *args, **kwargs)
+            else:
+                if len(args) > 1:
+                    args = (args[0], pin["version"], *args[2:])
+                else:
+                    kwargs["version"] = pin["version"]
+                try:
+                    orig(dt, *args, **kwargs)
+                except Exception as exc:
+                    if hasattr(exc, "add_note"):  # Python >= 3.11; same type, more context
+                        exc.add_note(
+                            f"nbrepro pinned {uri} to version {pin['version']}. {_WAY_OUT}"
+                        )
+                    raise
+                current, want = str(dt.metadata().id), pin.get("table_id")
+                if want and current != want:  # re-created table: its versions are other data
+                    raise PinnedTableMismatch(cast(str, uri), want, current, pin["version"])
+            if uri is None:
+                self._note(f"a Delta read was not recorded: {problem!r}")
+                return
+            storage = args[2] if len(args) > 2 else kwargs.get("storage_options")
+            if storage:
+                self._storage[uri] = dict(storage)
+            self._observe(dt, uri, _requested(requested), caller, pin is not None)
+
+        return __init__
+
+    def _wrap_load(self, orig: Callable[..., Any]) -> Callable[..., Any]:
+        # load_as_version(v) names a version; update_incremental() asks for the newest.
+        @functools.wraps(orig)
+        def wrapper(dt: Any, *args: Any, **kwargs: Any) -> Any:
+            result = orig(dt, *args, **kwargs)
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if self._active and not _internal(caller):
+                try:
+                    key = getattr(dt, "_nbrepro_key", None)
+                    uri = key[0] if key else normalize_uri(dt.table_uri)
+                except Exception as exc:
+                    self._note(f"a Delta read was not recorded: {exc!r}")
+                    return result
+                requested = args[0] if args else kwargs.get("version")
+                self._observe(dt, uri, _requested(requested), caller, False)
+            return result
+
+        return wrapper
+
+    def _wrap_to_pandas(self, orig: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(orig)
+        def to_pandas(dt: Any, *args: Any, **kwargs: Any) -> Any:
+            result = orig(dt, *args, **kwargs)
+            # The open could not tell pandas was coming; the first to_pandas() tells.
+            rec = self._reads.get(getattr(dt, "_nbrepro_key", None))  # type: ignore[arg-type]
+            if self._active and rec is not None and rec["via"] == "deltalake":
+                rec["via"] = "pandas"
+                self._emit("read", dict(rec))
+            return result
+
+        return to_pandas
+
+    def _wrap_write(self, orig: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(orig)
+        def write_deltalake(*args: Any, **kwargs: Any) -> Any:
+            if not self._active:
+                return orig(*args, **kwargs)
+            try:
+                target = args[0] if args else kwargs["table_or_uri"]
+                if isinstance(target, (str, os.PathLike)):
+                    raw, storage = os.fspath(target), kwargs.get("storage_options")
+                else:  # a DeltaTable
+                    raw, storage = target.table_uri, target._storage_options
+                mode = kwargs.get("mode", "error")
+                # mode=ignore writes nothing to an existing table: no version is produced.
+                dl = sys.modules["deltalake"]
+                skipped = mode == "ignore" and dl.DeltaTable.is_deltatable(raw, storage)
+                plan: tuple[str, Any, Any, bool] | None = (raw, storage, mode, skipped)
+            except Exception as exc:
+                self._note(f"a Delta write was not recorded: {exc!r}")
+                plan = None
+            result = orig(*args, **kwargs)
+            if plan is not None:
+                self._record_write(*plan)
+            return result
+
+        return write_deltalake
+
+    def _observe(self, dt: Any, uri: str, requested: Any, caller: str, by_nbrepro: bool) -> None:
+        try:
+            version = dt.version()
+            table_id = str(dt.metadata().id)
+            key = (uri, table_id, version)
+            dt._nbrepro_key = key
+            with self._lock:
+                rec = self._reads.get(key)
+                if rec is None:
+                    fingerprint, num_files = _fingerprint(dt)
+                    top = caller.partition(".")[0]
+                    rec = self._reads[key] = DeltaRead(
+                        uri=uri,
+                        table_id=table_id,
+                        version=version,
+                        requested_version=requested,
+                        pinned_by_user=requested is not None,
+                        latest_at_read=requested is None and not by_nbrepro,
+                        commit_timestamp=None,
+                        file_fingerprint=fingerprint,
+                        num_files=num_files,
+                        first_seen=_now(),
+                        reads=1,
+                        via=top if top in _LIBRARIES else "deltalake",
+                        pinned_by_nbrepro=by_nbrepro,
+                    )
+                else:
+                    rec["reads"] += 1
+                    rec["pinned_by_user"] |= requested is not None
+                    rec["latest_at_read"] |= requested is None and not by_nbrepro
+                    rec["pinned_by_nbrepro"] |= by_nbrepro
+                event = dict(rec)
+        except Exception as exc:
+            self._note(f"a Delta read of {uri} was not recorded: {exc!r}")
+            return
+        self._emit("read", event)
+
+    def _record_write(self, raw: str, storage: Any, mode: Any, skipped: bool) -> None:
+        try:
+            uri = normalize_uri(raw)
+            dt = None if skipped else self._open(raw, storage)
+            rec = DeltaWrite(
+                uri=uri,
+                table_id=None if dt is None else str(dt.metadata().id),
+                version=None if dt is None else dt.version(),
+                mode=None if mode is None else str(mode),
+                time=_now(),
+            )
+            with self._lock:
+                self._writes.append(rec)
+        except Exception as exc:
+            self._note(f"a Delta write to {raw} was not recorded: {exc!r}")
+            return
+        self._emit("write", dict(rec))
+
+    def _emit(self, kind: str, record: Mapping[str, Any]) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event({"kind": kind, **record})
+            except Exception as exc:
+                self._note(f"on_event callback failed: {exc!r}")
+
+    def _note(self, note: str) -> None:
+        with self._lock:
+            if note not in self.notes and len(self.notes) < 200:
+                self.notes.append(note)
+
+    def _open(self, uri: str, storage: Any = None, version: int | None = None) -> Any:
+        """Open a table for nbrepro itself: never recorded, never pinned (see ``_internal``)."""
+        import deltalake
+
+        storage = storage or self._storage.get(uri)
+        return deltalake.DeltaTable(uri, version=version, storage_options=storage)
+
+    def reads(self) -> list[DeltaRead]:
+        """Return copies of the read records, in first-seen order."""
+        with self._lock:
+            return [cast(DeltaRead, dict(r)) for r in self._reads.values()]
+
+    def writes(self) -> list[DeltaWrite]:
+        """Return copies of the write records, in call order."""
+        with self._lock:
+            return [cast(DeltaWrite, dict(w)) for w in self._writes]
+
+    def clear(self) -> None:
+        """Forget all records and notes (pins and the installed patches stay)."""
+        with self._lock:
+            self._reads.clear()
+            self._writes.clear()
+            self.notes.clear()
+
+    def set_pins(self, pins: Mapping[str, Pin]) -> None:
+        """Hold tables at these versions when user code opens them without naming a version.
+
+        Args:
+            pins: ``{uri: {"version": int, "table_id": str | None}}``; uris are normalized.
+        """
+        self._pins = {
+            normalize_uri(uri): Pin(version=int(p["version"]), table_id=p.get("table_id"))
+            for uri, p in pins.items()
+        }
+
+    def finalize(self, reads: list[DeltaRead]) -> list[DeltaRead]:
+        """Return copies of ``reads`` with ``commit_timestamp`` filled in; never raises.
+
+        Args:
+            reads: Read records, e.g. from :meth:`reads` or a headless event stream.
+        """
+        out = [cast(DeltaRead, dict(r)) for r in reads]
+        groups: dict[tuple[str, str | None], list[DeltaRead]] = {}
+        for rec in out:
+            if rec.get("commit_timestamp") is None and isinstance(rec.get("version"), int):
+                groups.setdefault((str(rec.get("uri")), rec.get("table_id")), []).append(rec)
+        for (uri, table_id), group in groups.items():
+            try:
+                dt = self._open(uri)
+                if table_id and str(dt.metadata().id) != table_id:
+                    raise RuntimeError("the table was re-created; the old history is gone")
+                # history() of the latest snapshot, limited to the versions needed: a
+                # time-travelled table labels its (latest) history with wrong versions.
+                needed = dt.version() - min(r["version"] for r in group) + 1
+                stamps = {h["version"]: h.get("timestamp") for h in dt.history(max(needed, 1))}
+            except Exception as exc:
+                self._note(f"no commit time for {uri}: {exc!r}")
+                continue
+            for rec in group:
+                ms = stamps.get(rec["version"])
+                if ms is None:
+                    self._note(f"no commit time for {uri} version {rec['version']}")
+                    continue
+                iso = (_EPOCH + timedelta(milliseconds=ms)).isoformat()
+                rec["commit_timestamp"] = iso
+                with self._lock:
+                    own = self._reads.get((uri, rec.get("table_id"), rec["version"]))
+                    if own is not None:
+                        own["commit_timestamp"] = iso
+        return out
+
+    def check_pins(self, pins: Mapping[str, Pin]) -> list[PinProblem]:
+        """Check that every pinned version can still be read, before re-executing.
+
+        Args:
+            pins: ``{uri: {"version": int, "table_id": str | None}}``.
+
+        Returns:
+            One problem per pin that cannot be reproduced (and an informational,
+            non-fatal ``not_checked`` one for object-store data files).
+        """
+        problems: list[PinProblem] = []
+        for raw, pin in pins.items():
+            uri, version = normalize_uri(raw), int(pin["version"])
+            found = self._pin_problem(uri, version, pin.get("table_id"))
+            if found is not None:
+                fatal = found[0] != "not_checked"
+                msg = f"Delta table {uri} version {version}: {found[1]}."
+                text = f"{msg} {_WAY_OUT}" if fatal else msg
+                problems.append(
+                    PinProblem(uri=uri, version=version, kind=found[0], fatal=fatal, message=text)
+                )
+        return problems
+
+    def _pin_problem(self, uri: str, version: int, want: str | None) -> tuple[str, str] | None:
+        try:
+            dt = self._open(uri, version=version)
+        except Exception as exc:
+            try:
+                now = self._open(uri)
+            except Exception:
+                return "table_missing", f"the table cannot be opened ({exc})"
+            if want and str(now.metadata().id) != want:
+                return "table_replaced", f"the table was re-created (id {want} is gone)"
+            latest = now.version()
+            if version > latest:
+                return "version_unavailable", f"the table only goes up to version {latest}"
+            return "version_unavailable", f"its log was cleaned up (latest is {latest})"
+        current = str(dt.metadata().id)
+        if want and current != want:
+            return "table_replaced", f"the table was re-created (id {want}, now {current})"
+        if _SCHEME.match(uri):
+            return "not_checked", "data files in object stores were not checked"
+        import pyarrow
+
+        # Log paths are percent-encoded, relative to the table root (or absolute uris);
+        # file_uris() mixes encoded and on-disk forms, so it cannot be checked directly.
+        paths = pyarrow.table(dt.get_add_actions()).column("path").to_pylist()
+        missing = []
+        for path in paths:
+            local = urlsplit(path).path if _SCHEME.match(path) else os.path.join(uri, path)
+            if not os.path.exists(unquote(local)):
+                missing.append(unquote(local))
+        if not missing:
+            return None
+        example = os.path.basename(missing[0])
+        why = f"{len(missing)} of {len(paths)} data files are missing (vacuumed?), e.g. {example}"
+        return "files_missing", why

@@ -1,0 +1,83 @@
+"""The summary shown under a ``%%repro`` cell: HTML for Jupyter, text elsewhere."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+
+def summary_lines(rec: dict[str, Any], store: str, warning: str | None) -> list[str]:
+    """Plain-text summary lines of a capture."""
+    run = rec["run"]
+    code = rec["code"]
+    lines = [
+        f"nbrepro: run {run['run_name'] or ''} ({run['run_id']}) {run['status']}",
+        f"  stored in: {store} (experiment {run['experiment_name']!r}, id {run['experiment_id']})",
+        f"  code: {len(code['cells'])} executed cell(s); notebook "
+        f"{code['document']['path'] or 'unknown'}",
+    ]
+    if code["hidden_state"]["hidden"]:
+        lines.append("  hidden state:")
+        lines.extend(f"    - {e}" for e in code["hidden_state"]["explanations"])
+    reads = rec["data"]["reads"]
+    if reads:
+        lines.append(f"  Delta tables read ({len(reads)}):")
+        for r in reads:
+            how = "pinned by you" if r.get("pinned_by_user") else "latest at read"
+            lines.append(f"    - {r['uri']} @ v{r['version']} ({how})")
+    else:
+        lines.append("  Delta tables read: none")
+    for w in rec["data"]["writes"]:
+        lines.append(f"  Delta write: {w['uri']} -> v{w['version']}")
+    lines.append(f"  environment: {rec['environment']['hash'][:12]}")
+    for w in rec["warnings"]:
+        lines.append(f"  note: {w}")
+    if warning:
+        lines.append(f"  WARNING: {warning}")
+    return lines
+
+
+def summary_html(rec: dict[str, Any], store: str, warning: str | None) -> str:
+    """The same summary as a small HTML card."""
+    esc = html.escape
+    run = rec["run"]
+    code = rec["code"]
+    rows = [
+        (
+            "Run",
+            f"<b>{esc(str(run['run_name'] or ''))}</b> <code>{esc(run['run_id'])}</code> "
+            f"({esc(run['status'])})",
+        ),
+        ("Stored in", f"<code>{esc(store)}</code>, experiment {esc(str(run['experiment_name']))}"),
+        (
+            "Code",
+            f"{len(code['cells'])} executed cell(s) from "
+            f"<code>{esc(str(code['document']['path'] or 'unknown notebook'))}</code>",
+        ),
+    ]
+    reads = rec["data"]["reads"]
+    rows.append(
+        (
+            "Delta",
+            "<br>".join(f"<code>{esc(r['uri'])}</code> @ v{r['version']}" for r in reads)
+            or "no tables read",
+        )
+    )
+    rows.append(("Environment", f"<code>{esc(rec['environment']['hash'][:12])}</code>"))
+    body = "".join(
+        f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+        for k, v in rows
+    )
+    notes = ""
+    if code["hidden_state"]["hidden"]:
+        notes += "".join(
+            f"<div style='color:#a15c00'>&#9888; {esc(e)}</div>"
+            for e in code["hidden_state"]["explanations"]
+        )
+    notes += "".join(f"<div style='color:#666'>{esc(w)}</div>" for w in rec["warnings"])
+    if warning:
+        notes += f"<div style='color:#b00020'><b>Warning:</b> {esc(warning)}</div>"
+    return (
+        "<div class='nbrepro-summary' style='border-left:3px solid #0b7285;padding:4px 8px'>"
+        f"<div><b>nbrepro</b> captured this run</div><table>{body}</table>{notes}</div>"
+    )

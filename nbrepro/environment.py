@@ -1,0 +1,411 @@
+"""The kernel's environment, for a reproducibility record: Python, packages, OS, hardware.
+
+:func:`capture_environment` runs on every capture, so it is kept cheap. Packages are cached
+under a signature of the ``*.dist-info``/``*.egg-info`` names on ``sys.path`` and the
+folders' mtimes (about a millisecond to compute), and their name and version are read from
+the first lines of METADATA, not by ``importlib.metadata``'s full parse (ten times slower).
+OS and hardware are probed once per process. torch and numpy are never imported here, only
+looked at when the notebook already did. Failed probes leave None or empty values and a line
+in ``notes``; the result is JSON-serializable.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psutil
+
+from nbrepro.redact import redact_env, strip_uri_credentials
+
+# Secret-named variables (MLFLOW_TRACKING_PASSWORD) are dropped whatever this says. SPARK_*
+# is left out: mostly install paths, and Spark settings live in the session's configuration.
+# fmt: off
+DEFAULT_ENV_ALLOW: tuple[str, ...] = (
+    "PYTHONHASHSEED", "PYTHONPATH", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER",
+    "CUDA_LAUNCH_BLOCKING", "CUBLAS_WORKSPACE_CONFIG", "NVIDIA_TF32_OVERRIDE", "OMP_*", "MKL_*",
+    "OPENBLAS_*", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_*", "KMP_*", "TF_*", "TORCH_*", "JAX_*",
+    "XLA_FLAGS", "NUMBA_*", "TOKENIZERS_PARALLELISM", "HF_HUB_OFFLINE", "LANG", "LC_ALL", "TZ",
+    "MLFLOW_*",
+)
+THREAD_VARS: tuple[str, ...] = (
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+# fmt: on
+BUILD_DEPENDENCIES = ("pip", "setuptools", "wheel")
+NVIDIA_SMI_TIMEOUT_S = 5.0
+
+_packages_cache: tuple[tuple[Any, ...], list[dict[str, Any]], list[str]] | None = None
+_hardware_cache: tuple[dict[str, Any], list[str]] | None = None
+
+
+def canonical_name(name: str) -> str:
+    """The PEP 503 normalized form of a distribution name (``Foo_Bar`` -> ``foo-bar``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _path_signature() -> tuple[Any, ...]:
+    sig: list[Any] = []
+    for entry in sys.path:
+        folder = entry or os.getcwd()  # "" on sys.path means the working directory
+        try:
+            st = os.stat(folder)
+            if not stat.S_ISDIR(st.st_mode):  # a zip file
+                sig.append((folder, st.st_mtime_ns, st.st_size))
+                continue
+            with os.scandir(folder) as it:
+                names = sorted(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
+            sig.append((folder, st.st_mtime_ns, tuple(names)))
+        except OSError:
+            sig.append((folder, None))
+    return tuple(sig)
+
+
+def _name_version(dist: importlib.metadata.Distribution) -> tuple[str | None, str | None]:
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = None
+    for line in text.splitlines():
+        if not line:
+            break  # end of the headers; the long description follows
+        if line.startswith("Name:"):
+            name = line[5:].strip()
+        elif line.startswith("Version:"):
+            version = line[8:].strip()
+        if name and version:
+            return name, version
+    # Unusual layouts (folded headers, no METADATA file): let importlib parse them.
+    return dist.metadata["Name"], dist.version
+
+
+def _source(dist: importlib.metadata.Distribution, name: str, notes: list[str]) -> dict[str, Any]:
+    """Where a distribution was installed from, per its PEP 610 ``direct_url.json``."""
+    text = dist.read_text("direct_url.json")
+    if not text:
+        return {"kind": "index"}
+    try:
+        info = json.loads(text)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        notes.append(f"{name}: unreadable direct_url.json")
+        return {"kind": "unknown"}
+    url = strip_uri_credentials(str(info.get("url", "")))
+    source: dict[str, Any] = {"kind": "archive", "url": url}  # a wheel or sdist from a URL
+    if "vcs_info" in info:
+        vcs = info["vcs_info"]
+        source = {"kind": "vcs", "url": url, "vcs": vcs.get("vcs"), "commit": vcs.get("commit_id")}
+    elif info.get("dir_info", {}).get("editable"):
+        source["kind"] = "editable"
+    elif url.startswith("file:") or "dir_info" in info:
+        source["kind"] = "local"
+    if info.get("subdirectory"):
+        source["subdirectory"] = info["subdirectory"]
+    return source
+
+
+def _read_packages(notes: list[str]) -> list[dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for dist in importlib.metadata.distributions():
+        try:
+            name, version = _name_version(dist)
+            if not name or version is None:
+                notes.append(f"distribution without a name or version skipped: {dist!r}")
+            elif canonical_name(name) not in found:  # else shadowed, as importlib resolves it
+                found[canonical_name(name)] = {
+                    "name": name,
+                    "version": version,
+                    "source": _source(dist, name, notes),
+                }
+        except (OSError, ValueError) as exc:
+            notes.append(f"unreadable distribution {dist!r}: {exc}")
+    return [found[key] for key in sorted(found)]
+
+
+def _packages(notes: list[str]) -> list[dict[str, Any]]:
+    """Fresh copies (callers may modify them) of the cached or newly read package list."""
+    global _packages_cache
+    sig = _path_signature()
+    if _packages_cache is None or _packages_cache[0] != sig:
+        read_notes: list[str] = []
+        _packages_cache = (sig, _read_packages(read_notes), read_notes)
+    notes.extend(_packages_cache[2])
+    return [{**p, "source": dict(p["source"])} for p in _packages_cache[1]]
+
+
+def _cpu_model(notes: list[str]) -> str | None:
+    if sys.platform.startswith("linux"):
+        fields: dict[str, str] = {}
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                for key, colon, value in (line.partition(":") for line in f):
+                    if colon:
+                        fields.setdefault(key.strip(), value.strip())
+        except OSError as exc:
+            notes.append(f"/proc/cpuinfo unreadable: {exc}")
+        # x86 has "model name"; many ARM kernels only "Hardware" or "Model".
+        for key in ("model name", "Hardware", "Model"):
+            if fields.get(key):
+                return fields[key]
+    return platform.processor() or None
+
+
+def _nvidia(notes: list[str]) -> tuple[list[dict[str, Any]], str | None]:
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return [], None
+    query = ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader,nounits"]
+    gpus: list[dict[str, Any]] = []
+    try:
+        run = functools.partial(
+            subprocess.run, capture_output=True, text=True, timeout=NVIDIA_SMI_TIMEOUT_S
+        )
+        for line in run([exe, *query], check=True).stdout.splitlines():
+            if line.strip():
+                name, driver, memory = (f.strip() for f in line.rsplit(",", 2))
+                mib = int(float(memory)) if re.fullmatch(r"[\d.]+", memory) else None
+                gpus.append({"name": name, "driver_version": driver, "memory_mib": mib})
+        m = re.search(r"CUDA Version:\s*([\d.]+)", run([exe], check=False).stdout)
+        return gpus, m.group(1) if m else None
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        notes.append(f"nvidia-smi failed: {exc}")
+        return gpus, None
+
+
+def _hardware() -> tuple[dict[str, Any], list[str]]:
+    """CPU, memory and GPUs, probed once per process (a copy, and the probes' notes)."""
+    global _hardware_cache
+    if _hardware_cache is None:
+        notes: list[str] = []
+        gpus, cuda = _nvidia(notes)
+        hw = {
+            "cpu_model": _cpu_model(notes),
+            "physical_cores": psutil.cpu_count(logical=False),
+            "logical_cores": psutil.cpu_count(logical=True),
+            "memory_bytes": psutil.virtual_memory().total,
+            "gpus": gpus,
+            "cuda_version": cuda,
+            "cuda_version_source": "nvidia-smi" if cuda else None,
+        }
+        lib, lib_version = platform.libc_ver()
+        system = {
+            "system": platform.system(),
+            "release": platform.release(),
+            "version": platform.version(),
+            "machine": platform.machine(),
+            "platform": platform.platform(),
+            "libc": f"{lib} {lib_version}" if lib else None,
+        }
+        _hardware_cache = ({"os": system, "hardware": hw}, notes)
+    return json.loads(json.dumps(_hardware_cache[0])), list(_hardware_cache[1])
+
+
+def _threading(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
+    info: dict[str, Any] = {name: environ.get(name) for name in THREAD_VARS}
+    info["blas"] = None  # unknown until numpy has loaded a BLAS
+    if "numpy" in sys.modules:
+        try:
+            from threadpoolctl import threadpool_info
+
+            keys = ("user_api", "internal_api", "version", "num_threads")
+            info["blas"] = [
+                {**{k: lib.get(k) for k in keys}, "filepath": os.path.basename(lib["filepath"])}
+                for lib in threadpool_info()
+            ]
+        except ImportError:
+            notes.append("threadpoolctl is not installed: BLAS threads not recorded")
+        except Exception as exc:  # threadpoolctl pokes loaded libraries through ctypes
+            notes.append(f"threadpoolctl failed: {type(exc).__name__}: {exc}")
+    return info
+
+
+def capture_environment(
+    *, env_allow: Sequence[str] = DEFAULT_ENV_ALLOW, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Snapshot this process's environment.
+
+    Args:
+        env_allow: Names or ``PREFIX*`` patterns of environment variables to record.
+        environ: The variables to read; ``os.environ`` when None.
+
+    Returns:
+        A fresh JSON-serializable dict: ``python``, ``packages`` (``{"name", "version",
+        "source"}``, ``source["kind"]`` one of index, editable, local, archive, vcs,
+        unknown), ``os``, ``hardware``, ``threading``, ``env_vars``, ``hash`` (see
+        :func:`environment_hash`) and ``notes``.
+    """
+    environ = os.environ if environ is None else environ
+    fixed, notes = _hardware()
+    torch = sys.modules.get("torch")
+    torch_cuda = getattr(getattr(torch, "version", None), "cuda", None)
+    if fixed["hardware"]["cuda_version"] is None and isinstance(torch_cuda, str):
+        fixed["hardware"].update(cuda_version=torch_cuda, cuda_version_source="torch")
+    env: dict[str, Any] = {
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+            "sys_version": sys.version,
+            "prefix": sys.prefix,
+        },
+        "packages": _packages(notes),
+        **fixed,
+        "threading": _threading(environ, notes),
+        "env_vars": redact_env(environ, env_allow),
+    }
+    env["hash"] = environment_hash(env)
+    env["notes"] = notes
+    return env
+
+
+def _requirement_key(pkg: Mapping[str, Any]) -> str:
+    src = pkg.get("source") or {}
+    key = f"{canonical_name(pkg['name'])}=={pkg['version']}"
+    kind = src.get("kind", "index")
+    if kind == "vcs":
+        return f"{key} @ {src.get('url')}@{src.get('commit')}#{src.get('subdirectory') or ''}"
+    if kind == "archive":
+        return f"{key} @ {src.get('url')}"
+    # Editable and local paths differ between machines and say nothing about the content.
+    return key if kind == "index" else f"{key} ({kind})"
+
+
+def environment_hash(env: Mapping[str, Any]) -> str:
+    """SHA-256 hex of the requirement set: Python implementation and version, and each
+    package's ``name==version`` plus, for vcs and URL installs, the URL and commit.
+
+    Not OS, hardware or variables, nor the paths of editable and local installs: two
+    checkouts of a project with the same packages hash the same.
+
+    Args:
+        env: A :func:`capture_environment` result (``python`` and ``packages`` are used).
+
+    Returns:
+        64 hex characters.
+    """
+    py = env.get("python") or {}
+    payload = {
+        "python": [py.get("implementation"), py.get("version")],
+        "requirements": sorted(_requirement_key(p) for p in env.get("packages") or []),
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def requirements_txt(env: Mapping[str, Any]) -> str:
+    """A pip requirements file for the packages, following MLflow's conventions.
+
+    Index installs are pinned ``name==version``, vcs installs ``name @ git+URL@commit``.
+    Editable and local installs cannot be installed elsewhere and become comment lines.
+    pip, setuptools and wheel are left to :func:`python_env_yaml`.
+
+    Args:
+        env: A :func:`capture_environment` result.
+
+    Returns:
+        The file's text.
+    """
+    py = env.get("python") or {}
+    lines = [
+        f"# generated by nbrepro for {py.get('implementation', 'Python')} "
+        f"{py.get('version', '?')}; build tools are pinned in python_env.yaml"
+    ]
+    for pkg in env.get("packages") or []:
+        name, version = pkg["name"], pkg["version"]
+        src = pkg.get("source") or {}
+        kind = src.get("kind", "index")
+        if canonical_name(name) in BUILD_DEPENDENCIES:
+            continue
+        if kind == "vcs":
+            vcs, url = src.get("vcs") or "git", src.get("url", "")
+            spec = url if url.startswith(f"{vcs}+") else f"{vcs}+{url}"
+            if src.get("commit"):
+                spec += f"@{src['commit']}"
+            if src.get("subdirectory"):
+                spec += f"#subdirectory={src['subdirectory']}"
+            lines.append(f"{name} @ {spec}")
+        elif kind == "archive":
+            lines.append(f"{name} @ {src.get('url')}")
+        elif kind in ("editable", "local"):
+            lines.append(
+                f"# {name}=={version}  ({kind} install from {src.get('url')}; "
+                "not installable from an index)"
+            )
+        else:
+            lines.append(f"{name}=={version}")
+    return "\n".join(lines) + "\n"
+
+
+def python_env_yaml(env: Mapping[str, Any]) -> str:
+    """MLflow's ``python_env.yaml`` for the environment (used with ``requirements.txt``).
+
+    Args:
+        env: A :func:`capture_environment` result.
+
+    Returns:
+        The YAML text: ``python``, ``build_dependencies`` (pip, setuptools and wheel at
+        their installed versions; bare ``pip`` when none is installed) and
+        ``dependencies: [-r requirements.txt]``.
+    """
+    versions = {canonical_name(p["name"]): p["version"] for p in env.get("packages") or []}
+    build = [f"{n}=={versions[n]}" for n in BUILD_DEPENDENCIES if n in versions] or ["pip"]
+    version = str((env.get("python") or {}).get("version", ""))
+    # Quoted unless plainly X.Y.Z, which YAML reads as a string (3.10 would be a float).
+    python = version if re.fullmatch(r"\d+\.\d+\.\d+", version) else json.dumps(version)
+    lines = [f"python: {python}", "build_dependencies:", *(f"  - {b}" for b in build)]
+    return "\n".join([*lines, "dependencies:", "  - -r requirements.txt", ""])
+
+
+def diff_environments(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """What changed from environment ``a`` (recorded) to ``b`` (current).
+
+    Args:
+        a: The earlier :func:`capture_environment` result.
+        b: The later one.
+
+    Returns:
+        ``same`` (no Python or package change), ``python`` (None or ``{"old", "new"}``,
+        as "implementation version"), ``added`` and ``removed`` (``{"name", "version"}``)
+        and ``changed`` (``{"name", "old", "new"}`` versions, plus ``old_source`` and
+        ``new_source`` when the install source differs). Names are canonical. A change
+        of editable or local install path alone is not a change, as in the hash.
+    """
+
+    def python(env: Mapping[str, Any]) -> str:
+        py = env.get("python") or {}
+        return f"{py.get('implementation', '?')} {py.get('version', '?')}"
+
+    def by_name(env: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+        return {canonical_name(p["name"]): p for p in env.get("packages") or []}
+
+    old, new = by_name(a), by_name(b)
+    added = [{"name": n, "version": new[n]["version"]} for n in sorted(new.keys() - old.keys())]
+    removed = [{"name": n, "version": old[n]["version"]} for n in sorted(old.keys() - new.keys())]
+    changed: list[dict[str, Any]] = []
+    for n in sorted(old.keys() & new.keys()):
+        o, c = old[n], new[n]
+        if _requirement_key(o) == _requirement_key(c):
+            continue  # an editable install moved to another folder is the same requirement
+        entry: dict[str, Any] = {"name": n, "old": o["version"], "new": c["version"]}
+        if o.get("source") != c.get("source"):
+            entry["old_source"], entry["new_source"] = o.get("source"), c.get("source")
+        changed.append(entry)
+    py_change = None if python(a) == python(b) else {"old": python(a), "new": python(b)}
+    return {
+        "same": py_change is None and not (added or removed or changed),
+        "python": py_change,
+        "added": added,
+        "removed": removed,
+        "changed": changed,
+    }

@@ -1,0 +1,279 @@
+"""The code a kernel actually executed, compared with the notebook document.
+
+Pure functions over plain data: the IPython glue collects the executed cells and
+the document; this module finds hidden state and builds the replay notebook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import nbformat
+
+REPLAY_TAG = "nbrepro-replay"
+
+
+@dataclass
+class ExecutedCell:
+    """One execution, as the kernel ran it (raw source, before IPython's transforms)."""
+
+    execution_count: int | None
+    source: str
+    cell_id: str | None = None
+    error: dict[str, Any] | None = None
+    # False for cells executed before nbrepro was loaded: whether they raised is unknown.
+    error_known: bool = True
+    doc_index: int | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "execution_count": self.execution_count,
+            "source": self.source,
+            "cell_id": self.cell_id,
+            "doc_index": self.doc_index,
+            "error": self.error,
+            "error_known": self.error_known,
+        }
+
+
+@dataclass
+class HiddenState:
+    """What makes the kernel's state differ from what the document shows."""
+
+    out_of_order: list[int] = field(default_factory=list)
+    edited_after_run: list[int] = field(default_factory=list)
+    missing_from_document: list[int] = field(default_factory=list)
+    never_executed: list[int] = field(default_factory=list)
+    explanations: list[str] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> bool:
+        return bool(
+            self.out_of_order
+            or self.edited_after_run
+            or self.missing_from_document
+            or self.never_executed
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "hidden": self.hidden,
+            "out_of_order": self.out_of_order,
+            "edited_after_run": self.edited_after_run,
+            "missing_from_document": self.missing_from_document,
+            "never_executed": self.never_executed,
+            "explanations": self.explanations,
+        }
+
+
+def _norm(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def notebook_sha256(text: str | bytes) -> str:
+    """Hash of a notebook file's bytes, as saved."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def match_to_document(
+    executed: list[ExecutedCell], document: nbformat.NotebookNode | None
+) -> list[ExecutedCell]:
+    """Set ``doc_index`` on each executed cell: by cell id first, then by identical source.
+
+    A source match prefers the first unused document cell at or after the previous
+    match, so repeated identical cells map in order.
+    """
+    if document is None:
+        return executed
+    code_cells = [(i, c) for i, c in enumerate(document.cells) if c.cell_type == "code"]
+    by_id = {c.get("id"): i for i, c in code_cells if c.get("id")}
+    by_source: dict[str, list[int]] = {}
+    for i, c in code_cells:
+        by_source.setdefault(_norm(c.source), []).append(i)
+    last = -1
+    used: set[int] = set()
+    for cell in executed:
+        if cell.cell_id and cell.cell_id in by_id:
+            cell.doc_index = by_id[cell.cell_id]
+        else:
+            candidates = by_source.get(_norm(cell.source), [])
+            ranked = (
+                [i for i in candidates if i > last and i not in used]
+                + [i for i in candidates if i == last]
+                + [i for i in candidates if i not in used]
+                + candidates
+            )
+            if ranked:
+                cell.doc_index = ranked[0]
+        if cell.doc_index is not None:
+            last = cell.doc_index
+            used.add(cell.doc_index)
+    return executed
+
+
+def find_hidden_state(
+    executed: list[ExecutedCell],
+    document: nbformat.NotebookNode | None,
+    capture_index: int | None = None,
+) -> HiddenState:
+    """Compare the executed history with the document.
+
+    Args:
+        executed: executions in order, already passed through :func:`match_to_document`.
+        document: the notebook as saved, or None when it is unknown.
+        capture_index: position in ``executed`` of the capturing cell; document
+            cells below it are not expected to have run yet.
+    """
+    state = HiddenState()
+    highest = -1
+    seen_doc: set[int] = set()
+    for cell in executed:
+        if cell.doc_index is None:
+            if document is not None and _norm(cell.source) and cell.execution_count is not None:
+                state.missing_from_document.append(cell.execution_count)
+            continue
+        if cell.doc_index < highest and cell.execution_count is not None:
+            state.out_of_order.append(cell.execution_count)
+        highest = max(highest, cell.doc_index)
+        seen_doc.add(cell.doc_index)
+    if document is None:
+        if executed:
+            state.explanations.append(
+                "The notebook document is unknown, so hidden state could only be checked "
+                "against the executed history."
+            )
+        return state
+
+    last_run: dict[int, ExecutedCell] = {}
+    for cell in executed:
+        if cell.doc_index is not None:
+            last_run[cell.doc_index] = cell
+    for doc_index, cell in sorted(last_run.items()):
+        current = document.cells[doc_index].source
+        if _norm(current) != _norm(cell.source):
+            state.edited_after_run.append(doc_index)
+
+    limit = len(document.cells)
+    if capture_index is not None and executed[capture_index].doc_index is not None:
+        limit = executed[capture_index].doc_index or 0
+    for i, c in enumerate(document.cells[:limit]):
+        if c.cell_type == "code" and _norm(c.source) and i not in seen_doc:
+            state.never_executed.append(i)
+
+    if state.out_of_order:
+        state.explanations.append(
+            f"Cells ran out of document order (executions {_fmt(state.out_of_order)} ran after "
+            "a cell below them): running the notebook top to bottom may not give this state."
+        )
+    if state.edited_after_run:
+        state.explanations.append(
+            f"Document cells {_fmt(state.edited_after_run)} were edited after they last ran: "
+            "the kernel ran different code than the document shows."
+        )
+    if state.missing_from_document:
+        state.explanations.append(
+            f"Executions {_fmt(state.missing_from_document)} ran code that is no longer in the "
+            "document (deleted or changed cells)."
+        )
+    if state.never_executed:
+        state.explanations.append(
+            f"Document cells {_fmt(state.never_executed)} above the capture were never executed."
+        )
+    return state
+
+
+def _fmt(values: list[int]) -> str:
+    shown = ", ".join(str(v) for v in values[:10])
+    return shown + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+
+
+def build_replay(
+    executed: list[ExecutedCell],
+    document: nbformat.NotebookNode | None = None,
+) -> nbformat.NotebookNode:
+    """A notebook that, run top to bottom in a fresh kernel, performs the executed sequence.
+
+    Cells that raised in the original session keep running past their error in a
+    replay (papermill honours the ``raises-exception`` tag), as they did interactively.
+    The last execution of the document's ``parameters`` cell keeps that tag so
+    papermill can inject parameters after it.
+    """
+    nb = nbformat.v4.new_notebook()
+    if document is not None:
+        for key in ("kernelspec", "language_info"):
+            if key in document.metadata:
+                nb.metadata[key] = document.metadata[key]
+    else:
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+    param_doc_index = None
+    if document is not None:
+        for i, c in enumerate(document.cells):
+            if "parameters" in c.get("metadata", {}).get("tags", []):
+                param_doc_index = i
+    last_param = None
+    if param_doc_index is not None:
+        for k, cell in enumerate(executed):
+            if cell.doc_index == param_doc_index:
+                last_param = k
+    for k, cell in enumerate(executed):
+        tags = [REPLAY_TAG]
+        if cell.error is not None or not cell.error_known:
+            # Unknown outcome: let the replay go on, as the interactive session did.
+            tags.append("raises-exception")
+        if k == last_param:
+            tags.append("parameters")
+        nb.cells.append(
+            nbformat.v4.new_code_cell(
+                source=cell.source,
+                metadata={
+                    "tags": tags,
+                    "nbrepro": {
+                        "execution_count": cell.execution_count,
+                        "doc_index": cell.doc_index,
+                        "cell_id": cell.cell_id,
+                    },
+                },
+            )
+        )
+    nb.metadata["nbrepro"] = {"replay": True, "executions": len(executed)}
+    return nb
+
+
+def history_script(executed: list[ExecutedCell]) -> str:
+    """The executed history as a readable script, one ``# In[n]`` block per execution."""
+    parts = []
+    for cell in executed:
+        mark = ""
+        if cell.error is not None:
+            mark = f"  # raised {cell.error.get('ename')}"
+        parts.append(f"# In[{cell.execution_count}]{mark}\n{cell.source.rstrip()}\n")
+    return "\n".join(parts)
+
+
+def executed_from_notebook(nb: nbformat.NotebookNode) -> list[ExecutedCell]:
+    """Executed cells of a notebook run top to bottom (papermill's output), in order."""
+    cells = []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != "code" or c.get("execution_count") is None:
+            continue
+        error = None
+        for out in c.get("outputs", []):
+            if out.get("output_type") == "error":
+                error = {"ename": out.get("ename", ""), "evalue": out.get("evalue", "")}
+        cells.append(
+            ExecutedCell(
+                execution_count=c.execution_count,
+                source=c.source,
+                cell_id=c.get("id"),
+                error=error,
+                doc_index=i,
+            )
+        )
+    return cells

@@ -1,0 +1,219 @@
+"""IPython glue for one ``%%repro`` execution: tee outputs, run, capture, summarize.
+
+Rule of this module: the user's cell result and exception are exactly what they
+would be without nbrepro. Any failure of nbrepro itself becomes one warning.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nbrepro import environment
+
+
+def _warn(message: str) -> None:
+    print(f"nbrepro warning: {message}", file=sys.stderr)
+
+
+@contextmanager
+def _tee_outputs(shell: Any, sink: list[dict[str, Any]]) -> Iterator[None]:
+    from nbrepro.ipython_ext import _Tee
+
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = _Tee(out, "stdout", sink)
+    sys.stderr = _Tee(err, "stderr", sink)
+    pub = shell.display_pub
+    original_publish = pub.publish
+
+    def publish(data: dict[str, Any], metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
+        sink.append({"output_type": "display_data", "data": _text_only(data)})
+        return original_publish(data, metadata, *args, **kwargs)
+
+    pub.publish = publish
+    try:
+        yield
+    finally:
+        if isinstance(sys.stdout, _Tee):
+            sys.stdout = out
+        if isinstance(sys.stderr, _Tee):
+            sys.stderr = err
+        pub.publish = original_publish
+
+
+def _text_only(data: dict[str, Any]) -> dict[str, Any]:
+    # Images are kept (hashable for output comparison); widgets' state is not.
+    return {k: v for k, v in data.items() if not k.startswith("application/vnd.jupyter.widget")}
+
+
+def run_captured(magics: Any, args: Any, tags: dict[str, str], cell: str) -> Any:
+    """Run a ``%%repro`` body inside an MLflow run and capture it."""
+    __tracebackhide__ = True
+    state = magics.state
+    from nbrepro.session import seed_everything
+
+    if state.headless_dir:
+        # `nbrepro run` captures the whole notebook; the cell only runs (and seeds).
+        if args.seed is not None:
+            seed_everything(args.seed)
+        return magics.execute_body(cell)
+
+    try:
+        from nbrepro import record
+        from nbrepro.session import RunOptions, RunSession
+
+        capture_id = record.new_capture_id()
+        options = RunOptions(
+            experiment=args.experiment or magics.experiment or None,
+            run_name=args.name,
+            tags=tags,
+            tracking_uri=args.tracking_uri or magics.tracking_uri or None,
+            seed=args.seed,
+        )
+        session = RunSession(options, capture_id)
+        session.start()
+    except Exception as exc:  # nbrepro must never stop the user's cell
+        _warn(f"could not start a capture ({type(exc).__name__}: {exc}); the cell ran without it.")
+        return magics.execute_body(cell)
+
+    warnings: list[str] = []
+    if args.seed is not None:
+        try:
+            seeded = seed_everything(args.seed)
+            warnings.append(f"seeded {', '.join(seeded)} with {args.seed}")
+        except Exception as exc:  # a broken optional library
+            warnings.append(f"seeding failed: {type(exc).__name__}: {exc}")
+
+    outputs: list[dict[str, Any]] = []
+    value: Any = None
+    error: BaseException | None = None
+    with _tee_outputs(magics.shell, outputs):
+        try:
+            value = magics.execute_body(cell)
+        except BaseException as exc:  # re-raised below, unchanged
+            error = exc
+    if value is not None:
+        outputs.append({"output_type": "execute_result", "data": {"text/plain": repr(value)}})
+
+    _finish(magics, session, args, outputs, error, warnings)
+    if error is not None:
+        raise error
+    return value
+
+
+def _finish(
+    magics: Any,
+    session: Any,
+    args: Any,
+    outputs: list[dict[str, Any]],
+    error: BaseException | None,
+    warnings: list[str],
+) -> None:
+    from nbrepro import capture
+    from nbrepro.tracking import LogBundle, display_uri
+
+    state = magics.state
+    if error is None:
+        status, err = "FINISHED", None
+    elif isinstance(error, KeyboardInterrupt):
+        status, err = "KILLED", {"ename": "KeyboardInterrupt", "evalue": ""}
+    else:
+        status, err = "FAILED", {"ename": type(error).__name__, "evalue": str(error)}
+    if err is not None:
+        outputs.append({"output_type": "error", **err})
+    try:
+        executed = state.executed_cells(current_error=err)
+        watcher = state.watcher
+        inp = capture.CaptureInput(
+            capture_id=session.capture_id,
+            mode="magic",
+            run=session.run_info(status, err),
+            executed=executed,
+            capture_index=len(executed) - 1 if executed else None,
+            notebook_path=state.notebook_path(args.notebook or magics.notebook or None),
+            outputs=outputs,
+            delta_reads=watcher.finalize(watcher.reads()),
+            delta_writes=watcher.writes(),
+            delta_notes=list(watcher.notes),
+            warnings=warnings,
+            env_allow=[*environment.DEFAULT_ENV_ALLOW, *magics.env_allow],
+            max_output_bytes=magics.max_output_bytes,
+            max_diff_bytes=magics.max_diff_bytes,
+            render_html=magics.render_html,
+        )
+        cap = capture.build(inp)
+    except Exception as exc:  # a bug in nbrepro: end the run honestly, keep the cell's result
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        _warn(f"capture failed ({detail}); the run was ended without nbrepro's record.")
+        try:
+            session.finish(
+                LogBundle(tags={"nbrepro.capture_error": detail[:500]}, files={}), status
+            )
+        except Exception as exc2:
+            _warn(f"could not end the run either: {type(exc2).__name__}: {exc2}")
+        return
+    try:
+        result = session.finish(cap.bundle, status)
+    except Exception as exc:
+        _warn(f"could not log or spool the capture: {type(exc).__name__}: {exc}")
+        return
+    state.last_record = cap.record
+    store = display_uri(session.tracking_uri)
+    if result.warning:
+        _warn(result.warning)
+    if magics.show_summary:
+        from IPython.display import display
+
+        from nbrepro.display import summary_html, summary_lines
+
+        text = "\n".join(summary_lines(cap.record, store, result.warning))
+        display(
+            {"text/plain": text, "text/html": summary_html(cap.record, store, result.warning)},
+            raw=True,
+        )
+
+
+def status(magics: Any, args: Any) -> None:
+    """``%repro status``: what a capture would record right now."""
+    from nbrepro import capture, history, spool
+    from nbrepro.tracking import display_uri, resolve_tracking_uri
+
+    state = magics.state
+    executed = state.executed_cells()
+    path = state.notebook_path(args.notebook or magics.notebook or None)
+    document, info = capture.load_document(path)
+    history.match_to_document(executed, document)
+    hidden = history.find_hidden_state(executed, document, len(executed) - 1 if executed else None)
+    env = environment.capture_environment(
+        env_allow=[*environment.DEFAULT_ENV_ALLOW, *magics.env_allow]
+    )
+    uri = args.tracking_uri or magics.tracking_uri or resolve_tracking_uri()
+    lines = [
+        "nbrepro status (what %%repro would record now)",
+        f"  notebook: {path or 'unknown'}"
+        + ("" if info["available"] else f" ({info['missing_reason']})"),
+        f"  executed cells: {len(executed)}",
+        f"  hidden state: {'yes' if hidden.hidden else 'none found'}",
+        *[f"    - {e}" for e in hidden.explanations],
+        f"  Delta reads so far: {len(state.watcher.reads())}",
+        *[f"    - {r['uri']} @ v{r['version']}" for r in state.watcher.reads()],
+        f"  environment: {env['hash'][:12]} ({len(env['packages'])} packages, Python "
+        f"{env['python']['version']})",
+        f"  tracking store: {display_uri(uri)}",
+    ]
+    pending = spool.load_entries()
+    if pending:
+        lines.append(f"  captures waiting for upload: {len(pending)} (run `%repro sync`)")
+    print("\n".join(lines))
+
+
+def start_headless(state: Any) -> None:
+    """Kernel side of ``nbrepro run``: snapshot the environment for the parent process."""
+    folder = Path(state.headless_dir)
+    env = environment.capture_environment()
+    (folder / "environment.json").write_text(json.dumps(env, default=str), "utf-8")

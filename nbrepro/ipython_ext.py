@@ -1,0 +1,269 @@
+"""IPython glue: the ``%%repro`` / ``%repro`` magics and the kernel-side watchers.
+
+Thin on purpose: it translates between the user and the core modules
+(:mod:`nbrepro.capture`, :mod:`nbrepro.session`). It imports neither mlflow nor
+papermill; they load on the first capture.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Int, List, Unicode
+
+from nbrepro.delta import DeltaWatcher
+
+HEADLESS_ENV = "NBREPRO_CAPTURE_DIR"
+
+
+class _Tee:
+    """A stream that writes through to the real one and keeps a copy."""
+
+    def __init__(self, stream: Any, name: str, sink: list[dict[str, Any]]) -> None:
+        self._stream = stream
+        self._name = name
+        self._sink = sink
+
+    def write(self, text: str) -> int:
+        if self._sink and self._sink[-1].get("name") == self._name:
+            self._sink[-1]["text"] += text
+        else:
+            self._sink.append({"output_type": "stream", "name": self._name, "text": text})
+        return int(self._stream.write(text) or 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class KernelState:
+    """What the extension tracks across cells of one kernel session."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.outcomes: dict[int, dict[str, Any]] = {}
+        self.first_tracked: int | None = None
+        self.current_cell_id: str | None = None
+        self.watcher = DeltaWatcher(on_event=self._stream_event)
+        self.headless_dir = os.environ.get(HEADLESS_ENV) or None
+
+    def _stream_event(self, event: dict[str, Any]) -> None:
+        if self.headless_dir:
+            with open(Path(self.headless_dir) / "data.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(event, default=str) + "\n")
+
+    def pre_run_cell(self, info: Any) -> None:
+        self.current_cell_id = getattr(info, "cell_id", None)
+
+    def post_run_cell(self, result: Any) -> None:
+        count = result.execution_count
+        if count is None:
+            return
+        if self.first_tracked is None:
+            self.first_tracked = count
+        err = result.error_before_exec or result.error_in_exec
+        self.outcomes[count] = {
+            "cell_id": getattr(result.info, "cell_id", None),
+            "error": None if err is None else {"ename": type(err).__name__, "evalue": str(err)},
+        }
+
+    def executed_cells(self, current_error: dict[str, Any] | None = None) -> list[Any]:
+        """The session's executions, raw source in execution order."""
+        from nbrepro.history import ExecutedCell
+
+        entries = list(self.shell.history_manager.get_range(session=0, start=1, raw=True))
+        cells = []
+        last = entries[-1][1] if entries else None
+        for _session, line, source in entries:
+            outcome = self.outcomes.get(line)
+            if line == last:
+                cells.append(ExecutedCell(line, source, self.current_cell_id, current_error, True))
+            elif outcome is not None:
+                cells.append(ExecutedCell(line, source, outcome["cell_id"], outcome["error"], True))
+            else:
+                known = self.first_tracked is not None and line >= self.first_tracked
+                cells.append(ExecutedCell(line, source, None, None, known))
+        return cells
+
+    def notebook_path(self, explicit: str | None) -> str | None:
+        if explicit:
+            return str(Path(explicit).expanduser().resolve())
+        session = self.shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
+        if isinstance(session, str) and session.endswith(".ipynb"):
+            return session
+        return None
+
+
+@magics_class
+class ReproMagics(Magics):
+    """``%%repro`` captures a cell's run to MLflow; ``%repro status`` previews a capture."""
+
+    experiment = Unicode("", help="Default MLflow experiment for captures.").tag(config=True)
+    tracking_uri = Unicode(
+        "", help="Tracking URI (default: MLFLOW_TRACKING_URI, else nbrepro's store)."
+    ).tag(config=True)
+    notebook = Unicode("", help="Notebook path, when the kernel cannot tell (e.g. papermill).").tag(
+        config=True
+    )
+    max_output_bytes = Int(1_000_000, help="Cap on the capture cell's recorded outputs.").tag(
+        config=True
+    )
+    max_diff_bytes = Int(1_000_000, help="Cap on the recorded git diff.").tag(config=True)
+    render_html = Bool(True, help="Log an HTML rendering of the notebook.").tag(config=True)
+    env_allow = List(Unicode(), help="Extra environment variable names/patterns to record.").tag(
+        config=True
+    )
+    show_summary = Bool(True, help="Show a summary under the cell after a capture.").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any, state: KernelState) -> None:
+        super().__init__(shell=shell)
+        self.state = state
+
+    @magic_arguments()
+    @argument("--experiment", "-e", default=None, help="MLflow experiment name.")
+    @argument("--name", "-n", default=None, help="Run name.")
+    @argument(
+        "--tag",
+        "-t",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Run tag (repeatable).",
+    )
+    @argument("--seed", type=int, default=None, help="Seed random, numpy and torch; recorded.")
+    @argument("--notebook", default=None, help="Notebook path, when the kernel cannot tell.")
+    @argument("--tracking-uri", default=None, help="MLflow tracking URI for this run.")
+    @argument(
+        "subcommand", nargs="*", help="Line magic only: 'status' or 'sync' (none: capture now)."
+    )
+    @line_cell_magic
+    def repro(self, line: str, cell: str | None = None) -> Any:
+        """Capture this cell's run to MLflow, reproducibly.
+
+        As a cell magic, runs the body inside an active MLflow run (your own
+        ``mlflow.log_*`` calls land in it) and records the executed code, the
+        notebook, the environment and every Delta table read. As a line magic,
+        ``%repro [options]`` captures the session as it is now; ``%repro status``
+        shows what a capture would record; ``%repro sync`` uploads captures
+        saved while the tracking store was unreachable.
+        """
+        __tracebackhide__ = True
+        try:
+            args = parse_argstring(self.repro, line)
+        except UsageError as exc:
+            raise UsageError(f"{exc}\n\n{self.repro.parser.format_help()}") from None
+        if cell is None:
+            return self._line(args)
+        if args.subcommand:
+            raise UsageError(
+                f"unexpected argument(s) {' '.join(args.subcommand)!r} for %%repro\n\n"
+                + self.repro.parser.format_help()
+            )
+        from nbrepro.ipython_capture import run_captured
+
+        return run_captured(self, args, _parse_tags(args.tag), cell)
+
+    def _line(self, args: Any) -> Any:
+        if not args.subcommand:
+            # `%repro [options]`: capture the session as it is now (an empty body).
+            from nbrepro.ipython_capture import run_captured
+
+            return run_captured(self, args, _parse_tags(args.tag), "")
+        sub = args.subcommand[0]
+        if sub == "status":
+            from nbrepro.ipython_capture import status
+
+            return status(self, args)
+        if sub == "sync":
+            from nbrepro.spool import sync_all
+
+            for res in sync_all():
+                print(
+                    f"{res.capture_id}: {'uploaded as ' + str(res.run_id) if res.ok else 'failed: ' + res.message}"
+                )
+            return None
+        raise UsageError(f"unknown %repro subcommand {sub!r}: use 'status' or 'sync'")
+
+    def execute_body(self, cell: str) -> Any:
+        """Run the body as IPython would run the cell: same transforms, same traceback."""
+        __tracebackhide__ = True
+        shell: Any = self.shell
+        source = shell.transform_cell(cell)
+        filename = shell.compile.cache(source, shell.execution_count - 1)
+        tree = shell.compile.ast_parse(source, filename=filename)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        code = shell.compile(tree, filename, "exec")
+        last_code = shell.compile(last, filename, "eval") if last is not None else None
+        if (code.co_flags | (last_code.co_flags if last_code else 0)) & inspect.CO_COROUTINE:
+            # Top-level await cannot run inside a synchronous magic: run it as a cell.
+            result = shell.run_cell(cell, store_history=False)
+            if result.error_in_exec is not None:
+                raise result.error_in_exec
+            return None
+        ns = shell.user_ns
+        exec(code, ns)
+        if last_code is not None:
+            return eval(last_code, ns)
+        return None
+
+
+def _parse_tags(items: list[str]) -> dict[str, str]:
+    tags = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--tag takes KEY=VALUE, got {item!r}")
+        tags[key] = value
+    return tags
+
+
+_STATE_ATTR = "_nbrepro_state"
+
+
+def load(shell: Any) -> None:
+    """Register the magics and watchers on ``shell`` (idempotent)."""
+    if getattr(shell, _STATE_ATTR, None) is not None:
+        return
+    state = KernelState(shell)
+    magics = ReproMagics(shell, state)
+    shell.register_magics(magics)
+    shell.configurables.append(magics)
+    shell.events.register("pre_run_cell", state.pre_run_cell)
+    shell.events.register("post_run_cell", state.post_run_cell)
+    state.watcher.install()
+    setattr(shell, _STATE_ATTR, state)
+    state.magics = magics  # type: ignore[attr-defined]
+    if state.headless_dir:
+        from nbrepro.ipython_capture import start_headless
+
+        start_headless(state)
+
+
+def unload(shell: Any) -> None:
+    """Undo :func:`load`."""
+    state = getattr(shell, _STATE_ATTR, None)
+    if state is None:
+        return
+    state.watcher.uninstall()
+    shell.events.unregister("pre_run_cell", state.pre_run_cell)
+    shell.events.unregister("post_run_cell", state.post_run_cell)
+    setattr(shell, _STATE_ATTR, None)
+
+
+def get_state(shell: Any) -> KernelState | None:
+    return getattr(shell, _STATE_ATTR, None)
+
+
+__all__ = ["ReproMagics", "get_state", "load", "sys", "unload"]

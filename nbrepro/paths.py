@@ -1,0 +1,50 @@
+"""Where nbrepro keeps things on this machine.
+
+Every process that touches nbrepro (a kernel in any folder, the CLI, the Jupyter
+server) must find the same store without configuration. MLflow's own default,
+``sqlite:///<cwd>/mlflow.db``, depends on each process's working directory and
+would scatter runs, so nbrepro uses one per-user home instead:
+
+``$NBREPRO_HOME``, else ``$XDG_DATA_HOME/nbrepro``, else ``~/.local/share/nbrepro``.
+
+Inside it: ``mlflow.db`` (the default tracking store), ``mlartifacts/`` (its
+artifacts) and ``spool/`` (captures waiting to be uploaded).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def nbrepro_home() -> Path:
+    """The per-user folder that holds the default store and the spool."""
+    explicit = os.environ.get("NBREPRO_HOME")
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return (base / "nbrepro").resolve()
+
+
+def default_tracking_uri() -> str:
+    """The embedded default store: a SQLite file in :func:`nbrepro_home`."""
+    return f"sqlite:///{nbrepro_home() / 'mlflow.db'}"
+
+
+def artifact_root_for(tracking_uri: str) -> str | None:
+    """Artifact folder for experiments nbrepro creates on a local SQLite store.
+
+    MLflow would put them under ``./mlruns`` of whichever process created the
+    experiment; nbrepro puts them next to the database instead. Returns None for
+    remote stores, whose server decides.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    db_path = Path(tracking_uri[len("sqlite:///") :])
+    return str(db_path.parent / "mlartifacts")
+
+
+def spool_dir() -> Path:
+    """Folder of captures that could not be logged yet (``nbrepro sync`` uploads them)."""
+    return nbrepro_home() / "spool"

@@ -1,0 +1,97 @@
+"""The run record: one versioned JSON document (``repro.json``) per captured run.
+
+The JSON Schema in ``nbrepro/schema/repro-<version>.schema.json`` is the single
+definition of the contract; writers validate against it before logging and
+readers refuse a record of a version they do not know.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import uuid
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from nbrepro._version import __version__
+from nbrepro.errors import RecordError
+
+SCHEMA_VERSION = 1
+RECORD_ARTIFACT = "nbrepro/repro.json"
+
+# Where each artifact lives in the run, relative to the run's artifact root.
+ARTIFACT_PATHS: dict[str, str] = {
+    "record": RECORD_ARTIFACT,
+    "replay": "nbrepro/replay.ipynb",
+    "document": "nbrepro/notebook.ipynb",
+    "html": "nbrepro/notebook.html",
+    "history": "nbrepro/history.py",
+    "outputs": "nbrepro/capture_outputs.json",
+    "requirements": "nbrepro/environment/requirements.txt",
+    "python_env": "nbrepro/environment/python_env.yaml",
+    "git_diff": "nbrepro/environment/git.diff",
+}
+
+
+@lru_cache(maxsize=4)
+def load_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
+    """Return the JSON Schema of a record version."""
+    name = f"repro-{version}.schema.json"
+    try:
+        text = resources.files("nbrepro.schema").joinpath(name).read_text("utf-8")
+    except FileNotFoundError as exc:
+        raise RecordError(
+            f"record schema version {version} is unknown to nbrepro {__version__}"
+        ) from exc
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validate(record: dict[str, Any]) -> None:
+    """Raise :class:`RecordError` if ``record`` does not match its schema."""
+    import jsonschema
+
+    version = record.get("schema_version")
+    if not isinstance(version, int):
+        raise RecordError("record has no integer schema_version")
+    schema = load_schema(version)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top)"
+        raise RecordError(f"invalid record at {where}: {first.message} ({len(errors)} error(s))")
+
+
+def loads(text: str | bytes) -> dict[str, Any]:
+    """Parse and validate a ``repro.json``; errors say what is wrong with it."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"repro.json is corrupted: {exc}") from exc
+    if not isinstance(record, dict):
+        raise RecordError("repro.json is not a JSON object")
+    version = record.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise RecordError(
+            f"repro.json has schema version {version!r}; nbrepro {__version__} reads version "
+            f"{SCHEMA_VERSION}. Upgrade nbrepro to read it."
+        )
+    validate(record)
+    return record
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """Serialize a record deterministically (sorted keys, UTF-8 friendly)."""
+    return json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def new_capture_id() -> str:
+    """A fresh capture id (hex uuid4); it also names the capture's spool entry."""
+    return uuid.uuid4().hex
+
+
+def utcnow_iso() -> str:
+    """Current UTC time, ISO-8601 with timezone."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")

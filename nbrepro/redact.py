@@ -1,0 +1,291 @@
+"""Keep secrets on this machine: secret names, credentials in URIs, literal secret values.
+
+Everything nbrepro records (the record, artifacts, tags) passes through this module.
+The rules err on the side of removing too much: a false positive costs a little
+information in a reproducibility record, a leak costs a rotated credential.
+
+* Environment variables whose *name* looks secret (:data:`SECRET_NAME_RE`) are never
+  recorded, and their values (6 characters or more) are replaced by ``[REDACTED]``
+  wherever they appear in recorded text.
+* URIs lose their userinfo (``scheme://user:pass@host`` becomes ``scheme://host``)
+  and secret-looking query parameters (SAS ``sig``, presigned-URL signatures, tokens).
+
+Parsing here is done by hand rather than with :func:`urllib.parse.urlsplit`, which
+raises on some malformed input (e.g. a bad IPv6 host) and gets AWS secret keys with
+an unescaped ``/`` in ``s3://key:secret@bucket`` wrong.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import unquote
+
+REDACTED = "[REDACTED]"
+
+# Shorter values would be replaced all over a record (a 4-letter password matches words).
+MIN_SECRET_LENGTH = 6
+
+SECRET_NAME_RE = re.compile(
+    r"""
+    ^(?!(?:OLD)?PWD$)                   # the shell's working directories, not passwords
+    (?:
+        .*(?:TOKEN(?!IZER)|SECRET|PASSW|PASSPHRASE|CREDENTIAL|SIGNATURE|COOKIE|PRIVATE
+            |AUTH(?!OR)|APIKEY|ACCESSKEY|SESSION_?ID|CONN(?:ECTION)?_?STR|WEBHOOK|SALT)
+      | (?:.*[_.\-])?                  # as one separated part of the name ...
+        (?:KEYS?|PWD|PASS|PW|PAT|SAS|SIG|DSN|CERT|CREDS?|JWT|OTP|BEARER)
+        (?:[_.\-].*)?$
+      | .*(?:KEY|PWD)$                  # ... or glued on at the end: SSHKEY, DBPWD
+    )
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Query parameters removed from URIs besides those with secret-looking names.
+SECRET_QUERY_PARAMS = frozenset(
+    {
+        "sig",  # Azure SAS signature; the other SAS fields (sv, se, sp, ...) are harmless
+        "signature",
+        "token",
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "api_key",
+        "apikey",
+        "key",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "client_secret",
+        "code",
+        "auth",
+        "sas",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-goog-signature",
+        "x-goog-credential",
+    }
+)
+
+# A lone user name is needed to connect over these schemes and is not a secret.
+_KEEP_USER_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git", "sftp"})
+
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_SCP_RE = re.compile(r"^([^@/:\s]+):([^@/\s]*)@([^:/\s]+):(.*)$", re.DOTALL)
+_HOST_PORT_RE = re.compile(r"^[^:]*:\d*$")
+# Stops at quotes and backslashes so URIs inside JSON strings keep their delimiters.
+_URI_IN_TEXT_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`\\]+")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable (or query parameter) name suggests a secret.
+
+    Args:
+        name: The variable name, any case.
+
+    Returns:
+        True for names such as ``HF_TOKEN``, ``DB_PWD``, ``AWS_SECRET_ACCESS_KEY``,
+        ``SENTRY_DSN``; False for ``PWD``, ``OLDPWD``, ``KEYBOARD``, ``GIT_AUTHOR_NAME``.
+    """
+    return bool(SECRET_NAME_RE.match(name))
+
+
+def _is_secret_param(name: str) -> bool:
+    plain = unquote(name).strip().lower()
+    return plain in SECRET_QUERY_PARAMS or is_secret_name(plain)
+
+
+def _split_uri(uri: str) -> tuple[str, str | None, str] | None:
+    """``(scheme://, userinfo or None, rest)`` for a ``scheme://`` URI, else None."""
+    m = _SCHEME_RE.match(uri)
+    if not m:
+        return None
+    head, tail = m.group(0), uri[m.end() :]
+    end = len(tail)
+    for sep in "?#":
+        idx = tail.find(sep)
+        if idx != -1:
+            end = min(end, idx)
+    before_query = tail[:end]
+    at = before_query.rfind("@")
+    if at == -1:
+        return head, None, tail
+    userinfo = before_query[:at]
+    if "/" in userinfo:
+        # Either a path containing "@" (https://host/@scope/pkg) or a password containing
+        # "/" (AWS secret keys): only the second has a non-port ":" before the first "/".
+        first = userinfo.split("/", 1)[0]
+        if ":" not in first or _HOST_PORT_RE.match(first):
+            return head, None, tail
+    return head, userinfo, tail[at + 1 :]
+
+
+def _filter_params(part: str) -> str:
+    """Drop secret ``name=value`` items from a query or fragment; keeps the others verbatim."""
+    if "=" not in part:
+        return part
+    kept = [item for item in part.split("&") if not _is_secret_param(item.split("=", 1)[0])]
+    return "&".join(kept)
+
+
+def strip_uri_credentials(uri: str) -> str:
+    """Remove userinfo and secret query parameters from a URI.
+
+    ``https://user:tok@host/p?sig=x&a=1`` becomes ``https://host/p?a=1``. Over ssh a lone
+    user name is kept (``ssh://git@host/r``, ``git@host:org/r.git``) but a password is not.
+    Strings that are not URIs, such as local paths, come back unchanged.
+
+    Args:
+        uri: Any string; malformed input never raises.
+
+    Returns:
+        The URI without credentials.
+    """
+    if not isinstance(uri, str):
+        return uri
+    parts = _split_uri(uri)
+    if parts is None:
+        scp = _SCP_RE.match(uri)
+        if scp:
+            user, _password, host, path = scp.groups()
+            return f"{user}@{host}:{path}"
+        return uri
+    head, userinfo, rest = parts
+    scheme = head[:-3].lower()
+    prefix = head
+    if userinfo is not None and scheme in _KEEP_USER_SCHEMES:
+        user = userinfo.split(":", 1)[0]
+        prefix = f"{head}{user}@" if user else head
+    path, hash_sign, fragment = rest.partition("#")
+    path, q_sign, query = path.partition("?")
+    if q_sign:
+        query = _filter_params(query)
+        q_sign = "?" if query else ""
+    if hash_sign:
+        fragment = _filter_params(fragment)
+        hash_sign = "#" if fragment else ""
+    return f"{prefix}{path}{q_sign}{query}{hash_sign}{fragment}"
+
+
+def _uri_secrets(uri: str) -> list[str]:
+    """The credential strings in one URI: password (or a lone user), secret query values."""
+    found: list[str] = []
+    parts = _split_uri(uri)
+    if parts is None:
+        return found
+    head, userinfo, rest = parts
+    if userinfo:
+        user, colon, password = userinfo.partition(":")
+        if colon:
+            found.append(password)
+        elif head[:-3].lower() not in _KEEP_USER_SCHEMES:
+            # A lone user name is often a token: https://ghp_xxx@github.com/...
+            found.append(user)
+    for part in rest.split("#", 1)[0].partition("?")[2], rest.partition("#")[2]:
+        for item in part.split("&"):
+            name, eq, value = item.partition("=")
+            if eq and _is_secret_param(name):
+                found.append(value)
+    return found
+
+
+def _usable(values: Iterable[str]) -> list[str]:
+    """Long enough, not numeric (digits would corrupt numbers in JSON), deduplicated."""
+    out: set[str] = set()
+    for value in values:
+        for variant in (value, unquote(value)):
+            v = variant.strip()
+            if len(v) >= MIN_SECRET_LENGTH and not re.fullmatch(r"[\d\s.,:+\-]*", v):
+                out.add(v)
+    return sorted(out, key=lambda s: (-len(s), s))
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """The secret strings present in an environment, to be replaced by :func:`redact_text`.
+
+    These are the values of secret-named variables, plus the passwords (or lone user names,
+    often tokens) and secret query values of every URI found in any variable's value. Values shorter
+    than :data:`MIN_SECRET_LENGTH` or made only of digits are left out: replacing them
+    everywhere would mangle unrelated text and numbers in JSON.
+
+    Args:
+        environ: Usually ``os.environ``.
+
+    Returns:
+        Distinct values, longest first (so a secret containing another is replaced whole).
+    """
+    candidates: list[str] = []
+    for name, value in environ.items():
+        if not isinstance(value, str):
+            continue
+        if is_secret_name(name):
+            candidates.append(value)
+        if "://" in value:
+            for m in _URI_IN_TEXT_RE.finditer(value):
+                candidates.extend(_uri_secrets(m.group(0)))
+    return _usable(candidates)
+
+
+def strip_uris_in_text(text: str) -> str:
+    """Apply :func:`strip_uri_credentials` to every ``scheme://`` URI inside free text.
+
+    Args:
+        text: Any text, e.g. a log, a diff or a JSON document.
+
+    Returns:
+        The text with credentials removed from its URIs.
+    """
+    if "://" not in text:
+        return text
+    return _URI_IN_TEXT_RE.sub(lambda m: strip_uri_credentials(m.group(0)), text)
+
+
+def redact_text(text: str, secrets: Sequence[str]) -> str:
+    """Replace secret values by ``[REDACTED]`` and strip credentials from URIs in text.
+
+    A secret is also found in its JSON-escaped form, so JSON documents can be redacted
+    as text and still parse afterwards.
+
+    Args:
+        text: Free text: a serialized record, a notebook, a diff, a tag value.
+        secrets: Literal values to remove, e.g. from :func:`secret_values`.
+
+    Returns:
+        The redacted text.
+    """
+    if secrets:
+        variants: set[str] = set()
+        for secret in secrets:
+            if not secret:
+                continue
+            variants.add(secret)
+            escaped = json.dumps(secret)[1:-1]
+            variants.add(escaped)
+        ordered = sorted(variants, key=lambda s: (-len(s), s))
+        pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        text = pattern.sub(REDACTED, text)
+    return strip_uris_in_text(text)
+
+
+def redact_env(environ: Mapping[str, str], allow: Sequence[str]) -> dict[str, str]:
+    """The allowlisted environment variables, fit to record.
+
+    Args:
+        environ: Usually ``os.environ``.
+        allow: Exact names or shell-style patterns (``OMP_*``), matched case-sensitively.
+
+    Returns:
+        Name to value, sorted by name. Secret-named variables are dropped even when
+        allowlisted; values have credentials stripped from any URIs they contain.
+    """
+    out: dict[str, str] = {}
+    for name in sorted(environ):
+        if is_secret_name(name) or not any(fnmatch.fnmatchcase(name, p) for p in allow):
+            continue
+        value = environ[name]
+        out[name] = strip_uris_in_text(strip_uri_credentials(value))
+    return out

@@ -1,0 +1,232 @@
+"""The MLflow run around a capture: start it, end it, and never lose it.
+
+``RunSession.start`` opens an active (fluent) MLflow run so the user's own
+``mlflow.log_*`` calls land in it. When the store is unreachable the run is
+opened in a local spool store instead and the capture is uploaded later by
+``nbrepro sync``; when logging fails at the end the capture is spooled too.
+Either way the user gets one warning and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from typing import Any
+
+from nbrepro import spool, tracking
+from nbrepro.errors import TrackingUnavailable
+
+
+@dataclass
+class RunOptions:
+    """How to open the run."""
+
+    experiment: str | None = None
+    run_name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    tracking_uri: str | None = None
+    seed: int | None = None
+
+
+@dataclass
+class FinishResult:
+    run_id: str
+    status: str
+    logged: bool
+    spool_entry: spool.SpoolEntry | None
+    warning: str | None
+
+
+def seed_everything(seed: int) -> list[str]:
+    """Seed ``random``, and ``numpy`` and ``torch`` when installed; returns what was seeded."""
+    random.seed(seed)
+    seeded = ["random"]
+    if find_spec("numpy") is not None:
+        import numpy as np
+
+        np.random.seed(seed)
+        seeded.append("numpy")
+    if find_spec("torch") is not None:
+        import torch
+
+        torch.manual_seed(seed)
+        seeded.append("torch")
+    return seeded
+
+
+def _user_tracking_uri() -> str | None:
+    """A tracking URI the user set in this process with ``mlflow.set_tracking_uri``."""
+    from mlflow.tracking._tracking_service import utils
+
+    if utils.is_tracking_uri_set():
+        return str(utils.get_tracking_uri())
+    return None
+
+
+def _user_experiment_id() -> str | None:
+    """An experiment chosen with ``mlflow.set_experiment`` or MLflow's env vars."""
+    from mlflow.tracking import fluent
+
+    active = getattr(fluent, "_active_experiment_id", None)
+    if active:
+        return str(active)
+    env_id = os.environ.get("MLFLOW_EXPERIMENT_ID")
+    return env_id or None
+
+
+class RunSession:
+    """One capture's MLflow run, online or spooled."""
+
+    def __init__(self, options: RunOptions, capture_id: str) -> None:
+        self.options = options
+        self.capture_id = capture_id
+        self.tracking_uri = ""
+        self.experiment_id = ""
+        self.experiment_name = ""
+        self.run_id = ""
+        self.offline_reason: str | None = None
+        self.entry: spool.SpoolEntry | None = None
+        self.started = 0.0
+        self._previous_uri: str | None = None
+        self._nested = False
+
+    @property
+    def offline(self) -> bool:
+        return self.entry is not None and self.offline_reason is not None
+
+    def start(self) -> None:
+        """Open the run; falls back to the spool when the store is unreachable."""
+        import mlflow
+
+        opts = self.options
+        user_uri = None if opts.tracking_uri else _user_tracking_uri()
+        self.tracking_uri = user_uri or tracking.resolve_tracking_uri(opts.tracking_uri)
+        if user_uri is None:
+            # Point the fluent API at the resolved store so the user's own calls in the
+            # body, and after it, use the same store as nbrepro, the CLI and the server.
+            mlflow.set_tracking_uri(self.tracking_uri)
+        self.experiment_name = opts.experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or ""
+        try:
+            tracking.check_reachable(self.tracking_uri)
+            self._open(self.tracking_uri)
+        except TrackingUnavailable as exc:
+            self._go_offline(exc.reason)
+        except Exception as exc:  # the store rejected the run (locked, read-only, bad URI)
+            self._go_offline(f"{type(exc).__name__}: {exc}")
+        self.started = time.time()
+
+    def _open(self, uri: str) -> None:
+        import mlflow
+
+        client = tracking.client_for(uri)
+        if self.experiment_name:
+            self.experiment_id = tracking.ensure_experiment(client, uri, self.experiment_name)
+        else:
+            chosen = _user_experiment_id() if self.entry is None else None
+            if chosen:
+                self.experiment_id = chosen
+                exp = client.get_experiment(chosen)
+                self.experiment_name = exp.name
+            else:
+                self.experiment_name = tracking.DEFAULT_EXPERIMENT
+                self.experiment_id = tracking.ensure_experiment(client, uri, self.experiment_name)
+        tags = {"nbrepro.capture_id": self.capture_id, **self.options.tags}
+        self._nested = mlflow.active_run() is not None
+        run = mlflow.start_run(
+            experiment_id=self.experiment_id,
+            run_name=self.options.run_name,
+            tags=tags,
+            nested=self._nested,
+        )
+        self.run_id = run.info.run_id
+
+    def _go_offline(self, reason: str) -> None:
+        import mlflow
+
+        if not self.experiment_name:
+            self.experiment_name = tracking.DEFAULT_EXPERIMENT
+        self.offline_reason = reason
+        self.entry = spool.new_entry(
+            self.capture_id, self.tracking_uri, self.experiment_name, reason
+        )
+        self._previous_uri = self.tracking_uri
+        mlflow.set_tracking_uri(self.entry.local_tracking_uri)
+        self._open(self.entry.local_tracking_uri)
+        self.entry.local_run_id = self.run_id
+        self.entry.save()
+
+    def run_info(self, status: str, error: dict[str, Any] | None) -> dict[str, Any]:
+        """The record's ``run`` section."""
+        return {
+            "run_id": self.run_id,
+            "experiment_id": self.experiment_id,
+            "experiment_name": self.experiment_name,
+            "tracking_uri": self.tracking_uri,
+            "run_name": self._run_name(),
+            "status": status,
+            "seed": self.options.seed,
+            "error": error,
+            "duration_seconds": round(time.time() - self.started, 3) if self.started else None,
+            "offline": self.offline,
+        }
+
+    def _run_name(self) -> str | None:
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is not None and run.info.run_id == self.run_id:
+            return str(run.info.run_name)
+        return self.options.run_name
+
+    def finish(self, bundle: tracking.LogBundle, status: str) -> FinishResult:
+        """Log nbrepro's part and end the run; spool it when the store fails."""
+        import mlflow
+
+        uri = self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri
+        warning = None
+        try:
+            tracking.log_bundle(tracking.client_for(uri), self.run_id, bundle)
+            logged = not self.offline
+        except Exception as exc:  # store failure while logging: keep everything locally
+            warning = self._spool_after_failure(bundle, status, exc)
+            logged = False
+        try:
+            mlflow.end_run(status=status)
+        except Exception as exc:  # ending a run on a store that just went away
+            if warning is None:
+                warning = self._spool_after_failure(bundle, status, exc)
+                logged = False
+        finally:
+            if self._previous_uri is not None:
+                mlflow.set_tracking_uri(self._previous_uri)
+        if self.offline and warning is None:
+            assert self.entry is not None
+            warning = (
+                f"nbrepro: tracking store {tracking.display_uri(self.tracking_uri)} is "
+                f"unreachable ({self.offline_reason}). The run, including your own "
+                f"mlflow.log_* calls, was saved to {self.entry.folder}; run `nbrepro sync` "
+                "to upload it."
+            )
+        return FinishResult(self.run_id, status, logged, self.entry, warning)
+
+    def _spool_after_failure(
+        self, bundle: tracking.LogBundle, status: str, exc: BaseException
+    ) -> str:
+        reason = f"{type(exc).__name__}: {exc}"
+        entry = spool.new_entry(self.capture_id, self.tracking_uri, self.experiment_name, reason)
+        entry.target_run_id = self.run_id
+        client = tracking.client_for(entry.local_tracking_uri)
+        exp_id = tracking.ensure_experiment(client, entry.local_tracking_uri, self.experiment_name)
+        local = client.create_run(exp_id, tags={"nbrepro.capture_id": self.capture_id})
+        entry.local_run_id = local.info.run_id
+        tracking.log_bundle(client, local.info.run_id, bundle)
+        client.set_terminated(local.info.run_id, status=status)
+        entry.save()
+        self.entry = entry
+        return (
+            f"nbrepro: logging to {tracking.display_uri(self.tracking_uri)} failed ({reason[:200]}). "
+            f"The capture was saved to {entry.folder}; run `nbrepro sync` to upload it."
+        )

@@ -1,0 +1,172 @@
+"""Talking to the MLflow tracking store: where runs go and how a capture is logged.
+
+A capture is logged with a constant number of calls whatever the number of tags,
+params or Delta reads: one ``log_batch``, one ``log_inputs``, one
+``log_artifacts`` of a folder, one ``set_terminated``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nbrepro import paths
+from nbrepro.errors import TrackingUnavailable
+from nbrepro.redact import strip_uri_credentials
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+DEFAULT_EXPERIMENT = "nbrepro"
+HEALTH_TIMEOUT_S = 3.0
+
+
+def resolve_tracking_uri(explicit: str | None = None) -> str:
+    """The store to use: an explicit URI, else ``MLFLOW_TRACKING_URI``, else nbrepro's default.
+
+    ``MLFLOW_TRACKING_URI`` wins over nbrepro's default, as MLflow users expect.
+    """
+    if explicit:
+        return explicit
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    return paths.default_tracking_uri()
+
+
+def display_uri(uri: str) -> str:
+    """A tracking URI fit to show or record: credentials removed."""
+    return strip_uri_credentials(uri)
+
+
+def check_reachable(uri: str, timeout: float = HEALTH_TIMEOUT_S) -> None:
+    """Fail fast when the store cannot take writes.
+
+    MLflow's own client retries for minutes against a dead server; a capture should
+    instead spool at once. HTTP stores are probed at ``/health``; SQLite stores need a
+    writable folder for the database file.
+
+    Raises:
+        TrackingUnavailable: with the reason, naming the store (without credentials).
+    """
+    shown = display_uri(uri)
+    if uri.startswith(("http://", "https://")):
+        import requests
+
+        try:
+            resp = requests.get(uri.rstrip("/") + "/health", timeout=timeout)
+        except requests.RequestException as exc:
+            raise TrackingUnavailable(shown, f"cannot connect ({type(exc).__name__})") from exc
+        if resp.status_code >= 500:
+            raise TrackingUnavailable(shown, f"health check answered HTTP {resp.status_code}")
+    elif uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///") :])
+        folder = db.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TrackingUnavailable(shown, f"cannot create {folder}: {exc}") from exc
+        target = db if db.exists() else folder
+        if not os.access(target, os.W_OK):
+            raise TrackingUnavailable(shown, f"{target} is not writable")
+
+
+def client_for(uri: str) -> MlflowClient:
+    """An MlflowClient bound to ``uri`` (imports mlflow on first use)."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
+    """Id of experiment ``name``, created if missing.
+
+    On a local SQLite store the artifacts go next to the database rather than
+    under the creating process's working directory.
+    """
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    try:
+        return str(client.create_experiment(name, artifact_location=_artifact_location(uri, name)))
+    except MlflowException:
+        # Another process created it between our lookup and create.
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return str(found.experiment_id)
+
+
+def _artifact_location(uri: str, name: str) -> str | None:
+    root = paths.artifact_root_for(uri)
+    if root is None:
+        return None
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return str(Path(root) / safe)
+
+
+@dataclass
+class LogBundle:
+    """Everything nbrepro itself adds to a run (the user's own logs are not in it)."""
+
+    tags: dict[str, str]
+    files: dict[str, bytes]
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _dataset_inputs(reads: Iterable[Mapping[str, Any]]) -> list[Any]:
+    from mlflow.data.delta_dataset_source import DeltaDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+
+    inputs = []
+    for read in reads:
+        source = DeltaDatasetSource(
+            path=read["uri"],
+            delta_table_version=read["version"],
+            delta_table_id=read.get("table_id"),
+        )
+        name = f"{Path(str(read['uri']).rstrip('/')).name or read['uri']}@v{read['version']}"
+        # The digest carries table id and version: MLflow de-duplicates datasets per
+        # experiment by name+digest, and a later version must not reuse an old source.
+        digest_src = f"{read.get('table_id')}:{read['version']}:{read.get('file_fingerprint')}"
+        digest = hashlib.sha256(digest_src.encode()).hexdigest()[:16]
+        dataset = MetaDataset(source=source, name=name, digest=digest)  # type: ignore[abstract]
+        inputs.append(
+            DatasetInput(
+                dataset=dataset._to_mlflow_entity(),
+                tags=[InputTag(key="mlflow.data.context", value="delta-read")],
+            )
+        )
+    return inputs
+
+
+def log_bundle(client: MlflowClient, run_id: str, bundle: LogBundle) -> None:
+    """Log nbrepro's part of a run with a constant number of calls."""
+    from mlflow.entities import Param, RunTag
+
+    params = [Param(k, v) for k, v in bundle.params.items()]
+    tags = [RunTag(k, v) for k, v in bundle.tags.items()]
+    if params or tags:
+        client.log_batch(run_id, params=params, tags=tags)
+    if bundle.datasets:
+        client.log_inputs(run_id, datasets=_dataset_inputs(bundle.datasets))
+    with tempfile.TemporaryDirectory(prefix="nbrepro-artifacts-") as tmp:
+        write_files(Path(tmp), bundle.files)
+        client.log_artifacts(run_id, tmp)
+
+
+def write_files(root: Path, files: Mapping[str, bytes]) -> None:
+    """Write ``{relative path: bytes}`` under ``root``."""
+    for rel, data in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)

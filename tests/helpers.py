@@ -1,0 +1,62 @@
+"""Small helpers shared by tests (not fixtures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+
+def write_notebook(path: Path, cells: list[tuple[str, str]]) -> Path:
+    """Write a notebook whose code cells have the given (id, source)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    for cell_id, source in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.id = cell_id
+        nb.cells.append(cell)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def latest_run(tracking_uri: str, experiment: str = "nbrepro") -> Any:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None, f"no experiment {experiment!r} in {tracking_uri}"
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
+    assert runs, "no runs"
+    return runs[0]
+
+
+def run_record(tracking_uri: str, run_id: str) -> dict[str, Any]:
+    from mlflow import MlflowClient
+
+    from nbrepro import record
+
+    client = MlflowClient(tracking_uri)
+    path = client.download_artifacts(run_id, record.RECORD_ARTIFACT)
+    return record.loads(Path(path).read_text("utf-8"))
+
+
+def all_artifact_text(tracking_uri: str, run_id: str, dst: Path) -> dict[str, str]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    root = Path(client.download_artifacts(run_id, "", str(dst)))
+    return {
+        str(p.relative_to(root)): p.read_text("utf-8", errors="replace")
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str)

@@ -1,0 +1,116 @@
+"""The `nbrepro` command line, run as a user runs it (subprocesses, real kernels)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from deltalake import write_deltalake
+from helpers import latest_run, run_record, write_notebook
+
+from nbrepro import paths
+
+
+def nbrepro(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nbrepro.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=dict(os.environ),
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    path = tmp_path / "data" / "t"
+    write_deltalake(str(path), pd.DataFrame({"x": [1, 2, 3]}))
+    write_deltalake(str(path), pd.DataFrame({"x": [4]}), mode="append")
+    return path
+
+
+@pytest.mark.kernel
+def test_run_captures_notebook_with_parameters(
+    tmp_path: Path, nbrepro_home: Path, table: Path
+) -> None:
+    nb = write_notebook(
+        tmp_path / "job.ipynb",
+        [
+            ("p", "alpha = 1.0"),
+            (
+                "read",
+                "from deltalake import DeltaTable\nimport mlflow\n"
+                f"df = DeltaTable({str(table)!r}).to_pandas()\n"
+                "mlflow.log_metric('total', float(df.x.sum() * alpha))",
+            ),
+        ],
+    )
+    import nbformat
+
+    doc = nbformat.read(str(nb), as_version=4)
+    doc.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(doc, str(nb))
+    out = tmp_path / "out.ipynb"
+    res = nbrepro("run", str(nb), "-p", "alpha", "2", "-e", "jobs", "-o", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["status"] == "FINISHED"
+    assert {"run_id", "experiment_id", "status", "tracking_uri"} <= set(data)
+    assert data["delta_reads"][0]["version"] == 1
+    assert out.exists()
+    store = paths.default_tracking_uri()
+    run = latest_run(store, "jobs")
+    assert run.info.run_id == data["run_id"]
+    assert run.data.metrics == {"total": 20.0}  # the notebook's own log, in the same run
+    rec = run_record(store, run.info.run_id)
+    assert rec["mode"] == "headless"
+    assert rec["data"]["reads"][0]["uri"] == str(table.resolve())
+    sources = [c["source"] for c in rec["code"]["cells"]]
+    assert not any("Injected by nbrepro" in s for s in sources)
+    assert any("alpha = 2" in s for s in sources)  # papermill's injected parameters ran
+    assert rec["code"]["document"]["available"]
+
+
+@pytest.mark.kernel
+def test_run_failing_notebook_exits_nonzero_with_cell_and_error(
+    tmp_path: Path, nbrepro_home: Path
+) -> None:
+    nb = write_notebook(
+        tmp_path / "bad.ipynb", [("a", "x = 1"), ("b", "raise ValueError('bad data')")]
+    )
+    res = nbrepro("run", str(nb), "--json")
+    assert res.returncode == 1
+    data = json.loads(res.stdout)
+    assert data["status"] == "FAILED"
+    assert data["error"]["ename"] == "ValueError"
+    assert data["error"]["evalue"] == "bad data"
+    assert data["error"]["cell_index"] == 2  # in the output notebook (after nbrepro's cell)
+    assert "raised ValueError: bad data" in res.stderr
+    run = latest_run(paths.default_tracking_uri())
+    assert run.info.status == "FAILED"
+
+
+def test_run_missing_notebook_is_a_clear_usage_error(tmp_path: Path, nbrepro_home: Path) -> None:
+    res = nbrepro("run", str(tmp_path / "nope.ipynb"))
+    assert res.returncode == 2
+    assert "notebook not found" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_info_prints_the_one_store(nbrepro_home: Path) -> None:
+    res = nbrepro("info", "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["tracking_uri"] == f"sqlite:///{nbrepro_home / 'mlflow.db'}"
+    assert data["pending_captures"] == 0
+
+
+def test_sync_with_nothing_pending(nbrepro_home: Path) -> None:
+    res = nbrepro("sync")
+    assert res.returncode == 0 and "nothing to sync" in res.stdout

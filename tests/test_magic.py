@@ -1,0 +1,176 @@
+"""`%%repro` in a real ipykernel, driven through jupyter_client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import latest_run, run_record, write_notebook
+
+from nbrepro import paths
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture
+def store(nbrepro_home: Path) -> str:
+    return paths.default_tracking_uri()
+
+
+def test_load_ext_is_cheap_and_imports_no_mlflow(kernel_factory, nbrepro_home: Path) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    r = k.ok("import sys; print(sorted(m for m in ('mlflow', 'papermill') if m in sys.modules))")
+    assert r.stdout.strip() == "[]"
+
+
+def test_capture_records_executed_history_and_hidden_state(
+    kernel_factory, tmp_path: Path, store: str
+) -> None:
+    nb_path = write_notebook(
+        tmp_path / "train.ipynb",
+        [
+            ("load", "%load_ext nbrepro"),
+            ("a", "a = 2"),  # the document shows the edit; the kernel ran a = 1 first
+            ("b", "b = a * 10"),
+            ("never", "never_run = True"),
+            (
+                "cap",
+                "%%repro --name first --tag team=ml\nimport mlflow\nmlflow.log_param('b', b)\n"
+                "mlflow.log_metric('score', b / 4)\nprint('b is', b)\nb",
+            ),
+        ],
+    )
+    k = kernel_factory(env={"JPY_SESSION_NAME": str(nb_path)})
+    k.ok("%load_ext nbrepro", "load")
+    k.ok("a = 1", "a")
+    k.ok("b = a * 10", "b")
+    k.ok("a = 2", "a")  # edited and re-run after b used it
+    r = k.ok(
+        "%%repro --name first --tag team=ml\nimport mlflow\nmlflow.log_param('b', b)\n"
+        "mlflow.log_metric('score', b / 4)\nprint('b is', b)\nb",
+        "cap",
+    )
+    assert "b is 10" in r.stdout
+    results = [o["data"]["text/plain"] for o in r.outputs if "data" in o]
+    assert "10" in results  # the body's last expression is the cell's result
+    assert any("nbrepro: run first" in t for t in results)  # the summary
+
+    run = latest_run(store)
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "first"
+    assert run.data.params == {"b": "10"}
+    assert run.data.metrics == {"score": 2.5}
+    assert run.data.tags["team"] == "ml"
+    assert run.data.tags["mlflow.source.type"] == "NOTEBOOK"
+    assert run.data.tags["mlflow.source.name"] == str(nb_path)
+    assert run.data.tags["nbrepro.hidden_state"] == "true"
+
+    rec = run_record(store, run.info.run_id)
+    cells = rec["code"]["cells"]
+    assert [c["source"] for c in cells][:4] == ["%load_ext nbrepro", "a = 1", "b = a * 10", "a = 2"]
+    assert cells[-1]["source"].startswith("%%repro --name first")  # raw, not transformed
+    assert [c["execution_count"] for c in cells] == [1, 2, 3, 4, 5]
+    assert [c["cell_id"] for c in cells] == ["load", "a", "b", "a", "cap"]
+    hidden = rec["code"]["hidden_state"]
+    assert hidden["hidden"] is True
+    assert hidden["out_of_order"] == [4]
+    assert hidden["never_executed"] == [3]
+    assert rec["code"]["document"]["available"] is True
+    assert rec["run"]["run_id"] == run.info.run_id
+
+
+def test_body_exception_is_exactly_the_users(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    plain = k.execute("def f():\n    return 1/0\nf()")
+    captured = k.execute("%%repro\ndef f():\n    return 1/0\nf()")
+    assert plain.status == captured.status == "error"
+    assert captured.content["ename"] == "ZeroDivisionError"
+    assert captured.content["evalue"] == plain.content["evalue"]
+    tb = "\n".join(captured.content["traceback"])
+    assert "nbrepro" not in tb.replace("%%repro", "")  # no frames of ours
+    assert "return 1/0" in tb
+    run = latest_run(store)
+    assert run.info.status == "FAILED"
+    rec = run_record(store, run.info.run_id)
+    assert rec["run"]["error"] == {"ename": "ZeroDivisionError", "evalue": "division by zero"}
+    assert rec["code"]["cells"][-1]["error"]["ename"] == "ZeroDivisionError"
+
+
+def test_keyboard_interrupt_ends_run_killed(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    r = k.execute("%%repro\nraise KeyboardInterrupt")
+    assert r.status == "error"
+    assert latest_run(store).info.status == "KILLED"
+
+
+def test_usage_errors_show_help_and_start_no_run(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    r = k.execute("%%repro --bogus\nx = 1")
+    assert r.status == "error" and r.content["ename"] == "UsageError"
+    assert "--experiment" in r.content["evalue"]  # the help is in the message
+    r = k.execute("%%repro --tag nokey\nx = 1")
+    assert r.content["ename"] == "UsageError" and "KEY=VALUE" in r.content["evalue"]
+    r = k.ok("%%repro?")
+    pager = r.content["payload"][0]["data"]["text/plain"]  # help goes to the pager
+    assert "--seed" in pager and "--experiment" in pager
+
+
+@pytest.mark.parametrize("cell", ["%%repro\n# nothing to run\n", "%repro --name now"])
+def test_empty_body_and_unknown_notebook_give_valid_run(
+    kernel_factory, store: str, cell: str
+) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    k.ok("x = 1")
+    k.ok(cell)
+    run = latest_run(store)
+    rec = run_record(store, run.info.run_id)  # validates against the schema
+    assert run.info.status == "FINISHED"
+    assert rec["code"]["document"]["available"] is False
+    assert "notebook path unknown" in rec["code"]["document"]["missing_reason"]
+    assert [c["source"] for c in rec["code"]["cells"]][1] == "x = 1"
+
+
+def test_seed_and_config_defaults(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    k.ok("%config ReproMagics.experiment = 'configured'")
+    r1 = k.ok("%%repro --seed 3\nimport random, numpy\nprint(random.random(), numpy.random.rand())")
+    r2 = k.ok("%%repro --seed 3\nimport random, numpy\nprint(random.random(), numpy.random.rand())")
+    assert r1.stdout == r2.stdout
+    run = latest_run(store, experiment="configured")
+    assert run.data.tags["nbrepro.seed"] == "3"
+    assert run_record(store, run.info.run_id)["run"]["seed"] == 3
+
+
+def test_large_outputs_are_capped_with_a_note(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    k.ok("%config ReproMagics.max_output_bytes = 2000")
+    r = k.ok("%%repro\nfor i in range(200):\n    print('x' * 100)")
+    assert r.stdout.count("x" * 100) == 200  # the user still sees everything
+    rec = run_record(store, latest_run(store).info.run_id)
+    assert rec["code"]["outputs_truncated"] is True
+    assert any("outputs cut" in w for w in rec["warnings"])
+
+
+def test_status_line_magic(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    k.ok("y = 2")
+    r = k.ok("%repro status")
+    assert "executed cells: 3" in r.stdout
+    assert "environment:" in r.stdout and "tracking store:" in r.stdout
+
+
+def test_without_deltalake_capture_still_works(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("import sys; sys.modules['deltalake'] = None")  # as if not installed
+    k.ok("%load_ext nbrepro")
+    k.ok("%%repro\nz = 3")
+    rec = run_record(store, latest_run(store).info.run_id)
+    assert rec["data"]["reads"] == []

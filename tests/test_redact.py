@@ -1,0 +1,206 @@
+"""Secrets never leave the machine: names, URIs, literal values."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nbrepro.redact import (
+    REDACTED,
+    is_secret_name,
+    redact_env,
+    redact_text,
+    secret_values,
+    strip_uri_credentials,
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "HF_TOKEN",
+        "GITHUB_TOKEN",
+        "MY_API_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SESSION_TOKEN",
+        "OPENAI_API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "SSHKEY",
+        "GPG_KEY",
+        "MLFLOW_TRACKING_PASSWORD",
+        "DB_PASSWD",
+        "DB_PWD",
+        "DBPWD",
+        "DB_PASS",
+        "AZURE_STORAGE_SAS_TOKEN",
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "SENTRY_DSN",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "BASIC_AUTH",
+        "OAUTH_CLIENT",
+        "SESSION_ID",
+        "SLACK_WEBHOOK_URL",
+        "REQUEST_SIGNATURE",
+        "BROWSER_COOKIE",
+        "CLIENT_CERT",
+        "GH_PAT",
+        "jupyter_token",
+        "x-amz-security-token",
+    ],
+)
+def test_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PWD",
+        "OLDPWD",
+        "KEYBOARD",
+        "XKB_KEYMAP",
+        "PATH",
+        "HOME",
+        "LANG",
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_TRACKING_USERNAME",
+        "OMP_NUM_THREADS",
+        "PYTHONHASHSEED",
+        "CUDA_VISIBLE_DEVICES",
+        "GIT_AUTHOR_NAME",
+        "TOKENIZERS_PARALLELISM",
+        "XDG_SESSION_TYPE",
+    ],
+)
+def test_not_secret_names(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("s3://AKIAEXAMPLE:wJalr/XUtnFEMI+K7MDENG@bucket/data", "s3://bucket/data"),
+        ("s3://bucket/path/table", "s3://bucket/path/table"),
+        (
+            "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&ss=b&sp=r&se=2030-01-01&sig=abc%2Bdef",
+            "https://acct.blob.core.windows.net/c/f?sv=2022-11-02&ss=b&sp=r&se=2030-01-01",
+        ),
+        (
+            "https://b.s3.amazonaws.com/k.parquet?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            "&X-Amz-Credential=AKIA%2F20240101&X-Amz-Date=20240101T000000Z"
+            "&X-Amz-Security-Token=FwoG&X-Amz-Signature=deadbeef",
+            "https://b.s3.amazonaws.com/k.parquet?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            "&X-Amz-Date=20240101T000000Z",
+        ),
+        (
+            "https://storage.googleapis.com/b/o?X-Goog-Credential=x&X-Goog-Signature=y",
+            "https://storage.googleapis.com/b/o",
+        ),
+        ("https://h/api?token=t0k3n&page=2", "https://h/api?page=2"),
+        ("https://h/api?access_token=a&api_key=b&my_secret=c&q=1", "https://h/api?q=1"),
+        ("https://h/cb#access_token=abc&state=xyz", "https://h/cb#state=xyz"),
+        ("postgresql://u:p@h:5432/db", "postgresql://h:5432/db"),
+        ("https://user:pw@mlflow.example.com/", "https://mlflow.example.com/"),
+        ("https://ghp_token@github.com/org/repo.git", "https://github.com/org/repo.git"),
+        ("https://u:p@ss@host/x", "https://host/x"),
+        ("ssh://git@github.com/org/repo.git", "ssh://git@github.com/org/repo.git"),
+        ("ssh://git:pw@github.com/org/repo.git", "ssh://git@github.com/org/repo.git"),
+        ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
+        ("user:hunter2@host:org/repo.git", "user@host:org/repo.git"),
+        ("https://registry.npmjs.org/@scope/pkg", "https://registry.npmjs.org/@scope/pkg"),
+        ("https://host:8080/a/@b", "https://host:8080/a/@b"),
+        ("file:///home/me/data", "file:///home/me/data"),
+        ("/home/me/data/table", "/home/me/data/table"),
+        ("./rel/path@2x.png", "./rel/path@2x.png"),
+        ("C:\\Users\\me\\data", "C:\\Users\\me\\data"),
+        ("", ""),
+    ],
+)
+def test_strip_uri_credentials(uri: str, expected: str) -> None:
+    assert strip_uri_credentials(uri) == expected
+
+
+@pytest.mark.parametrize(
+    "junk", ["http://[::1", "://", "a://@", "x://u:@/?&=#&=", "@@@:", "s3://:@", "\x00://\n"]
+)
+def test_strip_never_raises(junk: str) -> None:
+    assert isinstance(strip_uri_credentials(junk), str)
+
+
+def test_secret_values() -> None:
+    environ = {
+        "MY_API_TOKEN": "s3cr3t-value",
+        "SHORT_TOKEN": "abc",  # too short to replace everywhere
+        "NUMERIC_PIN_KEY": "12345678",  # would corrupt numbers in JSON
+        "MLFLOW_TRACKING_URI": "https://alice.smith:pa55word!@mlflow.example.com/",
+        "DATA_URL": "https://h/f?sig=signature-abc&sv=2020",
+        "PIP_EXTRA_INDEX_URL": "https://a.example/simple https://tok-12345678@b.example/simple",
+        "HOME": "/home/alice",
+    }
+    values = secret_values(environ)
+    assert "s3cr3t-value" in values
+    assert "pa55word!" in values
+    assert "signature-abc" in values
+    assert "tok-12345678" in values
+    assert "abc" not in values and "12345678" not in values and "/home/alice" not in values
+    assert "alice.smith" not in values  # a user name beside a password is not the secret
+    assert [len(v) for v in values] == sorted((len(v) for v in values), reverse=True)
+
+
+def test_redact_text_multiline() -> None:
+    secrets = ["s3cr3t-value", "pa55word!"]
+    text = (
+        "token is s3cr3t-value\n"
+        "connecting to postgresql://bob:dbpass@db.internal:5432/prod\n"
+        "download https://b.s3.amazonaws.com/k?X-Amz-Signature=ff00&X-Amz-Date=1 done\n"
+        "remote git@github.com:org/repo.git and /tmp/local@path\n"
+        "again pa55word! and s3cr3t-value.\n"
+    )
+    out = redact_text(text, secrets)
+    assert "s3cr3t-value" not in out and "pa55word!" not in out
+    assert "dbpass" not in out and "bob" not in out
+    assert "postgresql://db.internal:5432/prod" in out
+    assert "https://b.s3.amazonaws.com/k?X-Amz-Date=1 done" in out
+    assert "git@github.com:org/repo.git and /tmp/local@path" in out
+    assert out.count(REDACTED) == 3
+    assert out.count("\n") == text.count("\n")
+
+
+def test_redact_text_keeps_json_valid() -> None:
+    secret = 'q"uo\\te-secret'
+    doc = {
+        "a": f"value {secret}",
+        "uri": "https://u:p@host/x?sig=zz",
+        "n": [1234567, 1.5],
+        "nested": {"k": secret},
+    }
+    out = json.loads(redact_text(json.dumps(doc), [secret]))
+    assert out == {
+        "a": f"value {REDACTED}",
+        "uri": "https://host/x",
+        "n": [1234567, 1.5],
+        "nested": {"k": REDACTED},
+    }
+
+
+def test_redact_env() -> None:
+    environ = {
+        "MY_API_TOKEN": "s3cr3t-value",
+        "MLFLOW_TRACKING_PASSWORD": "hunter22",
+        "MLFLOW_TRACKING_URI": "https://user:pw@host/",
+        "MLFLOW_EXPERIMENT_NAME": "exp",
+        "OMP_NUM_THREADS": "4",
+        "PYTHONHASHSEED": "0",
+        "HOME": "/root",
+    }
+    allow = ["MY_*", "MLFLOW_*", "OMP_*", "PYTHONHASHSEED", "MLFLOW_TRACKING_PASSWORD"]
+    assert redact_env(environ, allow) == {
+        "MLFLOW_EXPERIMENT_NAME": "exp",
+        "MLFLOW_TRACKING_URI": "https://host/",
+        "OMP_NUM_THREADS": "4",
+        "PYTHONHASHSEED": "0",
+    }
+    assert redact_env(environ, []) == {}

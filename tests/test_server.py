@@ -1,0 +1,77 @@
+"""Captures against a real `mlflow server` on 127.0.0.1, including the offline path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import all_artifact_text, latest_run, run_record
+
+pytestmark = [pytest.mark.server, pytest.mark.kernel]
+
+
+def test_capture_to_server(kernel_factory, mlflow_server, nbrepro_home: Path) -> None:
+    k = kernel_factory(env={"MLFLOW_TRACKING_URI": mlflow_server.uri})
+    k.ok("%load_ext nbrepro")
+    k.ok("%%repro -e server-exp --name s1\nimport mlflow\nmlflow.log_metric('m', 1.5)")
+    run = latest_run(mlflow_server.uri, "server-exp")
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics == {"m": 1.5}
+    rec = run_record(mlflow_server.uri, run.info.run_id)
+    assert rec["run"]["tracking_uri"] == mlflow_server.uri
+    assert not (nbrepro_home / "spool").exists() or not any((nbrepro_home / "spool").iterdir())
+
+
+def test_offline_capture_is_spooled_then_synced_once(
+    kernel_factory, mlflow_server, nbrepro_home: Path, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    k = kernel_factory(env={"MLFLOW_TRACKING_URI": mlflow_server.uri})
+    k.ok("%load_ext nbrepro")
+    mlflow_server.stop()
+    try:
+        r = k.ok(
+            "%%repro -e offline-exp --name away\nimport mlflow\n"
+            "mlflow.log_param('lr', 0.1)\nmlflow.log_metric('loss', 0.25)\nprint('trained')"
+        )
+        assert "trained" in r.stdout
+        warnings = [line for line in r.stderr.splitlines() if "nbrepro warning" in line]
+        assert len(warnings) == 1, r.stderr
+        assert "nbrepro sync" in warnings[0] and "unreachable" in warnings[0]
+        spooled = list((nbrepro_home / "spool").iterdir())
+        assert len(spooled) == 1
+    finally:
+        mlflow_server.start()
+
+    env = {"NBREPRO_HOME": str(nbrepro_home), "MLFLOW_TRACKING_URI": mlflow_server.uri}
+    cmd = [sys.executable, "-m", "nbrepro.cli", "sync"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env={**_env(), **env})
+    assert first.returncode == 0, first.stderr
+    assert "uploaded as run" in first.stdout
+    second = subprocess.run(cmd, capture_output=True, text=True, env={**_env(), **env})
+    assert second.returncode == 0 and "nothing to sync" in second.stdout
+
+    client = MlflowClient(mlflow_server.uri)
+    exp = client.get_experiment_by_name("offline-exp")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1  # no duplicate
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "away"
+    assert run.data.params == {"lr": "0.1"}  # the user's own logs survived the outage
+    assert run.data.metrics == {"loss": 0.25}
+    rec = run_record(mlflow_server.uri, run.info.run_id)
+    assert rec["run"]["run_id"] == run.info.run_id
+    assert rec["run"]["offline"] is True
+    files = all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "dl")
+    for name in ("repro.json", "replay.ipynb", "history.py", "environment/requirements.txt"):
+        assert f"nbrepro/{name}" in files
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
