@@ -23,6 +23,7 @@ import nbformat
 
 from nbrepro import capture, environment, record
 from nbrepro.errors import NbreproError, NotebookExecutionError
+from nbrepro.execute import run_papermill
 from nbrepro.history import executed_from_notebook
 from nbrepro.session import RunOptions, RunSession
 from nbrepro.tracking import display_uri
@@ -124,9 +125,6 @@ def run_notebook(
     timeout: int | None = None,
 ) -> HeadlessResult:
     """Execute ``notebook`` with papermill and capture it as one MLflow run."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     src = Path(notebook).expanduser().resolve()
     if not src.is_file():
         raise NbreproError(f"notebook not found: {notebook}")
@@ -169,18 +167,14 @@ def run_notebook(
         failure: str | None = None
         with _environ(env):
             try:
-                pm.execute_notebook(
-                    str(injected),
-                    str(target),
-                    parameters=dict(parameters or {}),
-                    cwd=str(src.parent),
+                error = run_papermill(
+                    injected,
+                    target,
+                    parameters=parameters,
+                    cwd=src.parent,
                     kernel_name=kernel_name,
-                    progress_bar=progress,
-                    execution_timeout=timeout,
-                )
-            except PapermillExecutionError as exc:
-                error = NotebookExecutionError(
-                    exc.cell_index, exc.exec_count, exc.source, exc.ename, exc.evalue
+                    progress=progress,
+                    timeout=timeout,
                 )
             except Exception as exc:  # kernel died, timeout, missing kernel
                 failure = f"{type(exc).__name__}: {exc}"

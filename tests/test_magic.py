@@ -174,3 +174,46 @@ def test_without_deltalake_capture_still_works(kernel_factory, store: str) -> No
     k.ok("%%repro\nz = 3")
     rec = run_record(store, latest_run(store).info.run_id)
     assert rec["data"]["reads"] == []
+
+
+def test_replay_reproduces_out_of_order_state(kernel_factory, tmp_path: Path, store: str) -> None:
+    """Document order would give b == 20; the session (and so the replay) gave b == 10."""
+    import nbformat
+    from mlflow import MlflowClient
+
+    from nbrepro.execute import run_papermill
+
+    nb_path = write_notebook(
+        tmp_path / "ooo.ipynb",
+        [
+            ("l", "%load_ext nbrepro"),
+            ("a", "a = 2"),
+            ("b", "b = a * 10"),
+            ("c", "%%repro --name ooo\nprint('b is', b)"),
+        ],
+    )
+    k = kernel_factory(env={"JPY_SESSION_NAME": str(nb_path)})
+    k.ok("%load_ext nbrepro", "l")
+    k.ok("a = 1", "a")
+    k.ok("b = a * 10", "b")
+    k.execute("1/0")  # a failing cell typed in and deleted: the replay must go past it
+    k.ok("a = 2", "a")
+    assert "b is 10" in k.ok("%%repro --name ooo\nprint('b is', b)", "c").stdout
+
+    run = latest_run(store)
+    replay = Path(MlflowClient(store).download_artifacts(run.info.run_id, "nbrepro/replay.ipynb"))
+    out = tmp_path / "replayed.ipynb"
+    assert run_papermill(replay, out, cwd=tmp_path) is None  # the 1/0 was expected
+    cells = nbformat.read(str(out), as_version=4).cells
+    printed = "".join(
+        o.get("text", "") for o in cells[-1].outputs if o.get("output_type") == "stream"
+    )
+    assert "b is 10" in printed
+    assert [c.source for c in cells] == [
+        "%load_ext nbrepro",
+        "a = 1",
+        "b = a * 10",
+        "1/0",
+        "a = 2",
+        "%%repro --name ooo\nprint('b is', b)",
+    ]

@@ -75,3 +75,53 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_store_lost_during_the_cell_is_spooled_into_the_same_run(
+    kernel_factory, mlflow_server, nbrepro_home: Path, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    k = kernel_factory(env={"MLFLOW_TRACKING_URI": mlflow_server.uri})
+    k.ok("%load_ext nbrepro")
+    assert mlflow_server.proc is not None
+    pid = mlflow_server.proc.pid
+    try:
+        r = k.ok(
+            "%%repro -e midway --name lost\nimport mlflow, os, signal, time, requests\n"
+            "mlflow.log_metric('before', 1.0)\n"
+            f"os.killpg({pid}, signal.SIGTERM)\n"
+            "for _ in range(100):\n"
+            "    try:\n"
+            f"        requests.get('{mlflow_server.uri}/health', timeout=0.5)\n"
+            "        time.sleep(0.2)\n"
+            "    except requests.RequestException:\n"
+            "        break\n"
+            "print('body done')"
+        )
+        assert "body done" in r.stdout
+        warnings = [line for line in r.stderr.splitlines() if "nbrepro warning" in line]
+        assert len(warnings) == 1 and "nbrepro sync" in warnings[0], r.stderr
+    finally:
+        if mlflow_server.proc is not None:
+            mlflow_server.proc.wait(timeout=30)
+            mlflow_server.proc = None
+        mlflow_server.start()
+
+    env = {**_env(), "NBREPRO_HOME": str(nbrepro_home), "MLFLOW_TRACKING_URI": mlflow_server.uri}
+    res = subprocess.run(
+        [sys.executable, "-m", "nbrepro.cli", "sync", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr
+    client = MlflowClient(mlflow_server.uri)
+    runs = client.search_runs([client.get_experiment_by_name("midway").experiment_id])
+    assert len(runs) == 1  # completed in place, not duplicated
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics == {"before": 1.0}
+    assert run.data.tags["nbrepro.mode"] == "magic"
+    files = all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "dl")
+    assert "nbrepro/repro.json" in files and "nbrepro/replay.ipynb" in files

@@ -1,0 +1,58 @@
+"""Where runs go, and failing fast when the store is down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nbrepro import paths, tracking
+from nbrepro.errors import TrackingUnavailable
+from nbrepro.testing import free_port
+
+
+def test_default_store_is_one_per_user_location(nbrepro_home: Path, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    uri = tracking.resolve_tracking_uri()
+    assert uri == f"sqlite:///{nbrepro_home / 'mlflow.db'}"
+    monkeypatch.chdir(Path("/"))
+    assert tracking.resolve_tracking_uri() == uri  # independent of the working directory
+    assert paths.artifact_root_for(uri) == str(nbrepro_home / "mlartifacts")
+
+
+def test_home_falls_back_to_xdg(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("NBREPRO_HOME", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert paths.nbrepro_home() == (tmp_path / "xdg" / "nbrepro").resolve()
+
+
+def test_env_and_explicit_uri_win(monkeypatch, nbrepro_home: Path) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    assert tracking.resolve_tracking_uri() == "http://127.0.0.1:1"
+    assert tracking.resolve_tracking_uri("sqlite:////x.db") == "sqlite:////x.db"
+
+
+def test_unreachable_server_fails_fast_without_credentials_in_message() -> None:
+    uri = f"http://user:hunter2hunter2@127.0.0.1:{free_port()}"
+    with pytest.raises(TrackingUnavailable) as info:
+        tracking.check_reachable(uri, timeout=1.0)
+    assert "hunter2hunter2" not in str(info.value)
+    assert "cannot connect" in str(info.value)
+
+
+def test_sqlite_store_in_unwritable_place_is_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(TrackingUnavailable, match="cannot create"):
+        tracking.check_reachable(f"sqlite:///{blocker / 'sub' / 'mlflow.db'}")
+
+
+def test_experiments_on_local_store_keep_artifacts_next_to_the_db(nbrepro_home: Path) -> None:
+    uri = paths.default_tracking_uri()
+    tracking.check_reachable(uri)
+    client = tracking.client_for(uri)
+    exp_id = tracking.ensure_experiment(client, uri, "my exp/1")
+    assert tracking.ensure_experiment(client, uri, "my exp/1") == exp_id
+    location = client.get_experiment(exp_id).artifact_location
+    assert location.endswith("mlartifacts/my_exp_1")
+    assert str(nbrepro_home) in location
