@@ -7,10 +7,14 @@ into what gets logged, with every secret removed on the way.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +51,12 @@ class CaptureInput:
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
     max_diff_bytes: int = DEFAULT_MAX_DIFF_BYTES
     render_html: bool = True
+    # Leave the HTML to the caller (rendered after the cell returns, see Capture.render_html).
+    defer_html: bool = False
     # A precomputed environment snapshot (headless: taken inside the kernel).
     environment: dict[str, Any] | None = None
+    # Git state computed ahead (e.g. while the cell ran): a value or a Future of one.
+    git: Any = None
     extra_tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -56,10 +64,27 @@ class CaptureInput:
 class Capture:
     record: dict[str, Any]
     bundle: LogBundle
+    # With CaptureInput.defer_html: the notebook to render, and the secrets to redact.
+    html_source: nbformat.NotebookNode | None = None
+    secrets: list[str] = field(default_factory=list)
+
+    def html_producer(self) -> functools.partial[bytes]:
+        """A picklable callable making the deferred HTML artifact, redacted."""
+        assert self.html_source is not None
+        return functools.partial(render_redacted_html, dict(self.html_source), self.secrets)
+
+
+def render_redacted_html(nb: dict[str, Any], secrets: list[str]) -> bytes:
+    """Render a notebook to HTML and redact it like every other artifact."""
+    return _redact_file(render_html(nbformat.from_dict(nb)), secrets)
 
 
 def load_document(path: str | None) -> tuple[nbformat.NotebookNode | None, dict[str, Any]]:
-    """Read the notebook document from disk; the info dict says why when it cannot."""
+    """Read the notebook document from disk; the info dict says why when it cannot.
+
+    The info dict carries the file's exact text under ``"_raw"`` (popped by
+    :func:`build`, which logs those bytes so the artifact matches ``sha256``).
+    """
     info: dict[str, Any] = {
         "path": path,
         "available": False,
@@ -85,6 +110,7 @@ def load_document(path: str | None) -> tuple[nbformat.NotebookNode | None, dict[
         info["missing_reason"] = f"{path} is not a readable notebook: {exc}"
         return None, info
     info.update(
+        _raw=raw,
         available=True,
         sha256=history.notebook_sha256(raw),
         cell_count=len(nb.cells),
@@ -97,6 +123,11 @@ def _iso_mtime(p: Path) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc).isoformat()
+
+
+def git_root(notebook_path: str | None) -> Path:
+    """Where to look for the repository: the notebook's folder, else the working directory."""
+    return Path(notebook_path).parent if notebook_path else Path.cwd()
 
 
 def cap_outputs(outputs: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], bool]:
@@ -120,21 +151,32 @@ def cap_outputs(outputs: list[dict[str, Any]], limit: int) -> tuple[list[dict[st
     return kept, False
 
 
-def render_html(nb: nbformat.NotebookNode) -> bytes:
-    """An HTML rendering of a notebook for the MLflow UI's artifact viewer."""
+@lru_cache(maxsize=1)
+def _html_exporter() -> Any:
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    return body.encode("utf-8")
+    # One exporter per process: building one recompiles its Jinja templates (~70 ms).
+    return HTMLExporter(template_name="lab")
+
+
+_html_lock = threading.Lock()
+
+
+def render_html(nb: nbformat.NotebookNode) -> bytes:
+    """An HTML rendering of a notebook (nbconvert, lab template) for the MLflow UI."""
+    with _html_lock:
+        body, _ = _html_exporter().from_notebook_node(nb)
+    return str(body).encode("utf-8")
 
 
 def build(inp: CaptureInput) -> Capture:
     """Build the record and the bundle of artifacts and tags for a capture."""
     warnings = list(inp.warnings)
     document: nbformat.NotebookNode | None
+    raw_document: bytes | None = None
     if inp.document is not None:
         document = inp.document
-        doc_info = {
+        doc_info: dict[str, Any] = {
             "path": inp.notebook_path,
             "available": True,
             "sha256": history.notebook_sha256(nbformat.writes(document)),
@@ -144,6 +186,7 @@ def build(inp: CaptureInput) -> Capture:
         }
     else:
         loaded, doc_info = load_document(inp.notebook_path)
+        raw_document = doc_info.pop("_raw", None)
         document = loaded
         if loaded is None:
             warnings.append(f"notebook document not recorded: {doc_info['missing_reason']}")
@@ -157,8 +200,12 @@ def build(inp: CaptureInput) -> Capture:
         if inp.environment is not None
         else environment.capture_environment(env_allow=inp.env_allow)
     )
-    git_root = Path(inp.notebook_path).parent if inp.notebook_path else Path.cwd()
-    git = gitstate.capture_git(git_root, max_diff_bytes=inp.max_diff_bytes)
+    if inp.git is None:
+        git = gitstate.capture_git(git_root(inp.notebook_path), max_diff_bytes=inp.max_diff_bytes)
+    elif isinstance(inp.git, Future):
+        git = inp.git.result()
+    else:
+        git = inp.git
     git_diff = git.pop("diff", None) if git else None
     env = dict(env)
     env["git"] = git
@@ -170,15 +217,20 @@ def build(inp: CaptureInput) -> Capture:
     files: dict[str, str | bytes] = {
         record.ARTIFACT_PATHS["replay"]: nbformat.writes(replay),
         record.ARTIFACT_PATHS["history"]: history.history_script(executed),
-        record.ARTIFACT_PATHS["outputs"]: json.dumps(outputs, indent=1, default=str),
+        record.ARTIFACT_PATHS["outputs"]: json.dumps(outputs, default=str),
         record.ARTIFACT_PATHS["requirements"]: environment.requirements_txt(env),
         record.ARTIFACT_PATHS["python_env"]: environment.python_env_yaml(env),
     }
-    if document is not None:
+    if raw_document is not None:
+        files[record.ARTIFACT_PATHS["document"]] = raw_document
+    elif document is not None:
         files[record.ARTIFACT_PATHS["document"]] = nbformat.writes(document)
     if git_diff:
         files[record.ARTIFACT_PATHS["git_diff"]] = git_diff
-    if inp.render_html:
+    html_source = None
+    if inp.render_html and inp.defer_html:
+        html_source = document if document is not None else replay
+    elif inp.render_html:
         try:
             files[record.ARTIFACT_PATHS["html"]] = render_html(
                 document if document is not None else replay
@@ -215,13 +267,17 @@ def build(inp: CaptureInput) -> Capture:
     }
 
     secrets = secret_values(os.environ)
-    rec = json.loads(redact_text(record.dumps(rec), secrets))
+    # Redact the serialized record as text (secrets may hide in any field), then parse
+    # it back: the text logged and the record returned are the same, redacted.
+    text = redact_text(record.dumps(rec), secrets)
+    rec = json.loads(text)
     record.validate(rec)
-    files[record.RECORD_ARTIFACT] = record.dumps(rec)
+    files[record.RECORD_ARTIFACT] = text
     clean = {path: _redact_file(data, secrets) for path, data in files.items()}
     tags = run_tags(rec, inp.extra_tags)
     tags = {k: redact_text(v, secrets) for k, v in tags.items()}
-    return Capture(record=rec, bundle=LogBundle(tags=tags, files=clean, datasets=inp.delta_reads))
+    bundle = LogBundle(tags=tags, files=clean, datasets=inp.delta_reads)
+    return Capture(record=rec, bundle=bundle, html_source=html_source, secrets=secrets)
 
 
 def _redact_file(data: str | bytes, secrets: list[str]) -> bytes:

@@ -56,7 +56,16 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+_folder_cache: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+
 def _path_signature() -> tuple[Any, ...]:
+    """The distribution metadata names on sys.path: changes on install, upgrade or removal.
+
+    Folder mtimes are not part of it (the working directory on sys.path changes
+    whenever any file is written there); they only let an unchanged folder skip
+    its rescan.
+    """
     sig: list[Any] = []
     for entry in sys.path:
         folder = entry or os.getcwd()  # "" on sys.path means the working directory
@@ -65,9 +74,16 @@ def _path_signature() -> tuple[Any, ...]:
             if not stat.S_ISDIR(st.st_mode):  # a zip file
                 sig.append((folder, st.st_mtime_ns, st.st_size))
                 continue
-            with os.scandir(folder) as it:
-                names = sorted(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
-            sig.append((folder, st.st_mtime_ns, tuple(names)))
+            cached = _folder_cache.get(folder)
+            if cached is not None and cached[0] == st.st_mtime_ns:
+                names = cached[1]
+            else:
+                with os.scandir(folder) as it:
+                    names = tuple(
+                        sorted(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
+                    )
+                _folder_cache[folder] = (st.st_mtime_ns, names)
+            sig.append((folder, names))
         except OSError:
             sig.append((folder, None))
     return tuple(sig)
@@ -211,18 +227,34 @@ def _hardware() -> tuple[dict[str, Any], list[str]]:
     return json.loads(json.dumps(_hardware_cache[0])), list(_hardware_cache[1])
 
 
+_blas_cache: dict[int, list[dict[str, Any]]] = {}
+
+
+def _blas_info() -> list[dict[str, Any]]:
+    """BLAS libraries loaded in this process (threadpoolctl, ~20 ms a call).
+
+    Cached by the number of loaded modules: a new native library usually comes
+    with a new import.
+    """
+    key = len(sys.modules)
+    if key not in _blas_cache:
+        from threadpoolctl import threadpool_info
+
+        keys = ("user_api", "internal_api", "version", "num_threads")
+        _blas_cache.clear()
+        _blas_cache[key] = [
+            {**{k: lib.get(k) for k in keys}, "filepath": os.path.basename(lib["filepath"])}
+            for lib in threadpool_info()
+        ]
+    return _blas_cache[key]
+
+
 def _threading(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
     info: dict[str, Any] = {name: environ.get(name) for name in THREAD_VARS}
     info["blas"] = None  # unknown until numpy has loaded a BLAS
     if "numpy" in sys.modules:
         try:
-            from threadpoolctl import threadpool_info
-
-            keys = ("user_api", "internal_api", "version", "num_threads")
-            info["blas"] = [
-                {**{k: lib.get(k) for k in keys}, "filepath": os.path.basename(lib["filepath"])}
-                for lib in threadpool_info()
-            ]
+            info["blas"] = [dict(lib) for lib in _blas_info()]
         except ImportError:
             notes.append("threadpoolctl is not installed: BLAS threads not recorded")
         except Exception as exc:  # threadpoolctl pokes loaded libraries through ctypes

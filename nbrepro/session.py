@@ -119,11 +119,23 @@ class RunSession:
         self.started = time.time()
 
     def _open(self, uri: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self._open_run(uri, cached=True)
+        except MlflowException:
+            # A cached experiment may have been deleted since: look it up again.
+            tracking.forget_experiment(uri, self.experiment_name)
+            self._open_run(uri, cached=False)
+
+    def _open_run(self, uri: str, cached: bool) -> None:
         import mlflow
 
         client = tracking.client_for(uri)
         if self.experiment_name:
-            self.experiment_id = tracking.ensure_experiment(client, uri, self.experiment_name)
+            self.experiment_id = tracking.ensure_experiment(
+                client, uri, self.experiment_name, cached=cached
+            )
         else:
             chosen = _user_experiment_id() if self.entry is None else None
             if chosen:
@@ -132,7 +144,9 @@ class RunSession:
                 self.experiment_name = exp.name
             else:
                 self.experiment_name = tracking.DEFAULT_EXPERIMENT
-                self.experiment_id = tracking.ensure_experiment(client, uri, self.experiment_name)
+                self.experiment_id = tracking.ensure_experiment(
+                    client, uri, self.experiment_name, cached=cached
+                )
         tags = {"nbrepro.capture_id": self.capture_id, **self.options.tags}
         self._nested = mlflow.active_run() is not None
         run = mlflow.start_run(

@@ -7,10 +7,14 @@ params or Delta reads: one ``log_batch``, one ``log_inputs``, one
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
+import multiprocessing
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,27 +80,46 @@ def check_reachable(uri: str, timeout: float = HEALTH_TIMEOUT_S) -> None:
             raise TrackingUnavailable(shown, f"{target} is not writable")
 
 
+@functools.lru_cache(maxsize=16)
 def client_for(uri: str) -> MlflowClient:
-    """An MlflowClient bound to ``uri`` (imports mlflow on first use)."""
+    """An MlflowClient bound to ``uri`` (imports mlflow on first use; one per URI)."""
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=uri)
 
 
-def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
+_experiment_ids: dict[tuple[str, str], str] = {}
+
+
+def ensure_experiment(client: MlflowClient, uri: str, name: str, cached: bool = False) -> str:
     """Id of experiment ``name``, created if missing.
 
     On a local SQLite store the artifacts go next to the database rather than
-    under the creating process's working directory.
+    under the creating process's working directory. With ``cached``, an id found
+    earlier in this process is reused (a capture saves a lookup); callers retry
+    uncached if the store then refuses it.
     """
     from mlflow.exceptions import MlflowException
 
+    if cached and (uri, name) in _experiment_ids:
+        return _experiment_ids[(uri, name)]
+    exp_id = _lookup_or_create(client, uri, name, MlflowException)
+    _experiment_ids[(uri, name)] = exp_id
+    return exp_id
+
+
+def forget_experiment(uri: str, name: str) -> None:
+    """Drop a cached experiment id (it was deleted or the store was reset)."""
+    _experiment_ids.pop((uri, name), None)
+
+
+def _lookup_or_create(client: MlflowClient, uri: str, name: str, error: type[BaseException]) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
     try:
         return str(client.create_experiment(name, artifact_location=_artifact_location(uri, name)))
-    except MlflowException:
+    except error:
         # Another process created it between our lookup and create.
         found = client.get_experiment_by_name(name)
         if found is None:
@@ -170,3 +193,59 @@ def write_files(root: Path, files: Mapping[str, bytes]) -> None:
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+
+
+_uploads: list[Future[None]] = []
+
+
+@functools.lru_cache(maxsize=1)
+def _worker() -> ProcessPoolExecutor:
+    # One spawned process for the kernel's lifetime: CPU-bound rendering there does not
+    # hold this process's GIL, so the user's next cells run at full speed. Spawned, not
+    # forked: a kernel has threads (zmq, heartbeats) that fork would copy half-alive.
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _produce_and_log(uri: str, run_id: str, rel_path: str, produce: Callable[[], bytes]) -> None:
+    data = produce()
+    with tempfile.TemporaryDirectory(prefix="nbrepro-upload-") as tmp:
+        target = Path(tmp) / Path(rel_path).name
+        target.write_bytes(data)
+        client_for(uri).log_artifact(run_id, str(target), artifact_path=str(Path(rel_path).parent))
+
+
+def upload_later(
+    uri: str,
+    run_id: str,
+    rel_path: str,
+    produce: Callable[[], bytes],
+    on_error: Callable[[str], None],
+) -> Future[None]:
+    """Produce and log one artifact in nbrepro's worker process.
+
+    For artifacts that are costly to make and not needed by the cell (the HTML
+    rendering): the cell returns first. ``produce`` must be picklable. Pending
+    uploads are waited for at interpreter exit, so closing a kernel right after a
+    capture loses nothing.
+    """
+    future = _worker().submit(_produce_and_log, uri, run_id, rel_path, produce)
+
+    def done(f: Future[None]) -> None:
+        exc = f.exception()
+        if exc is not None:
+            on_error(f"{rel_path} for run {run_id} was not logged: {type(exc).__name__}: {exc}")
+
+    future.add_done_callback(done)
+    _uploads.append(future)
+    return future
+
+
+def wait_for_uploads(timeout: float | None = None) -> bool:
+    """Wait for background uploads; True when none is left running."""
+    done, _ = wait(list(_uploads), timeout=timeout)
+    for future in done:
+        _uploads.remove(future)
+    return not _uploads
+
+
+atexit.register(wait_for_uploads, 60.0)

@@ -60,3 +60,6 @@ def all_artifact_text(tracking_uri: str, run_id: str, dst: Path) -> dict[str, st
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, default=str)
+
+
+WAIT_UPLOADS = "from nbrepro.tracking import wait_for_uploads\nassert wait_for_uploads(120)"

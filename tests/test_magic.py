@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import latest_run, run_record, write_notebook
+from helpers import WAIT_UPLOADS, latest_run, run_record, write_notebook
 
 from nbrepro import paths
 
@@ -78,6 +78,14 @@ def test_capture_records_executed_history_and_hidden_state(
     assert hidden["never_executed"] == [3]
     assert rec["code"]["document"]["available"] is True
     assert rec["run"]["run_id"] == run.info.run_id
+    k.ok(WAIT_UPLOADS)
+    from mlflow import MlflowClient
+
+    listed = {f.path for f in MlflowClient(store).list_artifacts(run.info.run_id, "nbrepro")}
+    assert {"nbrepro/notebook.html", "nbrepro/replay.ipynb", "nbrepro/notebook.ipynb"} <= listed
+    assert set(rec["artifacts"].values()) <= listed | {
+        p for p in rec["artifacts"].values() if "/environment/" in p
+    }
 
 
 def test_body_exception_is_exactly_the_users(kernel_factory, store: str) -> None:
@@ -217,3 +225,24 @@ def test_replay_reproduces_out_of_order_state(kernel_factory, tmp_path: Path, st
         "a = 2",
         "%%repro --name ooo\nprint('b is', b)",
     ]
+
+
+def test_document_artifact_is_the_saved_file_byte_for_byte(
+    kernel_factory, tmp_path: Path, store: str
+) -> None:
+    import hashlib
+
+    from mlflow import MlflowClient
+
+    nb_path = write_notebook(
+        tmp_path / "exact.ipynb", [("l", "%load_ext nbrepro"), ("c", "%%repro\nx = 1")]
+    )
+    k = kernel_factory(env={"JPY_SESSION_NAME": str(nb_path)})
+    k.ok("%load_ext nbrepro", "l")
+    k.ok("%%repro\nx = 1", "c")
+    run = latest_run(store)
+    rec = run_record(store, run.info.run_id)
+    logged = Path(MlflowClient(store).download_artifacts(run.info.run_id, "nbrepro/notebook.ipynb"))
+    assert logged.read_bytes() == nb_path.read_bytes()
+    assert rec["code"]["document"]["sha256"] == hashlib.sha256(nb_path.read_bytes()).hexdigest()
+    assert not rec["code"]["hidden_state"]["hidden"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from deltalake import write_deltalake
-from helpers import all_artifact_text, latest_run, write_notebook
+from helpers import WAIT_UPLOADS, all_artifact_text, latest_run, write_notebook
 
 pytestmark = [pytest.mark.kernel, pytest.mark.server]
 
@@ -60,6 +60,7 @@ def test_no_planted_secret_reaches_the_run(
     )
     r = k.ok("%%repro -e secrets\nimport os\nprint('token is', os.environ['MY_API_TOKEN'])")
     assert ENV_TOKEN in r.stdout  # the user still sees their own output
+    k.ok(WAIT_UPLOADS)  # the HTML rendering is logged after the cell returns
 
     run = latest_run(mlflow_server.uri, "secrets")
     client = MlflowClient(mlflow_server.uri)
@@ -75,6 +76,7 @@ def test_no_planted_secret_reaches_the_run(
         "inputs": json.dumps(inputs),
     }
     assert "nbrepro/repro.json" in files and "nbrepro/capture_outputs.json" in files
+    assert "nbrepro/notebook.html" in files and "nbrepro/notebook.ipynb" in files
     assert len(inputs) == 1 and str(table) in inputs[0]  # the read was logged, without its sig
     for name, text in haystacks.items():
         for secret in SECRETS:
