@@ -163,26 +163,27 @@ def find_hidden_state(
         if c.cell_type == "code" and _norm(c.source) and i not in seen_doc:
             state.never_executed.append(i)
 
-    if state.out_of_order:
-        state.explanations.append(
-            f"Cells ran out of document order (executions {_fmt(state.out_of_order)} ran after "
-            "a cell below them): running the notebook top to bottom may not give this state."
-        )
-    if state.edited_after_run:
-        state.explanations.append(
-            f"Document cells {_fmt(state.edited_after_run)} were edited after they last ran: "
-            "the kernel ran different code than the document shows."
-        )
-    if state.missing_from_document:
-        state.explanations.append(
-            f"Executions {_fmt(state.missing_from_document)} ran code that is no longer in the "
-            "document (deleted or changed cells)."
-        )
-    if state.never_executed:
-        state.explanations.append(
-            f"Document cells {_fmt(state.never_executed)} above the capture were never executed."
-        )
+    for found, sentence in (
+        (state.out_of_order, _OUT_OF_ORDER),
+        (state.edited_after_run, _EDITED),
+        (state.missing_from_document, _MISSING),
+        (state.never_executed, _NEVER_RUN),
+    ):
+        if found:
+            state.explanations.append(sentence.format(_fmt(found)))
     return state
+
+
+_OUT_OF_ORDER = (
+    "Cells ran out of document order (executions {} ran after a cell below them): "
+    "running the notebook top to bottom may not give this state."
+)
+_EDITED = (
+    "Document cells {} were edited after they last ran: "
+    "the kernel ran different code than the document shows."
+)
+_MISSING = "Executions {} ran code that is no longer in the document (deleted or changed cells)."
+_NEVER_RUN = "Document cells {} above the capture were never executed."
 
 
 def _fmt(values: list[int]) -> str:

@@ -8,7 +8,6 @@ papermill; they load on the first capture.
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import os
 import sys
@@ -169,6 +168,7 @@ class ReproMagics(Magics):
                 f"unexpected argument(s) {' '.join(args.subcommand)!r} for %%repro\n\n"
                 + self.repro.parser.format_help()
             )
+        _reject_top_level_await(self.shell, cell)
         from nbrepro.ipython_capture import run_captured
 
         return run_captured(self, args, _parse_tags(args.tag), cell)
@@ -206,17 +206,32 @@ class ReproMagics(Magics):
             last = ast.Expression(tree.body.pop().value)
         code = shell.compile(tree, filename, "exec")
         last_code = shell.compile(last, filename, "eval") if last is not None else None
-        if (code.co_flags | (last_code.co_flags if last_code else 0)) & inspect.CO_COROUTINE:
-            # Top-level await cannot run inside a synchronous magic: run it as a cell.
-            result = shell.run_cell(cell, store_history=False)
-            if result.error_in_exec is not None:
-                raise result.error_in_exec
-            return None
         ns = shell.user_ns
         exec(code, ns)
         if last_code is not None:
             return eval(last_code, ns)
         return None
+
+
+def _reject_top_level_await(shell: Any, cell: str) -> None:
+    """A cell magic runs synchronously, inside the kernel's running event loop.
+
+    Top-level ``await`` cannot run there, and running it on another loop would
+    change what the code does; say so before any run starts.
+    """
+    source = shell.transform_cell(cell)
+    try:
+        compile(source, "<cell>", "exec", dont_inherit=True)
+    except SyntaxError:
+        try:
+            compile(source, "<cell>", "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        except SyntaxError:
+            return  # a real syntax error: the body raises it as the cell would
+        raise UsageError(
+            "%%repro cannot run a body with top-level await (cell magics run synchronously). "
+            "Run the cell without %%repro, then capture the session with `%repro` in the "
+            "next cell."
+        ) from None
 
 
 def _parse_tags(items: list[str]) -> dict[str, str]:

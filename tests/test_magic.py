@@ -246,3 +246,14 @@ def test_document_artifact_is_the_saved_file_byte_for_byte(
     assert logged.read_bytes() == nb_path.read_bytes()
     assert rec["code"]["document"]["sha256"] == hashlib.sha256(nb_path.read_bytes()).hexdigest()
     assert not rec["code"]["hidden_state"]["hidden"]
+
+
+def test_top_level_await_body_is_refused_before_any_run(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    r = k.execute("%%repro --name async\nimport asyncio\nawait asyncio.sleep(0)")
+    assert r.status == "error" and r.content["ename"] == "UsageError"
+    assert "%repro" in r.content["evalue"]
+    k.ok("import asyncio\nawait asyncio.sleep(0)")
+    k.ok("%repro --name after-async")  # the way out the message gives
+    assert latest_run(store).info.run_name == "after-async"
