@@ -114,6 +114,241 @@ def run(
         sys.exit(1)
 
 
+def _tolerances(values: tuple[str, ...]) -> tuple[dict[str, float], float]:
+    per_metric: dict[str, float] = {}
+    default = 0.0
+    for value in values:
+        name, sep, rel = value.rpartition("=")
+        try:
+            number = float(rel)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r}: use NAME=REL or REL", param_hint="--tolerance"
+            ) from None
+        if sep:
+            per_metric[name] = number
+        else:
+            default = number
+    return per_metric, default
+
+
+def _sanitizers(path: str | None) -> list[tuple[str, str]]:
+    if not path:
+        return []
+    from nbrepro.outputs import load_sanitizers
+
+    try:
+        return load_sanitizers(path)
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--sanitizers") from None
+
+
+_COMPARE_OPTIONS = [
+    click.option(
+        "--tolerance",
+        "tolerance",
+        multiple=True,
+        metavar="[NAME=]REL",
+        help="Relative tolerance for a metric, or for all (default: exact).",
+    ),
+    click.option(
+        "--sanitizers",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="Extra output sanitizers (nbval's file format).",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
+]
+
+
+def _compare_options(f: Any) -> Any:
+    for option in reversed(_COMPARE_OPTIONS):
+        f = option(f)
+    return f
+
+
+_VERDICT_EXIT = {"reproduced": 0, "differs": 1, "failed": 3}
+
+
+@main.command()
+@click.argument("run_id")
+@click.option(
+    "--data",
+    type=click.Choice(["pinned", "latest"]),
+    default="pinned",
+    show_default=True,
+    help="Read Delta tables at the recorded versions, or their current ones.",
+)
+@click.option(
+    "--env",
+    "env_mode",
+    type=click.Choice(["current"]),
+    default="current",
+    show_default=True,
+    help="Environment to run in (the current one; its drift is reported).",
+)
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Papermill parameter (repeatable).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the executed notebook.",
+)
+@click.option("--timeout", type=int, default=None, help="Per-cell timeout in seconds.")
+@_compare_options
+def rerun(
+    run_id: str,
+    data: str,
+    env_mode: str,
+    parameters: tuple[tuple[str, str], ...],
+    output: str | None,
+    timeout: int | None,
+    tolerance: tuple[str, ...],
+    sanitizers: str | None,
+    as_json: bool,
+) -> None:
+    """Re-execute RUN_ID pinned to its Delta versions and report whether it reproduced.
+
+    Exit code: 0 reproduced, 1 differs, 2 usage or input error, 3 execution failed.
+    """
+    from nbrepro.compare import render_text
+    from nbrepro.headless import ExecutionFailed
+    from nbrepro.rerun import RerunOptions
+    from nbrepro.rerun import rerun as do_rerun
+    from nbrepro.tracking import resolve_tracking_uri
+
+    per_metric, default = _tolerances(tolerance)
+    options = RerunOptions(
+        data=data,
+        parameters={name: _resolve_value(value) for name, value in parameters},
+        output=output,
+        timeout=timeout,
+        tolerances=per_metric,
+        default_tolerance=default,
+        sanitizers=_sanitizers(sanitizers),
+        progress=not as_json and sys.stderr.isatty(),
+    )
+    try:
+        result = do_rerun(run_id, resolve_tracking_uri(), options)
+    except ExecutionFailed as exc:
+        _fail(str(exc), 3)
+        return
+    except NbreproError as exc:
+        _fail(str(exc), 2)
+        return
+    report = result.report
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"run_id": result.rerun_run_id, "reproduces": run_id, **report},
+                indent=1,
+                default=str,
+            )
+        )
+    else:
+        click.echo(render_text(report))
+        if result.output_path:
+            click.echo(f"executed notebook: {result.output_path}")
+    sys.exit(_VERDICT_EXIT[report["verdict"]])
+
+
+@main.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@_compare_options
+def diff(
+    run_a: str, run_b: str, tolerance: tuple[str, ...], sanitizers: str | None, as_json: bool
+) -> None:
+    """Compare two captured runs: data, environment, code, params, metrics, outputs.
+
+    Exit code: 0 same results, 1 they differ, 2 usage or input error.
+    """
+    from nbrepro.compare import render_text
+    from nbrepro.rerun import diff as do_diff
+    from nbrepro.tracking import resolve_tracking_uri
+
+    per_metric, default = _tolerances(tolerance)
+    try:
+        report = do_diff(
+            run_a,
+            run_b,
+            resolve_tracking_uri(),
+            tolerances=per_metric,
+            default_tolerance=default,
+            sanitizers=_sanitizers(sanitizers),
+        )
+    except NbreproError as exc:
+        _fail(str(exc), 2)
+        return
+    click.echo(json.dumps(report, indent=1, default=str) if as_json else render_text(report))
+    sys.exit(0 if report["verdict"] == "reproduced" else 1)
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+def show(run_id: str, as_json: bool) -> None:
+    """Show what a run captured."""
+    from nbrepro.runs import load_run
+    from nbrepro.show import render_run
+    from nbrepro.tracking import resolve_tracking_uri
+
+    try:
+        captured = load_run(run_id, resolve_tracking_uri())
+    except NbreproError as exc:
+        _fail(str(exc), 2)
+        return
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "record": captured.record,
+                    "params": captured.params,
+                    "metrics": captured.metrics,
+                    "tags": dict(captured.run.data.tags),
+                },
+                indent=1,
+                default=str,
+            )
+        )
+    else:
+        click.echo(render_run(captured))
+
+
+@main.command(name="list")
+@click.option("--experiment", "-e", default=None, help="Only this experiment.")
+@click.option("--notebook", default=None, type=click.Path(), help="Only runs of this notebook.")
+@click.option("--max-results", default=50, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_runs(
+    experiment: str | None, notebook: str | None, max_results: int, as_json: bool
+) -> None:
+    """Captured runs, newest first, with the verdict of their latest rerun."""
+    from nbrepro.show import list_rows, render_rows
+    from nbrepro.tracking import resolve_tracking_uri
+
+    try:
+        rows = list_rows(
+            resolve_tracking_uri(),
+            experiment=experiment,
+            notebook=notebook,
+            max_results=max_results,
+        )
+    except NbreproError as exc:
+        _fail(str(exc), 2)
+        return
+    click.echo(json.dumps(rows, indent=1) if as_json else render_rows(rows))
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sync(as_json: bool) -> None:

@@ -29,7 +29,14 @@ from nbrepro.session import RunOptions, RunSession
 from nbrepro.tracking import display_uri
 
 INJECTED_TAG = "nbrepro-injected"
+
+
+class ExecutionFailed(NbreproError):
+    """The notebook could not run to its end: kernel died, timeout, missing kernel."""
+
+
 CAPTURE_DIR_ENV = "NBREPRO_CAPTURE_DIR"
+PINS_ENV = "NBREPRO_PINS"
 
 
 @dataclass
@@ -86,12 +93,23 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def inject_capture_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Put the tagged cell that loads nbrepro first, as papermill shows its injected cells."""
-    cell = nbformat.v4.new_code_cell(
-        source="# Injected by nbrepro: capture this run\n%load_ext nbrepro",
-        metadata={"tags": [INJECTED_TAG]},
-    )
+def inject_capture_cell(
+    nb: nbformat.NotebookNode, pins: Mapping[str, Any] | None = None
+) -> nbformat.NotebookNode:
+    """Put the tagged cell that loads nbrepro first, as papermill shows its injected cells.
+
+    With pins, the cell lists them: the output notebook shows which Delta versions
+    the run was held to (the kernel reads them from ``NBREPRO_PINS``).
+    """
+    lines = ["# Injected by nbrepro: capture this run"]
+    if pins:
+        lines.append("# Delta tables read without a version are pinned to the original's:")
+        lines.extend(
+            f"#   {uri} -> version {pin['version']} (table id {pin.get('table_id')})"
+            for uri, pin in sorted(pins.items())
+        )
+    lines.append("%load_ext nbrepro")
+    cell = nbformat.v4.new_code_cell(source="\n".join(lines), metadata={"tags": [INJECTED_TAG]})
     nb.cells.insert(0, cell)
     return nb
 
@@ -123,8 +141,21 @@ def run_notebook(
     kernel_name: str | None = None,
     progress: bool = False,
     timeout: int | None = None,
+    cwd: str | Path | None = None,
+    pins: Mapping[str, Any] | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+    run_extra: Mapping[str, Any] | None = None,
+    notebook_path: str | None = None,
 ) -> HeadlessResult:
-    """Execute ``notebook`` with papermill and capture it as one MLflow run."""
+    """Execute ``notebook`` with papermill and capture it as one MLflow run.
+
+    Args:
+        cwd: the kernel's working directory (default: the notebook's folder).
+        pins: Delta pins ``{uri: {"version", "table_id"}}`` applied in the kernel.
+        extra_tags: more run tags (a rerun's ``nbrepro.reproduces``).
+        run_extra: more fields for the record's ``run`` section.
+        notebook_path: the path to record as the document's (default: ``notebook``).
+    """
     src = Path(notebook).expanduser().resolve()
     if not src.is_file():
         raise NbreproError(f"notebook not found: {notebook}")
@@ -139,7 +170,10 @@ def run_notebook(
             experiment=experiment,
             run_name=run_name or src.stem,
             tracking_uri=tracking_uri,
-            tags={"nbrepro.parameters": json.dumps(dict(parameters or {}), default=str)[:5000]},
+            tags={
+                "nbrepro.parameters": json.dumps(dict(parameters or {}), default=str)[:5000],
+                **(extra_tags or {}),
+            },
         ),
         capture_id,
     )
@@ -149,7 +183,7 @@ def run_notebook(
     with tempfile.TemporaryDirectory(prefix="nbrepro-run-") as tmp:
         folder = Path(tmp)
         injected = folder / src.name
-        nbformat.write(inject_capture_cell(nb), str(injected))
+        nbformat.write(inject_capture_cell(nb, pins), str(injected))
         target = out_path or folder / f"{src.stem}.output.ipynb"
         kernel_uri = (
             session.entry.local_tracking_uri
@@ -161,7 +195,8 @@ def run_notebook(
             "MLFLOW_RUN_ID": session.run_id,
             "MLFLOW_TRACKING_URI": kernel_uri,
             "MLFLOW_EXPERIMENT_ID": session.experiment_id,
-            "JPY_SESSION_NAME": str(src),
+            "JPY_SESSION_NAME": notebook_path or str(src),
+            PINS_ENV: json.dumps(dict(pins or {})),
         }
         error: NotebookExecutionError | None = None
         failure: str | None = None
@@ -171,7 +206,7 @@ def run_notebook(
                     injected,
                     target,
                     parameters=parameters,
-                    cwd=src.parent,
+                    cwd=Path(cwd) if cwd else src.parent,
                     kernel_name=kernel_name,
                     progress=progress,
                     timeout=timeout,
@@ -180,10 +215,19 @@ def run_notebook(
                 failure = f"{type(exc).__name__}: {exc}"
         executed_nb = _read_output(target)
         status = "FINISHED" if error is None and failure is None else "FAILED"
-        result = _record_run(session, src, executed_nb, folder, status, error, failure)
+        result = _record_run(
+            session,
+            notebook_path or str(src),
+            executed_nb,
+            folder,
+            status,
+            error,
+            failure,
+            dict(run_extra or {}),
+        )
         result.output_path = str(target) if out_path else ""
         if failure is not None and error is None:
-            raise NbreproError(
+            raise ExecutionFailed(
                 f"notebook run failed: {failure} (run {result.run_id} recorded as FAILED)"
             )
         return result
@@ -198,12 +242,13 @@ def _read_output(path: Path) -> nbformat.NotebookNode | None:
 
 def _record_run(
     session: RunSession,
-    src: Path,
+    src: str,
     executed_nb: nbformat.NotebookNode | None,
     folder: Path,
     status: str,
     error: NotebookExecutionError | None,
     failure: str | None,
+    run_extra: dict[str, Any],
 ) -> HeadlessResult:
     warnings: list[str] = []
     if executed_nb is not None:
@@ -238,9 +283,9 @@ def _record_run(
     inp = capture.CaptureInput(
         capture_id=session.capture_id,
         mode="headless",
-        run=session.run_info(status, err),
+        run={**session.run_info(status, err), **run_extra},
         executed=executed,
-        notebook_path=str(src),
+        notebook_path=src,
         document=executed_nb,
         delta_reads=reads,
         delta_writes=writes,

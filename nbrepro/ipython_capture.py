@@ -7,6 +7,7 @@ would be without nbrepro. Any failure of nbrepro itself becomes one warning.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -252,5 +253,8 @@ def status(magics: Any, args: Any) -> None:
 def start_headless(state: Any) -> None:
     """Kernel side of ``nbrepro run``: snapshot the environment for the parent process."""
     folder = Path(state.headless_dir)
+    pins = json.loads(os.environ.get("NBREPRO_PINS") or "{}")
+    if pins:
+        state.watcher.set_pins(pins)
     env = environment.capture_environment()
     (folder / "environment.json").write_text(json.dumps(env, default=str), "utf-8")

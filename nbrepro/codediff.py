@@ -1,0 +1,140 @@
+"""Cell-level diff of two notebooks' code, using nbdime's notebook diff.
+
+Only code and markdown cells' type and source are compared: outputs, execution counts,
+cell ids and metadata change on every run and say nothing about whether the code did.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import nbdime
+import nbformat
+
+_KEPT_CELL_TYPES = ("code", "markdown")
+
+
+def _source(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _reduce(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[int]]:
+    """A copy of ``nb`` with only code/markdown type + source, and each kept cell's index."""
+    cells: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") not in _KEPT_CELL_TYPES:
+            continue
+        reduced: dict[str, Any] = {
+            "cell_type": cell["cell_type"],
+            "metadata": {},
+            "source": _source(cell),
+        }
+        if cell["cell_type"] == "code":
+            # nbdime's cell predicates read "outputs" of code cells; empty keeps them equal.
+            reduced["outputs"] = []
+            reduced["execution_count"] = None
+        cells.append(reduced)
+        positions.append(index)
+    copy = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+    return copy, positions
+
+
+def _unified(source_a: str, source_b: str, index_a: int, index_b: int) -> str:
+    return "\n".join(
+        difflib.unified_diff(
+            source_a.splitlines(),
+            source_b.splitlines(),
+            f"a/cell {index_a}",
+            f"b/cell {index_b}",
+            lineterm="",
+        )
+    )
+
+
+def _summary(changes: list[dict[str, Any]]) -> str:
+    counts = [
+        (kind, sum(1 for change in changes if change["kind"] == kind))
+        for kind in ("modified", "added", "removed")
+    ]
+    parts = [f"{count} {kind}" for kind, count in counts if count]
+    if not parts:
+        return "identical"
+    # The noun only once, as a person would write it: "2 cells modified, 1 added".
+    first_count, first_kind = parts[0].split(" ")
+    noun = "cell" if first_count == "1" else "cells"
+    return ", ".join([f"{first_count} {noun} {first_kind}", *parts[1:]])
+
+
+def code_diff(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> dict[str, Any]:
+    """Diff the code (and markdown) of two notebooks cell by cell.
+
+    Args:
+        a: The original notebook (nbformat v4).
+        b: The notebook to compare with it.
+
+    Returns:
+        ``{"same", "changes", "summary"}``. Each change is ``{"kind", "index_a",
+        "index_b", "source_a", "source_b", "diff"}`` with ``kind`` one of ``"added"``,
+        ``"removed"``, ``"modified"``; indices are positions in the original notebooks'
+        ``cells`` lists (None on the side where the cell does not exist); ``diff`` is a
+        unified diff for modified cells and ``""`` otherwise. Changes are ordered by
+        position. A cell rewritten beyond nbdime's similarity threshold is reported as
+        one removed and one added cell, as nbdime aligns it. Raw cells are ignored.
+        ``summary`` is ``"identical"`` or e.g. ``"2 cells modified, 1 added"``.
+    """
+    reduced_a, pos_a = _reduce(a)
+    reduced_b, pos_b = _reduce(b)
+    cells_a = reduced_a["cells"]
+    cells_b = reduced_b["cells"]
+
+    cell_ops: list[Any] = []
+    for entry in nbdime.diff_notebooks(reduced_a, reduced_b):
+        if entry["key"] == "cells" and entry["op"] == "patch":
+            cell_ops = entry["diff"]
+
+    changes: list[dict[str, Any]] = []
+    # Ops are keyed by index in a and sorted (addrange before removerange/patch at the
+    # same key); offset = cells added so far minus cells removed so far maps a to b.
+    offset = 0
+    for op in cell_ops:
+        key = op["key"]
+        if op["op"] == "addrange":
+            for k in range(len(op["valuelist"])):
+                jb = key + offset + k
+                changes.append(_change("added", None, pos_b[jb], None, _source(cells_b[jb])))
+            offset += len(op["valuelist"])
+        elif op["op"] == "removerange":
+            for ia in range(key, key + op["length"]):
+                changes.append(_change("removed", pos_a[ia], None, _source(cells_a[ia]), None))
+            offset -= op["length"]
+        elif op["op"] == "patch":
+            jb = key + offset
+            change = _change(
+                "modified", pos_a[key], pos_b[jb], _source(cells_a[key]), _source(cells_b[jb])
+            )
+            if change["source_a"] == change["source_b"]:
+                # Only possible if nbdime reports a difference outside the source (e.g. a
+                # cell type it aligned anyway); nothing about the code changed.
+                continue
+            change["diff"] = _unified(change["source_a"], change["source_b"], pos_a[key], pos_b[jb])
+            changes.append(change)
+        else:
+            raise ValueError(f"unexpected nbdime sequence op {op['op']!r} on cells")
+
+    return {"same": not changes, "changes": changes, "summary": _summary(changes)}
+
+
+def _change(
+    kind: str, index_a: int | None, index_b: int | None, source_a: str | None, source_b: str | None
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "index_a": index_a,
+        "index_b": index_b,
+        "source_a": source_a,
+        "source_b": source_b,
+        "diff": "",
+    }

@@ -1,0 +1,167 @@
+"""Re-execute a captured run pinned to its data, and report whether it reproduced.
+
+The rerun executes the original's replay notebook (the code as the kernel ran
+it, in execution order) through the headless runner, so it is captured as a
+new run of the same experiment with its own complete record. Delta tables the
+original read without naming a version are pinned to the versions it read;
+versions the code names stay as written. The recorded seed comes back with the
+replayed ``%%repro --seed`` cell.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from nbrepro import compare, record
+from nbrepro.delta import DeltaWatcher, Pin
+from nbrepro.headless import run_notebook
+from nbrepro.runs import CapturedRun, RunNotUsable, load_run
+from nbrepro.tracking import LogBundle, client_for, log_bundle
+
+REPORT_JSON = "nbrepro/report.json"
+REPORT_TEXT = "nbrepro/report.txt"
+
+
+class PinnedDataUnavailable(RunNotUsable):
+    """A table the original read cannot be read at its recorded version any more."""
+
+
+@dataclass
+class RerunOptions:
+    data: str = "pinned"  # or "latest"
+    parameters: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
+    timeout: int | None = None
+    tolerances: dict[str, float] = field(default_factory=dict)
+    default_tolerance: float = 0.0
+    sanitizers: Sequence[tuple[str, str]] = ()
+    progress: bool = False
+    kernel_name: str | None = None
+
+
+@dataclass
+class RerunResult:
+    report: dict[str, Any]
+    rerun_run_id: str
+    output_path: str
+
+
+def pins_for(rec: Mapping[str, Any]) -> tuple[dict[str, Pin], list[str]]:
+    """Pins from a record: the version each table was read at when no version was named."""
+    pins: dict[str, Pin] = {}
+    notes = []
+    for read in rec["data"]["reads"]:
+        if read.get("pinned_by_user"):
+            continue  # the code names its version; it stays as written
+        uri = read["uri"]
+        if uri in pins and pins[uri]["version"] != read["version"]:
+            notes.append(
+                f"{uri} was read at several versions without naming one; "
+                f"pinned to the last, v{read['version']}"
+            )
+        pins[uri] = {"version": int(read["version"]), "table_id": read.get("table_id")}
+    return pins, notes
+
+
+def check_pinned_data(pins: Mapping[str, Pin]) -> None:
+    """Stop before executing when a pinned version cannot be read as it was."""
+    problems = [p for p in DeltaWatcher().check_pins(pins) if p.get("fatal")]
+    if problems:
+        lines = "\n".join(f"  - {p['message']}" for p in problems)
+        raise PinnedDataUnavailable(
+            f"the data this run read is not available any more:\n{lines}\n"
+            "Re-execute on the current data with --data latest."
+        )
+
+
+def working_dir(rec: Mapping[str, Any]) -> Path:
+    """Where the original ran: its notebook's folder when it still exists."""
+    path = rec["code"]["document"].get("path")
+    if path and Path(path).parent.is_dir():
+        return Path(path).parent
+    return Path.cwd()
+
+
+def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
+    """Re-execute run ``run_id`` and compare the new run with it."""
+    original = load_run(run_id, tracking_uri)
+    rec = original.record
+    pins: dict[str, Pin] = {}
+    notes: list[str] = []
+    if options.data == "pinned":
+        pins, notes = pins_for(rec)
+        check_pinned_data(pins)
+    elif options.data != "latest":
+        raise RunNotUsable(f"--data takes 'pinned' or 'latest', not {options.data!r}")
+
+    with tempfile.TemporaryDirectory(prefix="nbrepro-rerun-") as tmp:
+        replay_path = Path(tmp) / "replay.ipynb"
+        nbformat.write(original.replay(), str(replay_path))
+        base = rec["run"].get("run_name") or run_id[:8]
+        result = run_notebook(
+            replay_path,
+            parameters=options.parameters,
+            experiment=original.experiment_name,
+            run_name=f"rerun of {base}",
+            output=options.output,
+            tracking_uri=tracking_uri,
+            kernel_name=options.kernel_name,
+            progress=options.progress,
+            timeout=options.timeout,
+            cwd=working_dir(rec),
+            pins=pins,
+            extra_tags={"nbrepro.reproduces": run_id, "nbrepro.data": options.data},
+            run_extra={"reproduces": run_id, "data_mode": options.data},
+            notebook_path=rec["code"]["document"].get("path"),
+        )
+
+    new = CapturedRun(
+        run=client_for(tracking_uri).get_run(result.run_id),
+        record=result.record,
+        tracking_uri=tracking_uri,
+    )
+    report = compare.build_report(
+        original,
+        new,
+        tolerances=options.tolerances,
+        default_tolerance=options.default_tolerance,
+        sanitizers=options.sanitizers,
+        failure=result.error,
+    )
+    report["notes"].extend(notes)
+    report["data_mode"] = options.data
+    report["pins"] = {uri: dict(pin) for uri, pin in pins.items()}
+    _log_report(tracking_uri, original, result.run_id, report)
+    return RerunResult(report=report, rerun_run_id=result.run_id, output_path=result.output_path)
+
+
+def _log_report(uri: str, original: CapturedRun, rerun_id: str, report: dict[str, Any]) -> None:
+    client = client_for(uri)
+    files = {
+        REPORT_JSON: record.dumps(report).encode("utf-8"),
+        REPORT_TEXT: compare.render_text(report).encode("utf-8"),
+    }
+    log_bundle(
+        client,
+        rerun_id,
+        LogBundle(tags={"nbrepro.verdict": report["verdict"]}, files=files),
+    )
+    # The original carries its latest verdict, so a list of runs needs one search.
+    client.set_tag(original.run_id, "nbrepro.last_verdict", report["verdict"])
+    client.set_tag(original.run_id, "nbrepro.last_rerun", rerun_id)
+
+
+def diff(run_a: str, run_b: str, tracking_uri: str, **kwargs: Any) -> dict[str, Any]:
+    """The report comparing any two captured runs."""
+    a = load_run(run_a, tracking_uri)
+    b = load_run(run_b, tracking_uri)
+    return compare.build_report(a, b, **kwargs)
+
+
+__all__ = ["PinnedDataUnavailable", "RerunOptions", "RerunResult", "diff", "rerun"]

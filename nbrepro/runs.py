@@ -1,0 +1,140 @@
+"""Reading captured runs back from MLflow, with errors that say what is wrong.
+
+Every failure a user can cause (a mistyped run id, a run nbrepro did not
+capture, a record of an unknown version, missing or corrupted artifacts) is a
+:class:`RunNotUsable` with one sentence naming the run and the store searched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from nbrepro import record
+from nbrepro.errors import NbreproError, RecordError
+from nbrepro.tracking import client_for, display_uri
+
+RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class RunNotUsable(NbreproError):
+    """A run cannot be read, re-executed or compared (user input; exit code 2)."""
+
+
+@dataclass
+class CapturedRun:
+    """One nbrepro run: MLflow's view of it plus its record."""
+
+    run: Any  # mlflow.entities.Run
+    record: dict[str, Any]
+    tracking_uri: str
+    _replay: nbformat.NotebookNode | None = None
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run.info.run_id)
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.run.data.params)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return dict(self.run.data.metrics)
+
+    @property
+    def experiment_name(self) -> str | None:
+        name = self.record["run"].get("experiment_name")
+        return str(name) if name else None
+
+    def artifact_text(self, key: str) -> str:
+        """Text of one of the run's nbrepro artifacts (a key of ``record.ARTIFACT_PATHS``)."""
+        path = record.ARTIFACT_PATHS[key]
+        client = client_for(self.tracking_uri)
+        try:
+            with tempfile.TemporaryDirectory(prefix="nbrepro-fetch-") as tmp:
+                local = client.download_artifacts(self.run_id, path, tmp)
+                return Path(local).read_text("utf-8")
+        except Exception as exc:  # MlflowException, OSError: the artifact is gone
+            raise RunNotUsable(
+                f"run {self.run_id} is missing its artifact {path} "
+                f"({type(exc).__name__}: {str(exc)[:200]})"
+            ) from exc
+
+    def replay(self) -> nbformat.NotebookNode:
+        """The replay notebook (what a rerun executes)."""
+        if self._replay is None:
+            text = self.artifact_text("replay")
+            try:
+                self._replay = nbformat.reads(text, as_version=4)
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise RunNotUsable(
+                    f"run {self.run_id}: nbrepro/replay.ipynb is corrupted: {exc}"
+                ) from exc
+        return self._replay
+
+    def executed_outputs(self) -> dict[int, list[dict[str, Any]]]:
+        """Outputs per position in the executed sequence, as far as the run recorded them.
+
+        Headless runs record the executed notebook (every cell's outputs); magic runs
+        record the ``%%repro`` cell's own outputs.
+        """
+        code = self.record["code"]
+        outputs: dict[int, list[dict[str, Any]]] = {}
+        if self.record["mode"] == "headless" and code["document"]["available"]:
+            doc = nbformat.reads(self.artifact_text("document"), as_version=4)
+            position = 0
+            for cell in doc.cells:
+                tags = cell.get("metadata", {}).get("tags", [])
+                if "injected-parameters" in tags and "nbrepro-replay" not in tags:
+                    continue  # papermill's cell of this execution: not in the other run
+                if cell.cell_type == "code" and cell.get("execution_count") is not None:
+                    outputs[position] = [dict(o) for o in cell.get("outputs", [])]
+                    position += 1
+        elif code.get("capture_cell") is not None:
+            try:
+                outputs[int(code["capture_cell"])] = json.loads(self.artifact_text("outputs"))
+            except json.JSONDecodeError as exc:
+                raise RunNotUsable(
+                    f"run {self.run_id}: nbrepro/capture_outputs.json is corrupted"
+                ) from exc
+        return outputs
+
+
+def load_run(run_id: str, tracking_uri: str) -> CapturedRun:
+    """Fetch a captured run and its validated record."""
+    from mlflow.exceptions import MlflowException
+
+    shown = display_uri(tracking_uri)
+    if not RUN_ID_RE.match(run_id):
+        raise RunNotUsable(f"{run_id!r} is not an MLflow run id (32 hex characters)")
+    client = client_for(tracking_uri)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
+            raise RunNotUsable(f"no run {run_id} in the tracking store {shown}") from exc
+        raise
+    tags = run.data.tags
+    if "nbrepro.schema_version" not in tags and "nbrepro.capture_id" not in tags:
+        raise RunNotUsable(
+            f"run {run_id} in {shown} was not captured by nbrepro (no nbrepro.* tags); "
+            "capture it with %%repro or `nbrepro run`"
+        )
+    if tags.get("nbrepro.capture_error"):
+        raise RunNotUsable(
+            f"run {run_id}: nbrepro failed while capturing it ({tags['nbrepro.capture_error']})"
+        )
+    partial = CapturedRun(run=run, record={}, tracking_uri=tracking_uri)
+    text = partial.artifact_text("record")
+    try:
+        rec = record.loads(text)
+    except RecordError as exc:
+        raise RunNotUsable(f"run {run_id}: {exc}") from exc
+    return CapturedRun(run=run, record=rec, tracking_uri=tracking_uri)

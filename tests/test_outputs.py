@@ -1,0 +1,198 @@
+"""Output comparison: sanitizing volatile text, signatures, per-cell diffs, user sanitizers."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nbformat.v4 import new_output
+
+from nbrepro.outputs import (
+    compare_outputs,
+    load_sanitizers,
+    output_signature,
+    sanitize,
+)
+
+
+def stream(text: str | list[str], name: str = "stdout") -> Any:
+    return new_output("stream", name=name, text=text)
+
+
+def result(data: dict[str, Any], kind: str = "execute_result") -> Any:
+    if kind == "execute_result":
+        return new_output(kind, data=data, execution_count=1)
+    return new_output(kind, data=data)
+
+
+VOLATILE_A = (
+    "<Model object at 0x7f3a2b1c9d10>\n"
+    "started 2024-05-01T10:22:33.123456+00:00, logged 2024-05-01 10:22:34.5\n"
+    "Wall time: 1.23 s; CPU times: user 12 ms, sys: 3.4 µs; elapsed 0:00:01.23\n"
+    "100%|██████████| 10/10 [00:01<00:00, 9.87it/s]\n"
+    "saved to /tmp/tmpab12cd/model.pkl and /var/folders/xy/T/abc/x.csv\n"
+    "win C:\\Users\\me\\AppData\\Local\\Temp\\tmp99\\f.txt\n"
+    "run 0123456789abcdef0123456789abcdef uuid 123e4567-e89b-12d3-a456-426614174000\n"
+    "rmse=0.0993 n=32\n"
+)
+VOLATILE_B = (
+    "<Model object at 0x55d0e3ffa2c0>\n"
+    "started 2025-01-09T23:01:02Z, logged 2025-01-09 23:01:02\n"
+    "Wall time: 980 ms; CPU times: user 1.5 s, sys: 10 µs; elapsed 0:00:00.98\n"
+    "100%|██████████| 10/10 [00:00<00:00, 123.4it/s]\n"
+    "saved to /tmp/tmpzz99qq/model.pkl and /var/folders/q1/T/zzz/x.csv\n"
+    "win C:\\Users\\you\\AppData\\Local\\Temp\\tmpAB\\f.txt\n"
+    "run fedcba9876543210fedcba9876543210 uuid 00000000-1111-2222-3333-444444444444\n"
+    "rmse=0.0993 n=32\n"
+)
+
+
+def test_sanitize_replaces_volatile_content_and_keeps_results() -> None:
+    clean = sanitize(VOLATILE_A)
+    assert clean == sanitize(VOLATILE_B)
+    for placeholder in ("0xADDRESS", "TIMESTAMP", "DURATION", "TMPPATH", "ID"):
+        assert placeholder in clean
+    assert "rmse=0.0993 n=32" in clean
+    assert sanitize("accuracy 0.95, loss 12.5, 3 samples, epoch 2") == (
+        "accuracy 0.95, loss 12.5, 3 samples, epoch 2"
+    )
+
+
+def test_volatile_outputs_compare_same() -> None:
+    a = {0: [stream(VOLATILE_A)], 1: [result({"text/plain": "<Foo at 0x7f00aa11bb22>"})]}
+    b = {0: [stream(VOLATILE_B)], 1: [result({"text/plain": "<Foo at 0x7f99cc33dd44>"})]}
+    report = compare_outputs(a, b)
+    assert report == {"same": True, "compared": 2, "cells": [], "only_in_a": [], "only_in_b": []}
+
+
+def test_changed_metric_differs_with_diff_line() -> None:
+    a = {0: [stream("epoch 1 done\n")], 3: [stream("rmse=0.10\n")]}
+    b = {0: [stream("epoch 1 done\n")], 3: [stream("rmse=0.12\n")]}
+    report = compare_outputs(a, b)
+    assert report["same"] is False
+    assert report["compared"] == 2
+    [cell] = report["cells"]
+    assert cell["cell"] == 3
+    assert cell["same"] is False
+    assert cell["images_differ"] is False
+    assert "-rmse=0.10" in cell["diff"].splitlines()
+    assert "+rmse=0.12" in cell["diff"].splitlines()
+
+
+def test_images_differ() -> None:
+    png_a = base64.b64encode(b"\x89PNG first image").decode()
+    png_b = base64.b64encode(b"\x89PNG second image").decode()
+    a = {2: [result({"image/png": png_a, "text/plain": "<Figure size 640x480>"}, "display_data")]}
+    b = {2: [result({"image/png": png_b, "text/plain": "<Figure size 640x480>"}, "display_data")]}
+    report = compare_outputs(a, b)
+    [cell] = report["cells"]
+    assert cell["images_differ"] is True
+    sig = output_signature(a[2][0])
+    assert sig["data"]["image/png"].startswith("sha256:")
+    assert sig["data"]["text/plain"] == "<Figure size 640x480>"
+
+
+def test_nbrepro_summary_and_widgets_are_ignored() -> None:
+    summary = result(
+        {"text/plain": "nbrepro: run 0123abcd logged to http://localhost"}, "display_data"
+    )
+    widget = result(
+        {
+            "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2},
+            "text/plain": "FloatProgress(value=0.3)",
+        },
+        "display_data",
+    )
+    a = {0: [stream("hello\n"), summary, widget]}
+    b = {0: [stream("hello\n")]}
+    assert compare_outputs(a, b)["same"] is True
+    assert output_signature(summary) == {}
+
+
+def test_split_streams_compare_same() -> None:
+    a = {0: [stream("loss=0.5\nloss=0.4\n"), stream("warn\n", "stderr")]}
+    b = {
+        0: [
+            stream("loss=0."),
+            stream("warn\n", "stderr"),
+            stream(["5\nloss", "=0.4\n"]),
+        ]
+    }
+    assert compare_outputs(a, b)["same"] is True
+
+
+def test_progress_bar_redraws_compare_same() -> None:
+    a = {0: [stream("\r 50%|#    | 1/2\r100%|#####| 2/2 [00:01<00:00, 1.90it/s]\n")]}
+    b = {0: [stream("\r100%|#####| 2/2 [00:00<00:00, 7.10it/s]\n")]}
+    assert compare_outputs(a, b)["same"] is True
+
+
+def test_errors_compare_ename_and_evalue_only() -> None:
+    def err(evalue: str, tb: list[str]) -> Any:
+        return new_output("error", ename="ValueError", evalue=evalue, traceback=tb)
+
+    a = {0: [err("bad file /tmp/tmpaa/x", ["\x1b[31m/home/a/nb.py line 3"])]}
+    b = {0: [err("bad file /tmp/tmpbb/x", ["/home/b/other.py line 9"])]}
+    assert compare_outputs(a, b)["same"] is True
+    c = {0: [err("other message", [])]}
+    assert compare_outputs(a, c)["same"] is False
+
+
+def test_only_in_a_and_b() -> None:
+    a = {0: [stream("x\n")], 1: [stream("y\n")]}
+    b = {0: [stream("x\n")], 2: [stream("z\n")]}
+    report = compare_outputs(a, b)
+    assert report["compared"] == 1
+    assert report["cells"] == []
+    assert report["only_in_a"] == [1]
+    assert report["only_in_b"] == [2]
+    assert report["same"] is False
+
+
+def test_long_diff_is_capped() -> None:
+    a = {0: [stream("".join(f"value {i}\n" for i in range(100)))]}
+    b = {0: [stream("".join(f"other {i}\n" for i in range(100)))]}
+    diff = compare_outputs(a, b)["cells"][0]["diff"].splitlines()
+    assert len(diff) == 41
+    assert diff[-1].startswith("... (")
+
+
+def test_json_and_html_are_sanitized_text() -> None:
+    a = {0: [result({"application/json": {"run": "2024-01-01T00:00:00", "rmse": 0.1}})]}
+    b = {0: [result({"application/json": {"run": "2025-02-02T11:11:11", "rmse": 0.1}})]}
+    assert compare_outputs(a, b)["same"] is True
+    c = {0: [result({"text/html": "<b>at 0x7f0000aaaa</b>"})]}
+    d = {0: [result({"text/html": "<b>at 0x7f1111bbbb</b>"})]}
+    assert compare_outputs(c, d)["same"] is True
+
+
+def test_user_sanitizer_file(tmp_path: Path) -> None:
+    path = tmp_path / "sanitize.cfg"
+    path.write_text(
+        "[hostname]\nregex: host-[a-z]+-\\d+\nreplace: HOST\n\n"
+        "[percent]\nregex: \\d+% done\nreplace: PCT\n",
+        encoding="utf-8",
+    )
+    patterns = load_sanitizers(path)
+    assert patterns == [(r"host-[a-z]+-\d+", "HOST"), (r"\d+% done", "PCT")]
+
+    a = {0: [stream("on host-alpha-1, 10% done\n")]}
+    b = {0: [stream("on host-beta-22, 90% done\n")]}
+    assert compare_outputs(a, b)["same"] is False
+    assert compare_outputs(a, b, extra_sanitizers=patterns)["same"] is True
+
+
+def test_bad_regex_raises_value_error_naming_section(tmp_path: Path) -> None:
+    path = tmp_path / "bad.cfg"
+    path.write_text("[ok]\nregex: a+\nreplace: A\n\n[broken]\nregex: (unclosed\nreplace: X\n")
+    with pytest.raises(ValueError, match=r"\[broken\]"):
+        load_sanitizers(path)
+
+
+def test_section_without_replace_raises(tmp_path: Path) -> None:
+    path = tmp_path / "bad.cfg"
+    path.write_text("[typo]\nregex: a+\nreplacement: A\n")
+    with pytest.raises(ValueError, match=r"\[typo\]"):
+        load_sanitizers(path)

@@ -1,0 +1,221 @@
+"""`nbrepro rerun`, `diff`, `show`, `list` end to end: the wine scenario on real parts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable, write_deltalake
+from helpers import latest_run, write_notebook
+
+from nbrepro import paths
+
+pytestmark = pytest.mark.kernel
+
+TRAIN = """%%repro --name wine-rf --seed 0
+import mlflow
+import numpy as np
+from deltalake import DeltaTable
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.model_selection import train_test_split
+
+df = DeltaTable(TABLE).to_pandas()
+X, y = df.drop(columns=["target"]), df["target"]
+X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0)
+model = RandomForestRegressor(n_estimators=30, random_state=0).fit(X_tr, y_tr)
+pred = model.predict(X_te)
+rmse = float(np.sqrt(mean_squared_error(y_te, pred)))
+mlflow.log_param("n_estimators", 30)
+mlflow.log_metrics({"rmse": rmse, "mae": float(mean_absolute_error(y_te, pred)),
+                    "r2": float(r2_score(y_te, pred))})
+print(f"rows={len(df)} rmse={rmse:.6f}")"""
+
+
+def nbrepro(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nbrepro.cli", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
+    )
+
+
+def rerun_json(*args: str) -> tuple[int, dict]:
+    res = nbrepro("rerun", *args, "--json")
+    assert res.stdout.strip(), res.stderr
+    return res.returncode, json.loads(res.stdout)
+
+
+@pytest.fixture
+def wine(tmp_path: Path) -> Path:
+    from sklearn.datasets import load_wine
+
+    data = load_wine(as_frame=True).frame
+    table = tmp_path / "lake" / "wine"
+    write_deltalake(str(table), data)  # version 0
+    return table
+
+
+def nightly_update(table: Path) -> None:
+    df = DeltaTable(str(table)).to_pandas().sample(40, random_state=1).reset_index(drop=True)
+    df["target"] = (df["target"] + 1) % 3
+    write_deltalake(str(table), df, mode="append")  # version 1
+
+
+@pytest.fixture
+def captured(kernel_factory, tmp_path: Path, wine: Path, nbrepro_home: Path) -> str:
+    nb = write_notebook(
+        tmp_path / "wine.ipynb",
+        [("l", "%load_ext nbrepro"), ("t", f"TABLE = {str(wine)!r}"), ("train", TRAIN)],
+    )
+    k = kernel_factory(cwd=tmp_path, env={"JPY_SESSION_NAME": str(nb)})
+    k.ok("%load_ext nbrepro", "l")
+    k.ok(f"TABLE = {str(wine)!r}", "t")
+    assert "rows=178" in k.ok(TRAIN, "train").stdout
+    return str(latest_run(paths.default_tracking_uri()).info.run_id)
+
+
+def test_pinned_rerun_reproduces_after_the_nightly_update(captured: str, wine: Path) -> None:
+    from mlflow import MlflowClient
+
+    nightly_update(wine)
+    code, report = rerun_json(captured)
+    assert code == 0, json.dumps(report["sections"]["outputs"], indent=1)
+    assert report["verdict"] == "reproduced"
+    assert report["reproduces"] == captured
+    data = report["sections"]["data"]
+    assert data["same"] and data["tables"][0]["rerun"][0]["version"] == 0
+    assert report["sections"]["metrics"]["same"]
+    assert report["sections"]["outputs"]["same"] and report["sections"]["outputs"]["compared"] >= 1
+    assert report["pins"] == {
+        str(wine): {"version": 0, "table_id": report["pins"][str(wine)]["table_id"]}
+    }
+
+    client = MlflowClient(paths.default_tracking_uri())
+    new = client.get_run(report["run_id"])
+    assert new.data.tags["nbrepro.reproduces"] == captured
+    assert new.data.tags["nbrepro.verdict"] == "reproduced"
+    assert new.info.experiment_id == client.get_run(captured).info.experiment_id
+    assert client.get_run(captured).data.tags["nbrepro.last_verdict"] == "reproduced"
+    listed = {f.path for f in client.list_artifacts(new.info.run_id, "nbrepro")}
+    assert {"nbrepro/report.json", "nbrepro/report.txt", "nbrepro/repro.json"} <= listed
+    # The pin is visible in the executed notebook, as papermill shows its parameters.
+    doc = client.download_artifacts(new.info.run_id, "nbrepro/repro.json")
+    rec = json.loads(Path(doc).read_text())
+    assert rec["run"]["reproduces"] == captured
+    assert [r["version"] for r in rec["data"]["reads"]] == [0]
+    assert rec["data"]["reads"][0]["pinned_by_nbrepro"] is True
+
+
+def test_latest_data_differs_and_names_data_and_metrics(captured: str, wine: Path) -> None:
+    nightly_update(wine)
+    code, report = rerun_json(captured, "--data", "latest")
+    assert code == 1
+    assert report["verdict"] == "differs"
+    assert report["differs"][0] == "data" and "metrics" in report["differs"]
+    table = report["sections"]["data"]["tables"][0]
+    assert table["note"] == "moved: v0 -> v1"
+    moved = {r["name"] for r in report["sections"]["metrics"]["values"] if not r["same"]}
+    assert moved & {"rmse", "mae", "r2"}
+    text = nbrepro("rerun", captured, "--data", "latest")
+    assert text.returncode == 1
+    assert "Verdict: DIFFERS (data" in text.stdout and "moved: v0 -> v1" in text.stdout
+
+
+def test_vacuumed_version_stops_with_the_way_out(captured: str, wine: Path) -> None:
+    write_deltalake(
+        str(wine),
+        DeltaTable(str(wine)).to_pandas().head(10).reset_index(drop=True),
+        mode="overwrite",
+    )
+    DeltaTable(str(wine)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    res = nbrepro("rerun", captured)
+    assert res.returncode == 2
+    assert str(wine) in res.stderr and "version 0" in res.stderr
+    assert "--data latest" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_diff_show_and_list(captured: str, wine: Path) -> None:
+    nightly_update(wine)
+    _, report = rerun_json(captured, "--data", "latest")
+    res = nbrepro("diff", captured, report["run_id"], "--json")
+    assert res.returncode == 1
+    assert json.loads(res.stdout)["differs"][0] == "data"
+    same = nbrepro("diff", captured, captured)
+    assert same.returncode == 0 and "Verdict: REPRODUCED" in same.stdout
+    shown = nbrepro("show", captured)
+    assert shown.returncode == 0
+    assert "@ v0" in shown.stdout and "rmse=" in shown.stdout and "differs" in shown.stdout
+    listed = json.loads(nbrepro("list", "--json").stdout)
+    assert [r["run_id"] for r in listed] == [report["run_id"], captured]
+    assert listed[1]["verdict"] == "differs" and listed[0]["reproduces"] == captured
+    text = nbrepro("list").stdout
+    assert "rerun of" in text
+
+
+def test_out_of_order_session_reproduces_executed_order(
+    kernel_factory, tmp_path: Path, nbrepro_home: Path
+) -> None:
+    nb = write_notebook(
+        tmp_path / "ooo.ipynb",
+        [
+            ("l", "%load_ext nbrepro"),
+            ("a", "a = 2"),
+            ("b", "b = a * 10"),
+            ("c", "%%repro\nimport mlflow\nmlflow.log_metric('b', b)"),
+        ],
+    )
+    k = kernel_factory(cwd=tmp_path, env={"JPY_SESSION_NAME": str(nb)})
+    k.ok("%load_ext nbrepro", "l")
+    k.ok("a = 1", "a")
+    k.ok("b = a * 10", "b")
+    k.ok("a = 2", "a")
+    k.ok("%%repro\nimport mlflow\nmlflow.log_metric('b', b)", "c")
+    run_id = latest_run(paths.default_tracking_uri()).info.run_id
+    code, report = rerun_json(run_id)
+    assert code == 0 and report["verdict"] == "reproduced"
+    assert report["sections"]["metrics"]["values"][0]["rerun"] == 10.0  # not 20
+    assert any("hidden state" in n for n in report["notes"])
+
+
+def test_bad_inputs_are_clear(captured: str, tmp_path: Path) -> None:
+    import mlflow
+
+    uri = paths.default_tracking_uri()
+    res = nbrepro("rerun", "0" * 32)
+    assert res.returncode == 2 and uri in res.stderr and "no run" in res.stderr
+    res = nbrepro("rerun", "not-a-run")
+    assert res.returncode == 2 and "not an MLflow run id" in res.stderr
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run() as plain:
+        mlflow.log_metric("x", 1)
+    res = nbrepro("show", plain.info.run_id)
+    assert res.returncode == 2 and "not captured by nbrepro" in res.stderr
+    res = nbrepro("rerun", captured, "--tolerance", "rmse=abc")
+    assert res.returncode == 2
+    for stderr in (r.stderr for r in [res]):
+        assert "Traceback" not in stderr
+
+
+def test_rerun_that_raises_is_failed_with_the_cell(
+    kernel_factory, tmp_path: Path, nbrepro_home: Path
+) -> None:
+    marker = tmp_path / "needed.txt"
+    marker.write_text("1")
+    cell = f"%%repro\nimport mlflow\nmlflow.log_metric('v', float(open({str(marker)!r}).read()))"
+    k = kernel_factory(cwd=tmp_path)
+    k.ok("%load_ext nbrepro")
+    k.ok(cell)
+    run_id = latest_run(paths.default_tracking_uri()).info.run_id
+    marker.unlink()
+    code, report = rerun_json(run_id)
+    assert code == 3
+    assert report["verdict"] == "failed"
+    assert report["failure"]["ename"] == "FileNotFoundError"
