@@ -167,6 +167,12 @@ def _compare_options(f: Any) -> Any:
     return f
 
 
+def _env_log(quiet: bool) -> Any:
+    if quiet:
+        return lambda message: None
+    return lambda message: click.echo(f"  environment: {message}", err=True)
+
+
 _VERDICT_EXIT = {"reproduced": 0, "differs": 1, "failed": 3}
 
 
@@ -182,10 +188,16 @@ _VERDICT_EXIT = {"reproduced": 0, "differs": 1, "failed": 3}
 @click.option(
     "--env",
     "env_mode",
-    type=click.Choice(["current"]),
+    type=click.Choice(["current", "recorded"]),
     default="current",
     show_default=True,
-    help="Environment to run in (the current one; its drift is reported).",
+    help="Run in this environment (drift reported), or in one rebuilt with uv from the "
+    "recorded packages (cached by their hash).",
+)
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="With --env recorded: rebuild without packages no registry has.",
 )
 @click.option(
     "-p",
@@ -209,6 +221,7 @@ def rerun(
     run_id: str,
     data: str,
     env_mode: str,
+    allow_missing: bool,
     parameters: tuple[tuple[str, str], ...],
     output: str | None,
     timeout: int | None,
@@ -229,6 +242,9 @@ def rerun(
     per_metric, default = _tolerances(tolerance)
     options = RerunOptions(
         data=data,
+        env=env_mode,
+        allow_missing=allow_missing,
+        log=_env_log(as_json),
         parameters={name: _resolve_value(value) for name, value in parameters},
         output=output,
         timeout=timeout,

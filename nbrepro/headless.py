@@ -146,6 +146,7 @@ def run_notebook(
     extra_tags: Mapping[str, str] | None = None,
     run_extra: Mapping[str, Any] | None = None,
     notebook_path: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> HeadlessResult:
     """Execute ``notebook`` with papermill and capture it as one MLflow run.
 
@@ -155,6 +156,7 @@ def run_notebook(
         extra_tags: more run tags (a rerun's ``nbrepro.reproduces``).
         run_extra: more fields for the record's ``run`` section.
         notebook_path: the path to record as the document's (default: ``notebook``).
+        extra_env: more environment variables for the kernel (e.g. ``JUPYTER_PATH``).
     """
     src = Path(notebook).expanduser().resolve()
     if not src.is_file():
@@ -197,6 +199,7 @@ def run_notebook(
             "MLFLOW_EXPERIMENT_ID": session.experiment_id,
             "JPY_SESSION_NAME": notebook_path or str(src),
             PINS_ENV: json.dumps(dict(pins or {})),
+            **(extra_env or {}),
         }
         error: NotebookExecutionError | None = None
         failure: str | None = None

@@ -10,8 +10,9 @@ replayed ``%%repro --seed`` cell.
 
 from __future__ import annotations
 
+import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import nbformat
 
 from nbrepro import compare, record
 from nbrepro.delta import DeltaWatcher, Pin
+from nbrepro.envbuild import ensure_environment
 from nbrepro.headless import run_notebook
 from nbrepro.runs import CapturedRun, RunNotUsable, load_run
 from nbrepro.tracking import LogBundle, client_for, log_bundle
@@ -35,6 +37,8 @@ class PinnedDataUnavailable(RunNotUsable):
 @dataclass
 class RerunOptions:
     data: str = "pinned"  # or "latest"
+    env: str = "current"  # or "recorded"
+    allow_missing: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
     output: str | None = None
     timeout: int | None = None
@@ -43,6 +47,7 @@ class RerunOptions:
     sanitizers: Sequence[tuple[str, str]] = ()
     progress: bool = False
     kernel_name: str | None = None
+    log: Callable[[str], None] = lambda _: None
 
 
 @dataclass
@@ -100,6 +105,23 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     elif options.data != "latest":
         raise RunNotUsable(f"--data takes 'pinned' or 'latest', not {options.data!r}")
 
+    kernel_name = options.kernel_name
+    extra_env: dict[str, str] = {}
+    built = None
+    if options.env == "recorded":
+        built = ensure_environment(
+            rec["environment"], allow_missing=options.allow_missing, log=options.log
+        )
+        kernel_name = built.kernel_name
+        extra_env["JUPYTER_PATH"] = os.pathsep.join(
+            p for p in (str(built.jupyter_path), os.environ.get("JUPYTER_PATH", "")) if p
+        )
+        notes.extend(built.notes)
+        if built.skipped:
+            notes.append("rebuilt without: " + "; ".join(built.skipped))
+    elif options.env != "current":
+        raise RunNotUsable(f"--env takes 'current' or 'recorded', not {options.env!r}")
+
     with tempfile.TemporaryDirectory(prefix="nbrepro-rerun-") as tmp:
         replay_path = Path(tmp) / "replay.ipynb"
         nbformat.write(original.replay(), str(replay_path))
@@ -111,14 +133,19 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
             run_name=f"rerun of {base}",
             output=options.output,
             tracking_uri=tracking_uri,
-            kernel_name=options.kernel_name,
+            kernel_name=kernel_name,
             progress=options.progress,
             timeout=options.timeout,
             cwd=working_dir(rec),
             pins=pins,
-            extra_tags={"nbrepro.reproduces": run_id, "nbrepro.data": options.data},
-            run_extra={"reproduces": run_id, "data_mode": options.data},
+            extra_tags={
+                "nbrepro.reproduces": run_id,
+                "nbrepro.data": options.data,
+                "nbrepro.env": options.env,
+            },
+            run_extra={"reproduces": run_id, "data_mode": options.data, "env_mode": options.env},
             notebook_path=rec["code"]["document"].get("path"),
+            extra_env=extra_env,
         )
 
     new = CapturedRun(
@@ -136,6 +163,8 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     )
     report["notes"].extend(notes)
     report["data_mode"] = options.data
+    report["env_mode"] = options.env
+    report["environment_build"] = built.to_json() if built else None
     report["pins"] = {uri: dict(pin) for uri, pin in pins.items()}
     _log_report(tracking_uri, original, result.run_id, report)
     return RerunResult(report=report, rerun_run_id=result.run_id, output_path=result.output_path)

@@ -219,3 +219,25 @@ def test_rerun_that_raises_is_failed_with_the_cell(
     assert code == 3
     assert report["verdict"] == "failed"
     assert report["failure"]["ename"] == "FileNotFoundError"
+
+
+def test_recorded_environment_is_rebuilt_with_uv_then_reused(captured: str) -> None:
+    code, report = rerun_json(captured, "--env", "recorded")
+    assert code == 0, report.get("failure") or report["differs"]
+    assert report["verdict"] == "reproduced"
+    build = report["environment_build"]
+    assert build["reused"] is False and build["kernel_name"].startswith("nbrepro-")
+    assert (Path(build["path"]) / ".complete").exists()
+    # The rerun's kernel ran in the rebuilt environment, not in this one.
+    from mlflow import MlflowClient
+
+    rec = json.loads(
+        Path(
+            MlflowClient(paths.default_tracking_uri()).download_artifacts(
+                report["run_id"], "nbrepro/repro.json"
+            )
+        ).read_text()
+    )
+    assert rec["environment"]["python"]["executable"].startswith(build["path"])
+    code, again = rerun_json(captured, "--env", "recorded")
+    assert code == 0 and again["environment_build"]["reused"] is True
