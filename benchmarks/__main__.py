@@ -9,7 +9,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from benchmarks import bench_capture, bench_delta, bench_load, bench_rest
+from benchmarks import bench_capture, bench_delta, bench_load, bench_rerun, bench_rest
 from benchmarks.common import Result
 
 SUITES = {
@@ -17,6 +17,7 @@ SUITES = {
     "delta": bench_delta.run,
     "capture": bench_capture.run,
     "rest": bench_rest.run,
+    "rerun": bench_rerun.run,
 }
 
 

@@ -38,6 +38,8 @@ def _fail(message: str, code: int) -> None:
 @click.version_option(__version__, prog_name="nbrepro")
 def main() -> None:
     """Reproducible notebook runs: capture to MLflow, re-execute, get a verdict."""
+    # MLflow draws a progress bar for every artifact download; a CLI's output is ours.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 @main.command()

@@ -128,13 +128,30 @@ def _compare_recorded_outputs(
 ) -> dict[str, Any]:
     # A magic capture records only its own cell's outputs: compare the cells both runs
     # recorded; a cell recorded by one side only is not a difference.
+    # stderr (warnings, progress bars) depends on import order and library versions, not
+    # on the result: it is compared and shown, but does not decide the verdict.
     oa, ob = original.executed_outputs(), rerun.executed_outputs()
     common = sorted(oa.keys() & ob.keys())
     result = outputs.compare_outputs(
-        {k: oa[k] for k in common}, {k: ob[k] for k in common}, sanitizers
+        {k: _no_stderr(oa[k]) for k in common}, {k: _no_stderr(ob[k]) for k in common}, sanitizers
     )
+    stderr = outputs.compare_outputs(
+        {k: _only_stderr(oa[k]) for k in common},
+        {k: _only_stderr(ob[k]) for k in common},
+        sanitizers,
+    )
+    result["stderr_same"] = stderr["same"]
+    result["stderr_cells"] = stderr["cells"]
     result["recorded_by_one_side"] = sorted(oa.keys() ^ ob.keys())
     return result
+
+
+def _no_stderr(cell: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in cell if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+
+
+def _only_stderr(cell: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o for o in cell if o.get("output_type") == "stream" and o.get("name") == "stderr"]
 
 
 def build_report(
@@ -237,6 +254,7 @@ def render_text(report: Mapping[str, Any]) -> str:
     out = s["outputs"]
     lines.append(
         f"  outputs: {'same' if out['same'] else 'DIFFER'} ({out['compared']} cell(s) compared)"
+        + ("" if out.get("stderr_same", True) else "; stderr differs (warnings, not counted)")
     )
     for cell in out.get("cells", [])[:5]:
         lines.append(f"    cell {cell['cell']}:")

@@ -73,6 +73,9 @@ def run_papermill(
             kernel_name=kernel_name,
             progress_bar=progress,
             execution_timeout=timeout,
+            # The kernel's own log (transport warnings, its dying words after a timeout)
+            # is not the user's business; cell errors are in the notebook either way.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError:
         nb = strip_papermill_markers(nbformat.read(str(output), as_version=4))

@@ -241,3 +241,30 @@ def test_recorded_environment_is_rebuilt_with_uv_then_reused(captured: str) -> N
     assert rec["environment"]["python"]["executable"].startswith(build["path"])
     code, again = rerun_json(captured, "--env", "recorded")
     assert code == 0 and again["environment_build"]["reused"] is True
+
+
+def test_timeout_and_missing_artifact_are_clear(
+    kernel_factory, tmp_path: Path, nbrepro_home: Path
+) -> None:
+    from urllib.parse import urlparse
+
+    from mlflow import MlflowClient
+
+    k = kernel_factory(cwd=tmp_path)
+    k.ok("%load_ext nbrepro")
+    k.ok("%%repro --name slow\nimport time\ntime.sleep(3)")
+    run = latest_run(paths.default_tracking_uri())
+    res = nbrepro("rerun", run.info.run_id, "--timeout", "1")
+    assert res.returncode == 3
+    assert "timed out" in res.stderr.lower() or "timeout" in res.stderr.lower()
+    assert "Traceback" not in res.stderr
+
+    artifacts = Path(
+        urlparse(
+            MlflowClient(paths.default_tracking_uri()).get_run(run.info.run_id).info.artifact_uri
+        ).path
+    )
+    (artifacts / "nbrepro" / "replay.ipynb").unlink()
+    res = nbrepro("rerun", run.info.run_id)
+    assert res.returncode == 2
+    assert "missing its artifact nbrepro/replay.ipynb" in res.stderr
