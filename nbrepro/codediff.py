@@ -90,10 +90,27 @@ def code_diff(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> dict[str, A
     cells_a = reduced_a["cells"]
     cells_b = reduced_b["cells"]
 
+    # nbdime aligns cells by brute force (every cell against every cell): hand it only
+    # the differing middle, after the common prefix and suffix. Identical notebooks (a
+    # faithful rerun) never reach it, and a 1,000-cell rerun costs what its edits cost.
+    prefix = 0
+    while prefix < min(len(cells_a), len(cells_b)) and cells_a[prefix] == cells_b[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(cells_a), len(cells_b)) - prefix
+        and cells_a[len(cells_a) - 1 - suffix] == cells_b[len(cells_b) - 1 - suffix]
+    ):
+        suffix += 1
     cell_ops: list[Any] = []
-    for entry in nbdime.diff_notebooks(reduced_a, reduced_b):
-        if entry["key"] == "cells" and entry["op"] == "patch":
-            cell_ops = entry["diff"]
+    mid_a = cells_a[prefix : len(cells_a) - suffix]
+    mid_b = cells_b[prefix : len(cells_b) - suffix]
+    if mid_a or mid_b:
+        middle_a = {**reduced_a, "cells": mid_a}
+        middle_b = {**reduced_b, "cells": mid_b}
+        for entry in nbdime.diff_notebooks(middle_a, middle_b):
+            if entry["key"] == "cells" and entry["op"] == "patch":
+                cell_ops = [{**op, "key": op["key"] + prefix} for op in entry["diff"]]
 
     changes: list[dict[str, Any]] = []
     # Ops are keyed by index in a and sorted (addrange before removerange/patch at the

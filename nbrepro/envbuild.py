@@ -157,8 +157,11 @@ def ensure_environment(
         _run([uv, "venv", "--quiet", "--python", short, str(root)], log)
     req = root / "requirements.txt"
     req.write_text("\n".join(lines) + "\n", "utf-8")
-    _run([uv, "pip", "install", "--python", str(python), "-r", str(req)], log)
-    _run([uv, "pip", "install", "--python", str(python), nbrepro_requirement()], log)
+    # Bytecode compiled at build time: otherwise the first reruns in a fresh
+    # environment spend seconds compiling every module they import.
+    install = [uv, "pip", "install", "--compile-bytecode", "--python", str(python)]
+    _run([*install, "-r", str(req)], log)
+    _run([*install, nbrepro_requirement()], log)
     spec = jupyter_path / "kernels" / kernel_name
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(
