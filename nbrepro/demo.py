@@ -90,6 +90,7 @@ def run_demo(workdir: str | os.PathLike[str]) -> str:
     )
     lines.append(f"Stored in: {display_uri(uri)}")
     lines.append(f"Artifacts: {run.info.artifact_uri}")
+    lines.append(f"Re-execute it pinned to its data: nbrepro rerun {run.info.run_id}")
     lines.append("Browse it: nbrepro ui   (MLflow UI on 127.0.0.1:5000)")
     lines.append(f"Executed notebook: {executed}")
     return "\n".join(lines)
