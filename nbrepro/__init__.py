@@ -21,6 +21,17 @@ def load_ipython_extension(ipython: Any) -> None:
     load(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "nbrepro"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Register nbrepro's REST API (``/nbrepro/...``) on a Jupyter server."""
+    from nbrepro.server import load
+
+    load(serverapp)
+
+
 def unload_ipython_extension(ipython: Any) -> None:
     """Stop watching Delta reads and forget the magics' state."""
     from nbrepro.ipython_ext import unload

@@ -70,8 +70,13 @@ def list_rows(
     experiment: str | None = None,
     notebook: str | None = None,
     max_results: int = 50,
-) -> list[dict[str, Any]]:
-    """nbrepro runs, newest first: one search, no artifact downloads."""
+    page_token: str | None = None,
+    with_token: bool = False,
+) -> Any:
+    """nbrepro runs, newest first: one search per page, no artifact downloads.
+
+    Returns the rows, or ``(rows, next_page_token)`` with ``with_token``.
+    """
     client = client_for(tracking_uri)
     if experiment:
         exp = client.get_experiment_by_name(experiment)
@@ -81,7 +86,7 @@ def list_rows(
     else:
         ids = [e.experiment_id for e in client.search_experiments()]
     if not ids:
-        return []
+        return ([], None) if with_token else []
     filters = ["tags.`nbrepro.capture_id` LIKE '%'"]
     if notebook:
         path = os.path.abspath(notebook).replace("'", "\\'")
@@ -91,6 +96,7 @@ def list_rows(
         filter_string=" and ".join(filters),
         order_by=["attributes.start_time DESC"],
         max_results=max_results,
+        page_token=page_token,
     )
     rows = []
     for run in runs:
@@ -110,6 +116,8 @@ def list_rows(
                 "metrics": dict(run.data.metrics),
             }
         )
+    if with_token:
+        return rows, runs.token
     return rows
 
 
