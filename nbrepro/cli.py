@@ -34,6 +34,25 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+# Options shared by `run` and `rerun`.
+_PARAMETER_OPTION = click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Papermill parameter (repeatable).",
+)
+_OUTPUT_OPTION = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the executed notebook.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nbrepro")
 def main() -> None:
@@ -44,24 +63,10 @@ def main() -> None:
 
 @main.command()
 @click.argument("notebook", type=click.Path(dir_okay=False))
-@click.option(
-    "-p",
-    "--parameter",
-    "parameters",
-    nargs=2,
-    multiple=True,
-    metavar="NAME VALUE",
-    help="Papermill parameter (repeatable).",
-)
+@_PARAMETER_OPTION
 @click.option("--experiment", "-e", default=None, help="MLflow experiment name.")
 @click.option("--name", "-n", "run_name", default=None, help="Run name (default: notebook name).")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Where to write the executed notebook.",
-)
+@_OUTPUT_OPTION
 @click.option("--kernel", "-k", default=None, help="Kernel name (default: the notebook's).")
 @click.option("--timeout", type=int, default=None, help="Per-cell timeout in seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -201,22 +206,8 @@ _VERDICT_EXIT = {"reproduced": 0, "differs": 1, "failed": 3}
     is_flag=True,
     help="With --env recorded: rebuild without packages no registry has.",
 )
-@click.option(
-    "-p",
-    "--parameter",
-    "parameters",
-    nargs=2,
-    multiple=True,
-    metavar="NAME VALUE",
-    help="Papermill parameter (repeatable).",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Where to write the executed notebook.",
-)
+@_PARAMETER_OPTION
+@_OUTPUT_OPTION
 @click.option("--timeout", type=int, default=None, help="Per-cell timeout in seconds.")
 @_compare_options
 def rerun(
