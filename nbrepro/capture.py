@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ class CaptureInput:
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
     max_diff_bytes: int = DEFAULT_MAX_DIFF_BYTES
     render_html: bool = True
-    # Leave the HTML to the caller (rendered after the cell returns, see Capture.render_html).
+    # Leave the HTML to the caller (rendered after the cell returns, see Capture.html_producer).
     defer_html: bool = False
     # A precomputed environment snapshot (headless: taken inside the kernel).
     environment: dict[str, Any] | None = None
@@ -79,11 +78,13 @@ def render_redacted_html(nb: dict[str, Any], secrets: list[str]) -> bytes:
     return _redact_file(render_html(nbformat.from_dict(nb)), secrets)
 
 
-def load_document(path: str | None) -> tuple[nbformat.NotebookNode | None, dict[str, Any]]:
+def load_document(
+    path: str | None,
+) -> tuple[nbformat.NotebookNode | None, dict[str, Any], bytes | None]:
     """Read the notebook document from disk; the info dict says why when it cannot.
 
-    The info dict carries the file's exact text under ``"_raw"`` (popped by
-    :func:`build`, which logs those bytes so the artifact matches ``sha256``).
+    Also returns the file's exact bytes: :func:`build` logs them as they are, so the
+    artifact matches the recorded ``sha256``.
     """
     info: dict[str, Any] = {
         "path": path,
@@ -97,26 +98,25 @@ def load_document(path: str | None) -> tuple[nbformat.NotebookNode | None, dict[
         info["missing_reason"] = (
             "notebook path unknown (not run from Jupyter, or unsaved); pass --notebook PATH"
         )
-        return None, info
+        return None, info, None
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:
         info["missing_reason"] = f"cannot read {path}: {exc.strerror or exc}"
-        return None, info
+        return None, info, None
     try:
         nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except (ValueError, UnicodeDecodeError) as exc:
         info["missing_reason"] = f"{path} is not a readable notebook: {exc}"
-        return None, info
+        return None, info, None
     info.update(
-        _raw=raw,
         available=True,
         sha256=history.notebook_sha256(raw),
         cell_count=len(nb.cells),
         modified_at=_iso_mtime(p),
     )
-    return nb, info
+    return nb, info, raw
 
 
 def _iso_mtime(p: Path) -> str:
@@ -159,13 +159,9 @@ def _html_exporter() -> Any:
     return HTMLExporter(template_name="lab")
 
 
-_html_lock = threading.Lock()
-
-
 def render_html(nb: nbformat.NotebookNode) -> bytes:
     """An HTML rendering of a notebook (nbconvert, lab template) for the MLflow UI."""
-    with _html_lock:
-        body, _ = _html_exporter().from_notebook_node(nb)
+    body, _ = _html_exporter().from_notebook_node(nb)
     return str(body).encode("utf-8")
 
 
@@ -185,8 +181,7 @@ def build(inp: CaptureInput) -> Capture:
             "modified_at": None,
         }
     else:
-        loaded, doc_info = load_document(inp.notebook_path)
-        raw_document = doc_info.pop("_raw", None)
+        loaded, doc_info, raw_document = load_document(inp.notebook_path)
         document = loaded
         if loaded is None:
             warnings.append(f"notebook document not recorded: {doc_info['missing_reason']}")

@@ -25,6 +25,7 @@ from nbrepro import capture, environment, record
 from nbrepro.errors import NbreproError, NotebookExecutionError
 from nbrepro.execute import run_papermill
 from nbrepro.history import executed_from_notebook
+from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV
 from nbrepro.session import RunOptions, RunSession
 from nbrepro.tracking import display_uri
 
@@ -33,10 +34,6 @@ INJECTED_TAG = "nbrepro-injected"
 
 class ExecutionFailed(NbreproError):
     """The notebook could not run to its end: kernel died, timeout, missing kernel."""
-
-
-CAPTURE_DIR_ENV = "NBREPRO_CAPTURE_DIR"
-PINS_ENV = "NBREPRO_PINS"
 
 
 @dataclass

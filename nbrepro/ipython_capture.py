@@ -223,8 +223,7 @@ def status(magics: Any, args: Any) -> None:
     state = magics.state
     executed = state.executed_cells()
     path = state.notebook_path(args.notebook or magics.notebook or None)
-    document, info = capture.load_document(path)
-    info.pop("_raw", None)
+    document, info, _ = capture.load_document(path)
     history.match_to_document(executed, document)
     hidden = history.find_hidden_state(executed, document, len(executed) - 1 if executed else None)
     env = environment.capture_environment(
@@ -253,7 +252,9 @@ def status(magics: Any, args: Any) -> None:
 def start_headless(state: Any) -> None:
     """Kernel side of ``nbrepro run``: snapshot the environment for the parent process."""
     folder = Path(state.headless_dir)
-    pins = json.loads(os.environ.get("NBREPRO_PINS") or "{}")
+    from nbrepro.paths import PINS_ENV
+
+    pins = json.loads(os.environ.get(PINS_ENV) or "{}")
     if pins:
         state.watcher.set_pins(pins)
     env = environment.capture_environment()

@@ -20,8 +20,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Int, List, Unicode
 
 from nbrepro.delta import DeltaWatcher
-
-HEADLESS_ENV = "NBREPRO_CAPTURE_DIR"
+from nbrepro.paths import CAPTURE_DIR_ENV
 
 
 class _Tee:
@@ -52,7 +51,7 @@ class KernelState:
         self.first_tracked: int | None = None
         self.current_cell_id: str | None = None
         self.watcher = DeltaWatcher(on_event=self._stream_event)
-        self.headless_dir = os.environ.get(HEADLESS_ENV) or None
+        self.headless_dir = os.environ.get(CAPTURE_DIR_ENV) or None
 
     def _stream_event(self, event: dict[str, Any]) -> None:
         if self.headless_dir:

@@ -16,6 +16,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Environment variables by which `nbrepro run` / `rerun` talk to the kernel they start.
+CAPTURE_DIR_ENV = "NBREPRO_CAPTURE_DIR"  # folder for the kernel's environment and Delta events
+PINS_ENV = "NBREPRO_PINS"  # JSON {uri: {"version", "table_id"}} to pin Delta reads to
+
 
 def nbrepro_home() -> Path:
     """The per-user folder that holds the default store and the spool."""

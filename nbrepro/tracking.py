@@ -99,11 +99,9 @@ def ensure_experiment(client: MlflowClient, uri: str, name: str, cached: bool = 
     earlier in this process is reused (a capture saves a lookup); callers retry
     uncached if the store then refuses it.
     """
-    from mlflow.exceptions import MlflowException
-
     if cached and (uri, name) in _experiment_ids:
         return _experiment_ids[(uri, name)]
-    exp_id = _lookup_or_create(client, uri, name, MlflowException)
+    exp_id = _lookup_or_create(client, uri, name)
     _experiment_ids[(uri, name)] = exp_id
     return exp_id
 
@@ -113,13 +111,15 @@ def forget_experiment(uri: str, name: str) -> None:
     _experiment_ids.pop((uri, name), None)
 
 
-def _lookup_or_create(client: MlflowClient, uri: str, name: str, error: type[BaseException]) -> str:
+def _lookup_or_create(client: MlflowClient, uri: str, name: str) -> str:
+    from mlflow.exceptions import MlflowException
+
     found = client.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
     try:
         return str(client.create_experiment(name, artifact_location=_artifact_location(uri, name)))
-    except error:
+    except MlflowException:
         # Another process created it between our lookup and create.
         found = client.get_experiment_by_name(name)
         if found is None:
@@ -236,6 +236,8 @@ def upload_later(
             on_error(f"{rel_path} for run {run_id} was not logged: {type(exc).__name__}: {exc}")
 
     future.add_done_callback(done)
+    # Finished uploads are dropped here: a long kernel session makes many captures.
+    _uploads[:] = [f for f in _uploads if not f.done()]
     _uploads.append(future)
     return future
 
