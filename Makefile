@@ -5,17 +5,27 @@ VENV ?= .venv
 ENV_DIR := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/$(VENV))
 BIN := $(ENV_DIR)/bin
 PY := $(BIN)/python
+JLPM := $(BIN)/jlpm
 STAMP := $(ENV_DIR)/.nbrepro-installed
+UI_STAMP := ui-tests/node_modules/.nbrepro-installed
 PYTEST_ARGS ?=
+# Browser tests: Debian's Chromium (Playwright cannot download its own here).
+CHROMIUM ?= /usr/bin/chromium
+UI_TMP := $(CURDIR)/ui-tests/.tmp
+export YARN_CACHE_FOLDER ?= $(CURDIR)/.yarn-cache
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test install lint typecheck pytest bench clean
+.PHONY: demo lab test install lint typecheck pytest jstest uitest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(ENV_DIR)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+# pip's build hook installs the node modules and builds the JupyterLab extension.
+$(STAMP): pyproject.toml package.json | $(PY)
+	PATH="$(BIN):$$PATH" $(PY) -m pip install --quiet -e '.[test]'
+	# Serve the extension from the source tree, so `jlpm build` is seen on reload.
+	PATH="$(BIN):$$PATH" $(BIN)/jupyter labextension develop --overwrite . > /dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,9 +33,16 @@ install: $(STAMP)
 demo: install
 	$(BIN)/nbrepro demo
 
+# JupyterLab on the demo notebook (after a demo capture), with the nbrepro sidebar.
+lab: demo
+	cd .nbrepro-demo && $(BIN)/jupyter lab demo.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lint: install
-	$(BIN)/ruff check nbrepro tests benchmarks
-	$(BIN)/ruff format --check nbrepro tests benchmarks
+	$(BIN)/ruff check nbrepro tests benchmarks ui-tests
+	$(BIN)/ruff format --check nbrepro tests benchmarks ui-tests
+	$(JLPM) lint:ts
+	$(JLPM) lint:format
+	$(JLPM) check:types
 
 typecheck: install
 	$(BIN)/mypy
@@ -33,10 +50,26 @@ typecheck: install
 pytest: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# Jest: the frontend model, with server calls stubbed at the one request module.
+jstest: install
+	$(JLPM) build:lib
+	$(JLPM) test
+
+$(UI_STAMP): ui-tests/package.json | $(STAMP)
+	cd ui-tests && $(JLPM) install
+	touch $(UI_STAMP)
+
+# galata: a real JupyterLab in Debian's Chromium.
+uitest: install $(UI_STAMP)
+	rm -rf $(UI_TMP) && mkdir -p $(UI_TMP)
+	cd ui-tests && PATH="$(BIN):$$PATH" NBREPRO_UI_TMP=$(UI_TMP) CHROMIUM_PATH=$(CHROMIUM) \
+		JUPYTERLAB_GALATA_ROOT_DIR=$(UI_TMP)/notebooks $(JLPM) playwright test
+
+test: lint typecheck jstest pytest uitest
 
 bench: install
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks --write docs/benchmarks.md
 
 clean:
-	rm -rf .nbrepro-demo build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .nbrepro-demo build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache lib \
+		nbrepro/labextension ui-tests/.tmp ui-tests/test-results ui-tests/playwright-report

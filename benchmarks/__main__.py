@@ -9,7 +9,14 @@ import platform
 import tempfile
 from pathlib import Path
 
-from benchmarks import bench_capture, bench_delta, bench_load, bench_rerun, bench_rest
+from benchmarks import (
+    bench_capture,
+    bench_delta,
+    bench_load,
+    bench_rerun,
+    bench_rest,
+    bench_runs_list,
+)
 from benchmarks.common import Result
 
 SUITES = {
@@ -18,6 +25,7 @@ SUITES = {
     "capture": bench_capture.run,
     "rest": bench_rest.run,
     "rerun": bench_rerun.run,
+    "runs_list": bench_runs_list.run,
 }
 
 
@@ -38,11 +46,26 @@ def main() -> None:
                 print(result.line(), flush=True)
                 results.append(result)
     if args.write:
-        args.write.write_text(render(results), "utf-8")
+        previous = args.write.read_text("utf-8") if args.only and args.write.exists() else ""
+        args.write.write_text(render(results, previous), "utf-8")
         print(f"wrote {args.write}")
 
 
-def render(results: list[Result]) -> str:
+def render(results: list[Result], previous: str = "") -> str:
+    """The Markdown page; with ``previous``, rows of benchmarks not re-run are kept."""
+    names = {r.name for r in results}
+    kept_rows = [
+        line
+        for line in previous.splitlines()
+        if line.startswith("| ")
+        and not line.startswith(("| benchmark ", "|---"))
+        and line.split(" | ")[0][2:] not in names
+    ]
+    kept_notes = [
+        line
+        for line in previous.splitlines()
+        if line.startswith("- **") and line[4:].split("**:")[0] not in names
+    ]
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmarks",
@@ -56,9 +79,11 @@ def render(results: list[Result]) -> str:
         "| benchmark | measured | baseline | ratio | target | met |",
         "|---|---|---|---|---|---|",
     ]
+    lines.extend(kept_rows)
     for r in results:
         lines.append(r.row())
     lines.append("")
+    lines.extend(kept_notes)
     for r in results:
         if r.notes:
             lines.append(f"- **{r.name}**: {r.notes}")

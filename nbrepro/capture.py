@@ -21,6 +21,7 @@ import nbformat
 
 from nbrepro import environment, gitstate, history, record
 from nbrepro._version import __version__
+from nbrepro.drift import DELTA_READS_TAG, encode_reads_tag
 from nbrepro.history import ExecutedCell
 from nbrepro.redact import redact_text, secret_values
 from nbrepro.tracking import LogBundle, display_uri
@@ -296,6 +297,8 @@ def run_tags(rec: dict[str, Any], extra: dict[str, str] | None = None) -> dict[s
         "nbrepro.hidden_state": "true" if code["hidden_state"]["hidden"] else "false",
         "nbrepro.cells": str(len(code["cells"])),
         "nbrepro.delta_tables": str(len(rec["data"]["reads"])),
+        # What the runs list needs to tell whether the data moved, without the record.
+        DELTA_READS_TAG: encode_reads_tag(rec["data"]["reads"]),
     }
     if doc_path:
         tags["nbrepro.notebook"] = doc_path

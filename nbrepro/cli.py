@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from typing import Any
 
@@ -32,6 +33,24 @@ def _resolve_value(value: str) -> Any:
 def _fail(message: str, code: int) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+# Exit code of a run stopped by an interrupt or SIGTERM (the shells' 128 + SIGINT).
+INTERRUPTED_EXIT = 130
+
+
+def _interrupt_on_sigterm() -> None:
+    """Let SIGTERM (a cancelled rerun job) unwind like Ctrl-C.
+
+    The default SIGTERM action ends the process at once, leaving the MLflow run
+    RUNNING and the kernel orphaned; an interrupt lets papermill shut the kernel
+    down and nbrepro end the run as KILLED.
+    """
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 # Options shared by `run` and `rerun`.
@@ -228,10 +247,12 @@ def rerun(
     """
     from nbrepro.compare import render_text
     from nbrepro.headless import ExecutionFailed
+    from nbrepro.paths import PROGRESS_FILE_ENV
     from nbrepro.rerun import RerunOptions
     from nbrepro.rerun import rerun as do_rerun
     from nbrepro.tracking import resolve_tracking_uri
 
+    _interrupt_on_sigterm()
     per_metric, default = _tolerances(tolerance)
     options = RerunOptions(
         data=data,
@@ -245,9 +266,13 @@ def rerun(
         default_tolerance=default,
         sanitizers=_sanitizers(sanitizers),
         progress=not as_json and sys.stderr.isatty(),
+        progress_file=os.environ.get(PROGRESS_FILE_ENV) or None,
     )
     try:
         result = do_rerun(run_id, resolve_tracking_uri(), options)
+    except KeyboardInterrupt:
+        _fail("the rerun was interrupted", INTERRUPTED_EXIT)
+        return
     except ExecutionFailed as exc:
         _fail(str(exc), 3)
         return

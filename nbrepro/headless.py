@@ -23,13 +23,11 @@ import nbformat
 
 from nbrepro import capture, environment, record
 from nbrepro.errors import NbreproError, NotebookExecutionError
-from nbrepro.execute import run_papermill
+from nbrepro.execute import INJECTED_TAG, run_papermill
 from nbrepro.history import executed_from_notebook
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV
 from nbrepro.session import RunOptions, RunSession
 from nbrepro.tracking import display_uri
-
-INJECTED_TAG = "nbrepro-injected"
 
 
 class ExecutionFailed(NbreproError):
@@ -144,6 +142,7 @@ def run_notebook(
     run_extra: Mapping[str, Any] | None = None,
     notebook_path: str | None = None,
     extra_env: Mapping[str, str] | None = None,
+    progress_file: str | Path | None = None,
 ) -> HeadlessResult:
     """Execute ``notebook`` with papermill and capture it as one MLflow run.
 
@@ -154,6 +153,12 @@ def run_notebook(
         run_extra: more fields for the record's ``run`` section.
         notebook_path: the path to record as the document's (default: ``notebook``).
         extra_env: more environment variables for the kernel (e.g. ``JUPYTER_PATH``).
+        progress_file: where to append a progress line per executed cell.
+
+    Raises:
+        KeyboardInterrupt: after recording the run as ``KILLED``, when the execution
+            was interrupted (a cancelled rerun job sends SIGTERM, which the CLI turns
+            into an interrupt so the kernel is shut down and the run ended).
     """
     src = Path(notebook).expanduser().resolve()
     if not src.is_file():
@@ -200,6 +205,7 @@ def run_notebook(
         }
         error: NotebookExecutionError | None = None
         failure: str | None = None
+        interrupted = False
         with _environ(env):
             try:
                 error = run_papermill(
@@ -210,11 +216,19 @@ def run_notebook(
                     kernel_name=kernel_name,
                     progress=progress,
                     timeout=timeout,
+                    progress_file=progress_file,
                 )
+            except KeyboardInterrupt:
+                # Re-raised once the run is recorded: an interrupted run is KILLED in the
+                # store, not left RUNNING forever.
+                interrupted = True
+                failure = "KeyboardInterrupt: the execution was interrupted"
             except Exception as exc:  # kernel died, timeout, missing kernel
                 failure = f"{type(exc).__name__}: {exc}"
         executed_nb = _read_output(target)
         status = "FINISHED" if error is None and failure is None else "FAILED"
+        if interrupted:
+            status = "KILLED"
         result = _record_run(
             session,
             notebook_path or str(src),
@@ -226,6 +240,8 @@ def run_notebook(
             dict(run_extra or {}),
         )
         result.output_path = str(target) if out_path else ""
+        if interrupted:
+            raise KeyboardInterrupt
         if failure is not None and error is None:
             raise ExecutionFailed(
                 f"notebook run failed: {failure} (run {result.run_id} recorded as FAILED)"

@@ -59,8 +59,14 @@ def _text_only(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not k.startswith("application/vnd.jupyter.widget")}
 
 
-def run_captured(magics: Any, args: Any, tags: dict[str, str], cell: str) -> Any:
-    """Run a ``%%repro`` body inside an MLflow run and capture it."""
+def run_captured(
+    magics: Any, args: Any, tags: dict[str, str], cell: str, mode: str = "magic"
+) -> Any:
+    """Run a ``%%repro`` body inside an MLflow run and capture it.
+
+    ``mode`` is the record's: ``magic``, or ``sidebar`` for a capture the JupyterLab
+    sidebar asked for (an empty body, and no cell of its own).
+    """
     __tracebackhide__ = True
     state = magics.state
     from nbrepro.session import seed_everything
@@ -113,7 +119,7 @@ def run_captured(magics: Any, args: Any, tags: dict[str, str], cell: str) -> Any
     if value is not None:
         outputs.append({"output_type": "execute_result", "data": {"text/plain": repr(value)}})
 
-    _finish(magics, session, notebook, git_future, outputs, error, warnings)
+    _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
     if error is not None:
         raise error
     return value
@@ -127,6 +133,7 @@ def _finish(
     outputs: list[dict[str, Any]],
     error: BaseException | None,
     warnings: list[str],
+    mode: str = "magic",
 ) -> None:
     from nbrepro import capture
     from nbrepro.tracking import LogBundle, display_uri
@@ -145,10 +152,11 @@ def _finish(
         watcher = state.watcher
         inp = capture.CaptureInput(
             capture_id=session.capture_id,
-            mode="magic",
+            mode=mode,
             run=session.run_info(status, err),
             executed=executed,
-            capture_index=len(executed) - 1 if executed else None,
+            # A sidebar capture has no cell of its own whose outputs it recorded.
+            capture_index=len(executed) - 1 if executed and mode != "sidebar" else None,
             notebook_path=notebook,
             git=git,
             outputs=outputs,
@@ -186,15 +194,39 @@ def _finish(
     if result.warning:
         _warn(result.warning)
     if magics.show_summary:
-        from IPython.display import display
+        _show_summary(magics, cap.record, store, result.warning, session.tracking_uri)
 
-        from nbrepro.display import summary_html, summary_lines
 
-        text = "\n".join(summary_lines(cap.record, store, result.warning))
-        display(
-            {"text/plain": text, "text/html": summary_html(cap.record, store, result.warning)},
-            raw=True,
-        )
+def _show_summary(
+    magics: Any, rec: dict[str, Any], store: str, warning: str | None, tracking_uri: str
+) -> None:
+    """The card under the cell (ipywidgets), else the plain summary."""
+    from IPython.display import display
+
+    from nbrepro.display import summary_html, summary_lines
+
+    if magics.card:
+        try:
+            from nbrepro.card import show_capture
+
+            magics.state.last_card = show_capture(
+                magics.shell,
+                rec,
+                store,
+                warning,
+                tracking_uri=tracking_uri,
+                mlflow_ui=magics.mlflow_ui or None,
+            )
+            return
+        except Exception as exc:  # e.g. a broken ipywidgets: the summary still shows
+            _warn(f"the capture card failed ({type(exc).__name__}: {exc}); plain summary shown")
+    display(
+        {
+            "text/plain": "\n".join(summary_lines(rec, store, warning)),
+            "text/html": summary_html(rec, store, warning),
+        },
+        raw=True,
+    )
 
 
 def _html_after_cell(session: Any, cap: Any, result: Any) -> None:

@@ -52,6 +52,7 @@ class KernelState:
         self.current_cell_id: str | None = None
         self.watcher = DeltaWatcher(on_event=self._stream_event)
         self.headless_dir = os.environ.get(CAPTURE_DIR_ENV) or None
+        self.last_card: Any = None  # the card of the latest capture (nbrepro.card)
 
     def _stream_event(self, event: dict[str, Any]) -> None:
         if self.headless_dir:
@@ -82,7 +83,9 @@ class KernelState:
         last = entries[-1][1] if entries else None
         for _session, line, source in entries:
             outcome = self.outcomes.get(line)
-            if line == last:
+            # The running cell (a %repro cell) has no outcome yet; a capture asked for
+            # from outside a cell (the sidebar) finds the last one already finished.
+            if line == last and outcome is None:
                 cells.append(ExecutedCell(line, source, self.current_cell_id, current_error, True))
             elif outcome is not None:
                 cells.append(ExecutedCell(line, source, outcome["cell_id"], outcome["error"], True))
@@ -122,6 +125,14 @@ class ReproMagics(Magics):
     show_summary = Bool(True, help="Show a summary under the cell after a capture.").tag(
         config=True
     )
+    card = Bool(
+        True, help="Show the summary as an interactive card with a Re-execute button (ipywidgets)."
+    ).tag(config=True)
+    mlflow_ui = Unicode(
+        "",
+        help="MLflow UI address for run links in the card (default: the tracking server's "
+        "address when the store is an HTTP server).",
+    ).tag(config=True)
 
     def __init__(self, shell: Any, state: KernelState) -> None:
         super().__init__(shell=shell)
@@ -278,6 +289,96 @@ def unload(shell: Any) -> None:
 
 def get_state(shell: Any) -> KernelState | None:
     return getattr(shell, _STATE_ATTR, None)
+
+
+_NOT_LOADED = (
+    "nbrepro was not loaded in this kernel before: the outcome of earlier cells and the "
+    "Delta tables they read are not recorded (add %load_ext nbrepro at the top of the "
+    "notebook)"
+)
+
+
+def capture_for_sidebar(
+    experiment: str | None = None,
+    name: str | None = None,
+    notebook: str | None = None,
+    tracking_uri: str | None = None,
+) -> dict[str, Any]:
+    """Capture this kernel's session as a run, as ``%repro`` does, for JupyterLab's sidebar.
+
+    Called by the server in a silent execution (see :mod:`nbrepro.kernelexec`), so
+    nothing is shown in the notebook: warnings come back in the result instead.
+    Loads nbrepro in the kernel first if needed.
+
+    Returns:
+        The API's ``CaptureResult``: ``run_id``, ``run_name``, ``experiment_id``,
+        ``experiment_name``, ``status``, ``cells``, ``hidden_state``, ``tables``
+        (``[{"uri", "version"}]``) and ``warning`` (None when all went well).
+
+    Raises:
+        NbreproError: the capture could not be made (the message says why).
+    """
+    import argparse
+    import contextlib
+    import io
+
+    from IPython import get_ipython
+
+    from nbrepro.errors import NbreproError
+    from nbrepro.ipython_capture import run_captured
+
+    shell = get_ipython()
+    if shell is None:
+        raise NbreproError("capture_for_sidebar runs in an IPython kernel only")
+    warnings: list[str] = []
+    if get_state(shell) is None:
+        load(shell)
+        warnings.append(_NOT_LOADED)
+    state = get_state(shell)
+    assert state is not None
+    magics = state.magics  # type: ignore[attr-defined]
+    args = argparse.Namespace(
+        experiment=experiment,
+        name=name,
+        tag=[],
+        seed=None,
+        notebook=notebook,
+        tracking_uri=tracking_uri,
+        subcommand=[],
+    )
+    state.last_record = None  # type: ignore[attr-defined]
+    stderr = io.StringIO()
+    shown = magics.show_summary
+    magics.show_summary = False  # the sidebar shows the result, not the notebook
+    try:
+        with contextlib.redirect_stderr(stderr):
+            run_captured(magics, args, {}, "", mode="sidebar")
+    finally:
+        magics.show_summary = shown
+    # nbrepro's own warnings (store unreachable, capture failed) are printed, one each.
+    printed = stderr.getvalue().split("nbrepro warning: ")
+    warnings.extend(w.strip() for w in printed[1:] if w.strip())
+    rec = getattr(state, "last_record", None)
+    if rec is None:
+        raise NbreproError("the capture failed: " + ("; ".join(warnings) or "no record made"))
+    warnings.extend(rec["warnings"])
+    tables = []
+    for read in rec["data"]["reads"]:
+        table = {"uri": read["uri"], "version": read["version"]}
+        if table not in tables:
+            tables.append(table)
+    run = rec["run"]
+    return {
+        "run_id": run["run_id"],
+        "run_name": run.get("run_name"),
+        "experiment_id": run["experiment_id"],
+        "experiment_name": run.get("experiment_name"),
+        "status": run["status"],
+        "cells": len(rec["code"]["cells"]),
+        "hidden_state": bool(rec["code"]["hidden_state"]["hidden"]),
+        "tables": tables,
+        "warning": "\n".join(warnings) or None,
+    }
 
 
 __all__ = ["ReproMagics", "get_state", "load", "sys", "unload"]

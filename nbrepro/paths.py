@@ -8,7 +8,8 @@ would scatter runs, so nbrepro uses one per-user home instead:
 ``$NBREPRO_HOME``, else ``$XDG_DATA_HOME/nbrepro``, else ``~/.local/share/nbrepro``.
 
 Inside it: ``mlflow.db`` (the default tracking store), ``mlartifacts/`` (its
-artifacts) and ``spool/`` (captures waiting to be uploaded).
+artifacts), ``spool/`` (captures waiting to be uploaded) and ``jobs/`` (rerun jobs
+started from JupyterLab or a capture card).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 # Environment variables by which `nbrepro run` / `rerun` talk to the kernel they start.
 CAPTURE_DIR_ENV = "NBREPRO_CAPTURE_DIR"  # folder for the kernel's environment and Delta events
 PINS_ENV = "NBREPRO_PINS"  # JSON {uri: {"version", "table_id"}} to pin Delta reads to
+# Set by a rerun job for `nbrepro rerun`: the file it appends JSON progress lines to.
+PROGRESS_FILE_ENV = "NBREPRO_PROGRESS_FILE"
 
 
 def nbrepro_home() -> Path:
@@ -52,3 +55,8 @@ def artifact_root_for(tracking_uri: str) -> str | None:
 def spool_dir() -> Path:
     """Folder of captures that could not be logged yet (``nbrepro sync`` uploads them)."""
     return nbrepro_home() / "spool"
+
+
+def jobs_dir() -> Path:
+    """Folder of rerun jobs, shared by the Jupyter server and kernels' capture cards."""
+    return nbrepro_home() / "jobs"

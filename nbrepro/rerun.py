@@ -23,6 +23,7 @@ from nbrepro import compare, record
 from nbrepro.delta import DeltaWatcher, Pin
 from nbrepro.envbuild import ensure_environment
 from nbrepro.headless import run_notebook
+from nbrepro.progress import ProgressWriter
 from nbrepro.runs import CapturedRun, RunNotUsable, load_run
 from nbrepro.tracking import LogBundle, client_for, log_bundle
 
@@ -48,6 +49,8 @@ class RerunOptions:
     progress: bool = False
     kernel_name: str | None = None
     log: Callable[[str], None] = lambda _: None
+    # Append progress lines here (phases, then one per executed cell): nbrepro.progress.
+    progress_file: str | None = None
 
 
 @dataclass
@@ -95,6 +98,8 @@ def working_dir(rec: Mapping[str, Any]) -> Path:
 
 def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     """Re-execute run ``run_id`` and compare the new run with it."""
+    progress = ProgressWriter(options.progress_file)
+    progress.write("checking data")
     original = load_run(run_id, tracking_uri)
     rec = original.record
     pins: dict[str, Pin] = {}
@@ -109,6 +114,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     extra_env: dict[str, str] = {}
     built = None
     if options.env == "recorded":
+        progress.write("building environment")
         built = ensure_environment(
             rec["environment"], allow_missing=options.allow_missing, log=options.log
         )
@@ -126,6 +132,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
         replay_path = Path(tmp) / "replay.ipynb"
         nbformat.write(original.replay(), str(replay_path))
         base = rec["run"].get("run_name") or run_id[:8]
+        progress.write("executing")
         result = run_notebook(
             replay_path,
             parameters=options.parameters,
@@ -146,8 +153,10 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
             run_extra={"reproduces": run_id, "data_mode": options.data, "env_mode": options.env},
             notebook_path=rec["code"]["document"].get("path"),
             extra_env=extra_env,
+            progress_file=options.progress_file,
         )
 
+    progress.write("comparing")
     new = CapturedRun(
         run=client_for(tracking_uri).get_run(result.run_id),
         record=result.record,
@@ -167,6 +176,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     report["environment_build"] = built.to_json() if built else None
     report["pins"] = {uri: dict(pin) for uri, pin in pins.items()}
     _log_report(tracking_uri, original, result.run_id, report)
+    progress.write("done")
     return RerunResult(report=report, rerun_run_id=result.run_id, output_path=result.output_path)
 
 

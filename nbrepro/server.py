@@ -2,7 +2,10 @@
 
 Every handler is authenticated; errors map to status codes in one place
 (:meth:`BaseHandler.write_error` via :func:`_status_for`): 400 bad input, 404
-unknown run, 503 tracking store unreachable, 500 otherwise.
+unknown run or job, 409 no running kernel for the notebook, 503 tracking store
+unreachable, 500 otherwise. The read side is here; reruns, capture and
+environment drift and copies of a run's notebooks to open are in
+:mod:`nbrepro.server_actions`.
 """
 
 from __future__ import annotations
@@ -10,17 +13,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
-from traitlets import Unicode
+from traitlets import Float, Int, Unicode
 from traitlets.config import Configurable
 
 from nbrepro._version import __version__
 from nbrepro.errors import NbreproError, TrackingUnavailable
+from nbrepro.jobstate import JobNotFound
+from nbrepro.kernelexec import KernelCallFailed, NoRunningKernel
+from nbrepro.notebook_copy import FolderOutsideRoot, NotCaptured, copy_folder
 from nbrepro.runs import RUN_ID_RE, RunNotUsable
 
 MAX_PAGE = 500
@@ -32,6 +40,34 @@ class NbreproServer(Configurable):
     tracking_uri = Unicode(
         "", help="Tracking URI override (default: MLFLOW_TRACKING_URI, else nbrepro's store)."
     ).tag(config=True)
+    max_concurrent_reruns = Int(
+        2, help="Reruns run at once; more wait, queued (each runs a kernel)."
+    ).tag(config=True)
+    jobs_dir = Unicode(
+        "", help="Folder of rerun jobs (default: the jobs folder in nbrepro's home)."
+    ).tag(config=True)
+    kernel_timeout = Float(
+        120.0, help="Seconds to wait for a notebook's kernel to answer a capture or a query."
+    ).tag(config=True)
+    open_dir = Unicode(
+        "nbrepro-runs",
+        help="Folder, relative to the server's root (or absolute inside it), where a run's "
+        "replay or captured notebook is written to be opened.",
+    ).tag(config=True)
+
+    _jobs: Any = None
+    _jobs_lock = threading.Lock()
+
+    def job_manager(self) -> Any:
+        """The server's :class:`nbrepro.jobs.JobManager` (made on first use)."""
+        from nbrepro.jobs import JobManager
+        from nbrepro.paths import jobs_dir
+
+        with self._jobs_lock:
+            if self._jobs is None:
+                folder = Path(self.jobs_dir) if self.jobs_dir else jobs_dir()
+                self._jobs = JobManager(folder, max_concurrent=self.max_concurrent_reruns)
+            return self._jobs
 
 
 class BadRequest(NbreproError):
@@ -43,6 +79,12 @@ def _status_for(exc: BaseException) -> tuple[int, str]:
         return exc.status_code, exc.log_message or exc.reason or ""
     if isinstance(exc, BadRequest):
         return 400, str(exc)
+    if isinstance(exc, JobNotFound | NotCaptured):
+        return 404, str(exc)
+    if isinstance(exc, NoRunningKernel):
+        return 409, str(exc)
+    if isinstance(exc, KernelCallFailed | FolderOutsideRoot):
+        return 500, str(exc)
     if isinstance(exc, RunNotUsable):
         return (404 if "no run" in str(exc) else 400), str(exc)
     if isinstance(exc, TrackingUnavailable):
@@ -57,10 +99,47 @@ class BaseHandler(APIHandler):
     def settings_obj(self) -> NbreproServer:
         return self.settings["nbrepro"]
 
+    def tracking_override(self) -> str | None:
+        """The store this request names (``tracking_uri``), else the server's setting."""
+        value = self.get_argument("tracking_uri", None) or self.body_field("tracking_uri", str)
+        return value or self.settings_obj.tracking_uri or None
+
     def tracking_uri(self) -> str:
         from nbrepro.tracking import resolve_tracking_uri
 
-        return resolve_tracking_uri(self.settings_obj.tracking_uri or None)
+        return resolve_tracking_uri(self.tracking_override())
+
+    def json_body(self) -> dict[str, Any]:
+        """The request's JSON object body (``{}`` when empty)."""
+        if not hasattr(self, "_json_body"):
+            raw = self.request.body or b""
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except (ValueError, UnicodeDecodeError):
+                raise BadRequest("the request body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise BadRequest("the request body must be a JSON object")
+            self._json_body = body
+        return self._json_body
+
+    def body_field(self, key: str, kind: type) -> Any:
+        """A field of the JSON body, None when absent; 400 when of another type."""
+        value = self.json_body().get(key)
+        if value is not None and not isinstance(value, kind):
+            raise BadRequest(f"{key} must be a {kind.__name__}")
+        return value
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A request the client must fix is not a server failure: one line, no traceback.
+        if value is not None and _status_for(value)[0] < 500:
+            self.log.info("nbrepro: %s %s: %s", self.request.method, self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
@@ -76,12 +155,16 @@ class BaseHandler(APIHandler):
             raise BadRequest(f"{value!r} is not an MLflow run id")
         return value
 
-    def notebook_arg(self) -> str | None:
-        """A notebook path, confined to the server's root folder."""
-        value = self.get_argument("notebook", None)
+    def server_root(self) -> Path:
+        return Path(self.settings.get("server_root_dir", os.getcwd())).resolve()
+
+    def notebook_arg(self, value: str | None = None) -> str | None:
+        """A notebook path (``value``, else the ``notebook`` query argument), confined
+        to the server's root folder; absolute."""
+        value = value or self.get_argument("notebook", None)
         if not value:
             return None
-        root = Path(self.settings.get("server_root_dir", os.getcwd())).resolve()
+        root = self.server_root()
         path = (root / value).resolve()
         if root != path and root not in path.parents:
             raise BadRequest(f"notebook path {value!r} is outside the server's root")
@@ -174,8 +257,22 @@ class CompareHandler(BaseHandler):
 
 def load(serverapp: Any) -> None:
     """Register the handlers on a running Jupyter server."""
+    from nbrepro.server_actions import (
+        CaptureHandler,
+        EnvironmentHandler,
+        OpenHandler,
+        RerunHandler,
+        RerunsHandler,
+    )
+
     web_app = serverapp.web_app
-    web_app.settings["nbrepro"] = NbreproServer(parent=serverapp)
+    settings = NbreproServer(parent=serverapp)
+    web_app.settings["nbrepro"] = settings
+    try:
+        copy_folder(Path(serverapp.root_dir), settings.open_dir)
+    except FolderOutsideRoot as exc:
+        # Said now, not only at the first "Open captured notebook" (which answers 500).
+        serverapp.log.warning("nbrepro: %s", exc)
     base = url_path_join(web_app.settings["base_url"], "nbrepro")
     web_app.add_handlers(
         ".*$",
@@ -183,6 +280,11 @@ def load(serverapp: Any) -> None:
             (url_path_join(base, "version"), VersionHandler),
             (url_path_join(base, "runs"), RunsHandler),
             (url_path_join(base, "runs", r"([^/]+)"), RunHandler),
+            (url_path_join(base, "runs", r"([^/]+)", "environment"), EnvironmentHandler),
+            (url_path_join(base, "runs", r"([^/]+)", "open"), OpenHandler),
             (url_path_join(base, "compare"), CompareHandler),
+            (url_path_join(base, "reruns"), RerunsHandler),
+            (url_path_join(base, "reruns", r"([^/]+)"), RerunHandler),
+            (url_path_join(base, "capture"), CaptureHandler),
         ],
     )

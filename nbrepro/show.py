@@ -6,6 +6,7 @@ import datetime as dt
 import os
 from typing import Any
 
+from nbrepro.drift import DELTA_READS_TAG, reads_changed
 from nbrepro.errors import NbreproError
 from nbrepro.runs import CapturedRun
 from nbrepro.tracking import client_for, display_uri
@@ -75,6 +76,9 @@ def list_rows(
 ) -> Any:
     """nbrepro runs, newest first: one search per page, no artifact downloads.
 
+    Each row says whether the data the run read has changed since (from the
+    ``nbrepro.delta_reads`` tag; each table is opened once per few seconds).
+
     Returns the rows, or ``(rows, next_page_token)`` with ``with_token``.
     """
     client = client_for(tracking_uri)
@@ -91,20 +95,33 @@ def list_rows(
     if notebook:
         path = os.path.abspath(notebook).replace("'", "\\'")
         filters.append(f"tags.`nbrepro.notebook` = '{path}'")
-    runs = client.search_runs(
-        ids,
-        filter_string=" and ".join(filters),
-        order_by=["attributes.start_time DESC"],
-        max_results=max_results,
-        page_token=page_token,
-    )
+    from mlflow.exceptions import MlflowException
+
+    try:
+        runs = client.search_runs(
+            ids,
+            filter_string=" and ".join(filters),
+            order_by=["attributes.start_time DESC"],
+            max_results=max_results,
+            page_token=page_token,
+        )
+    except MlflowException as exc:
+        if page_token and exc.error_code == "INVALID_PARAMETER_VALUE":
+            raise NbreproError(
+                f"page_token {page_token!r} is not a token this list gave ({exc.message})"
+            ) from exc
+        raise
     rows = []
     for run in runs:
         tags = run.data.tags
+        data = reads_changed(tags.get(DELTA_READS_TAG))
+        if data["tables"] is None:  # captured before the tag existed
+            data["tables"] = int(tags.get("nbrepro.delta_tables") or 0)
         rows.append(
             {
                 "run_id": run.info.run_id,
                 "run_name": run.info.run_name,
+                "experiment_id": run.info.experiment_id,
                 "status": run.info.status,
                 "start_time": dt.datetime.fromtimestamp(
                     run.info.start_time / 1000, dt.timezone.utc
@@ -114,10 +131,13 @@ def list_rows(
                 "verdict": tags.get("nbrepro.verdict") or tags.get("nbrepro.last_verdict"),
                 "hidden_state": tags.get("nbrepro.hidden_state") == "true",
                 "metrics": dict(run.data.metrics),
+                **data,
             }
         )
     if with_token:
-        return rows, runs.token
+        token = runs.token
+        # SQL stores hand back the token as bytes; it travels as text.
+        return rows, token.decode("ascii") if isinstance(token, bytes) else token
     return rows
 
 

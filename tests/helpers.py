@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ def write_notebook(path: Path, cells: list[tuple[str, str]]) -> Path:
         nb.cells.append(cell)
     nbformat.write(nb, str(path))
     return path
+
+
+def api_check(body: Any, definition: str) -> Any:
+    """Validate a body against one $defs entry of nbrepro's REST API schema."""
+    import jsonschema
+
+    api = json.loads(resources.files("nbrepro.schema").joinpath("api-1.schema.json").read_text())
+    schema = {**api, "$ref": f"#/$defs/{definition}"}
+    jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
+    return body
 
 
 def latest_run(tracking_uri: str, experiment: str = "nbrepro") -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,11 @@ def test_session_reads_and_writes_are_recorded(
     writes = rec["data"]["writes"]
     assert [(Path(w["uri"]).name, w["version"]) for w in writes][-1] == ("scores", 0)
     assert run.data.tags["nbrepro.delta_tables"] == "4"
+    # The compact read list the runs list computes drift from: one entry per read.
+    tagged = json.loads(run.data.tags["nbrepro.delta_reads"])
+    assert sorted(map(tuple, tagged)) == sorted(
+        (x["uri"], x["version"], x["table_id"]) for x in rec["data"]["reads"]
+    )
 
     inputs = MlflowClient(store).get_run(run.info.run_id).inputs.dataset_inputs
     names = sorted(d.dataset.name for d in inputs)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from helpers import latest_run, write_notebook
+from helpers import api_check, latest_run, write_notebook
 
 from nbrepro import paths
 
@@ -117,7 +117,7 @@ def test_latest_data_differs_and_names_data_and_metrics(captured: str, wine: Pat
     nightly_update(wine)
     code, report = rerun_json(captured, "--data", "latest")
     assert code == 1
-    assert report["verdict"] == "differs"
+    assert api_check(report, "Report")["verdict"] == "differs"
     assert report["differs"][0] == "data" and "metrics" in report["differs"]
     table = report["sections"]["data"]["tables"][0]
     assert table["note"] == "moved: v0 -> v1"
@@ -217,7 +217,7 @@ def test_rerun_that_raises_is_failed_with_the_cell(
     marker.unlink()
     code, report = rerun_json(run_id)
     assert code == 3
-    assert report["verdict"] == "failed"
+    assert api_check(report, "Report")["verdict"] == "failed"
     assert report["failure"]["ename"] == "FileNotFoundError"
 
 

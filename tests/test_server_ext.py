@@ -1,28 +1,44 @@
-"""The server extension's REST API through a real Jupyter server (jp_fetch)."""
+"""The server extension's REST API through a real Jupyter server (jp_fetch).
+
+Every response is validated against nbrepro/schema/api-1.schema.json, the one
+definition the frontend's types are generated from.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import time
 from pathlib import Path
+from typing import Any
 
+import nbformat
 import pandas as pd
 import pytest
 import tornado
 from deltalake import write_deltalake
-from helpers import latest_run, write_notebook
+from helpers import api_check as check
+from helpers import latest_run, run_record, write_notebook
 
-from nbrepro import paths
+from nbrepro import drift, paths
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+SLOW_CELL = "import pathlib, time\ntime.sleep(float(pathlib.Path('delay.txt').read_text()))"
+
 
 @pytest.fixture
-def jp_server_config(jp_server_config):
-    return {"ServerApp": {"jpserver_extensions": {"nbrepro": True}}}
+def jp_server_config(jp_server_config, tmp_path: Path):
+    return {
+        "ServerApp": {"jpserver_extensions": {"nbrepro": True}},
+        "NbreproServer": {"max_concurrent_reruns": 1, "jobs_dir": str(tmp_path / "jobs")},
+    }
 
 
 @pytest.fixture
 def captured(kernel_factory, jp_root_dir: Path, nbrepro_home: Path) -> tuple[str, Path, Path]:
+    """A %%repro capture in a kernel, reading a Delta table."""
     table = jp_root_dir / "t"
     write_deltalake(str(table), pd.DataFrame({"x": [1, 2]}))
     nb = write_notebook(jp_root_dir / "a.ipynb", [("l", "%load_ext nbrepro")])
@@ -34,51 +50,368 @@ def captured(kernel_factory, jp_root_dir: Path, nbrepro_home: Path) -> tuple[str
     return latest_run(paths.default_tracking_uri()).info.run_id, table, nb
 
 
-async def get(jp_fetch, *parts: str, **params: str) -> tuple[int, dict]:
+@pytest.fixture
+def headless_run(jp_root_dir: Path, nbrepro_home: Path) -> tuple[str, Path]:
+    """A run captured by `nbrepro run`: a read of a Delta table, then a cell that sleeps
+    as long as delay.txt says (0 when captured)."""
+    from nbrepro.headless import run_notebook
+
+    folder = jp_root_dir / "h"
+    folder.mkdir()
+    write_deltalake(str(folder / "t"), pd.DataFrame({"x": [1, 2, 3]}))
+    (folder / "delay.txt").write_text("0")
+    nb = write_notebook(
+        folder / "h.ipynb",
+        [
+            (
+                "r",
+                f"from deltalake import DeltaTable\nn = len(DeltaTable({str(folder / 't')!r}).to_pandas())",
+            ),
+            ("s", SLOW_CELL),
+            ("p", "print(n)"),
+        ],
+    )
+    # Named: an earlier capture in this process set mlflow's tracking URI to its store.
+    return run_notebook(nb, tracking_uri=paths.default_tracking_uri()).run_id, folder
+
+
+async def call(
+    jp_fetch, method: str, *parts: str, body: Any = None, **params: str
+) -> tuple[int, Any]:
+    kwargs: dict[str, Any] = {"method": method, "params": params}
+    if method in ("POST", "PUT"):
+        kwargs["body"] = json.dumps(body if body is not None else {})
     try:
-        resp = await jp_fetch("nbrepro", *parts, params=params)
+        resp = await jp_fetch("nbrepro", *parts, **kwargs)
     except tornado.httpclient.HTTPClientError as exc:
         assert exc.response is not None
-        return exc.code, json.loads(exc.response.body)
+        return exc.code, check(json.loads(exc.response.body), "ErrorBody")
     return resp.code, json.loads(resp.body)
+
+
+async def get(jp_fetch, *parts: str, **params: str) -> tuple[int, Any]:
+    return await call(jp_fetch, "GET", *parts, **params)
+
+
+async def poll_job(jp_fetch, job_id: str, until, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code, job = await get(jp_fetch, "reruns", job_id)
+        assert code == 200, job
+        check(job, "Job")
+        if until(job):
+            return job
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"job never got there: {job}")
 
 
 async def test_version(jp_fetch) -> None:
     from nbrepro import __version__
 
-    assert await get(jp_fetch, "version") == (200, {"version": __version__})
+    assert await get(jp_fetch, "version") == (200, check({"version": __version__}, "Version"))
 
 
-async def test_every_endpoint_refuses_unauthenticated(jp_fetch, jp_http_port, captured) -> None:
-    run_id = captured[0]
+ENDPOINTS = [
+    ("GET", "version"),
+    ("GET", "runs"),
+    ("GET", "runs/{run}"),
+    ("GET", "runs/{run}/environment"),
+    ("GET", "compare?a={run}&b={run}"),
+    ("POST", "reruns"),
+    ("GET", "reruns"),
+    ("GET", "reruns/{job}"),
+    ("DELETE", "reruns/{job}"),
+    ("POST", "capture"),
+    ("POST", "runs/{run}/open"),
+]
+
+
+async def test_every_endpoint_refuses_unauthenticated(jp_fetch, jp_http_port, jp_base_url) -> None:
     client = tornado.httpclient.AsyncHTTPClient()
-    for path in ("version", "runs", f"runs/{run_id}", f"compare?a={run_id}&b={run_id}"):
-        with pytest.raises(tornado.httpclient.HTTPClientError) as info:
-            await client.fetch(f"http://localhost:{jp_http_port}/a%40b/nbrepro/{path}")
-        assert info.value.code == 403, path
+    for method, path in ENDPOINTS:
+        url = f"http://localhost:{jp_http_port}{jp_base_url}nbrepro/" + path.format(
+            run="a" * 32, job="b" * 32
+        )
+        body = "{}" if method == "POST" else None
+        resp = await client.fetch(url, method=method, body=body, raise_error=False)
+        assert resp.code == 403, (method, path, resp.code)
 
 
-async def test_runs_of_a_notebook_paged_and_details_with_drift(jp_fetch, captured) -> None:
+async def test_post_and_delete_need_the_xsrf_token_with_cookie_auth(
+    jp_fetch, jp_serverapp, jp_http_port, jp_base_url, nbrepro_home: Path
+) -> None:
+    """A browser is authenticated by its cookie; then POST and DELETE must carry the
+    _xsrf token (cookie and header), or a page on another site could make them."""
+    client = tornado.httpclient.AsyncHTTPClient()
+    base = f"http://localhost:{jp_http_port}{jp_base_url}nbrepro/"
+    token = jp_serverapp.identity_provider.token
+    # A token in the URL logs the browser in: the server answers with its login cookie.
+    login = await client.fetch(f"{base}version?token={token}")
+    cookies = [c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie")]
+    assert cookies, "no login cookie set"
+    cookie = "; ".join(cookies)
+    resp = await client.fetch(f"{base}version", headers={"Cookie": cookie})
+    assert resp.code == 200  # the cookie alone authenticates
+
+    unsafe = [("POST", "reruns", "{}"), ("DELETE", "reruns/" + "b" * 32, None)]
+    unsafe.append(("POST", "capture", "{}"))
+    unsafe.append(("POST", "runs/" + "a" * 32 + "/open", '{"which": "replay"}'))
+    for method, path, body in unsafe:
+        resp = await client.fetch(
+            base + path, method=method, body=body, headers={"Cookie": cookie}, raise_error=False
+        )
+        assert resp.code == 403, (method, path, resp.code)
+
+    # With the token in the _xsrf cookie and the X-XSRFToken header, the request gets
+    # through to the handler, which answers about the request itself.
+    xsrf = "0123456789abcdef0123456789abcdef"
+    headers = {"Cookie": f"{cookie}; _xsrf={xsrf}", "X-XSRFToken": xsrf}
+    resp = await client.fetch(
+        base + "reruns",
+        method="POST",
+        body='{"run_id": "nope"}',
+        headers=headers,
+        raise_error=False,
+    )
+    assert resp.code == 400 and "not an MLflow run id" in json.loads(resp.body)["message"]
+    resp = await client.fetch(
+        base + "reruns/" + "b" * 32, method="DELETE", headers=headers, raise_error=False
+    )
+    assert resp.code == 404
+
+
+async def test_runs_of_a_notebook_paged_and_details_with_drift(
+    jp_fetch, captured, monkeypatch
+) -> None:
+    monkeypatch.setattr(drift, "VERSION_CACHE_SECONDS", 0.0)  # see each append at once
     run_id, table, nb = captured
     code, body = await get(jp_fetch, "runs", notebook=nb.name, max_results="1")
     assert code == 200
-    assert [r["run_id"] for r in body["runs"]] == [run_id]
+    check(body, "RunsPage")
+    [row] = body["runs"]
+    assert row["run_id"] == run_id
+    assert (row["data_changed"], row["changed_tables"], row["tables"]) == (False, [], 1)
+    assert row["experiment_id"] == latest_run(paths.default_tracking_uri()).info.experiment_id
+
     write_deltalake(str(table), pd.DataFrame({"x": [3]}), mode="append")
+    code, body = await get(jp_fetch, "runs", notebook=nb.name)
+    [row] = check(body, "RunsPage")["runs"]
+    assert row["data_changed"] is True and row["changed_tables"] == [str(table)]
+
     code, details = await get(jp_fetch, "runs", run_id)
     assert code == 200
+    check(details, "RunDetails")
     assert details["drift"][0]["state"] == "moved"
     assert details["drift"][0]["detail"] == "v0 read, table now at v1"
     assert details["environment"]["packages"] > 10
     code, report = await get(jp_fetch, "compare", a=run_id, b=run_id)
-    assert code == 200 and report["verdict"] == "reproduced"
+    assert code == 200 and check(report, "Report")["verdict"] == "reproduced"
+
+    # The environment drift against this server's Python (no notebook kernel runs).
+    code, env = await get(jp_fetch, "runs", run_id, "environment", notebook=nb.name)
+    assert code == 200
+    check(env, "EnvironmentDrift")
+    assert env["against"] == "server" and env["kernel"] is None
+    assert env["python"][0] == env["python"][1]
 
 
-async def test_bad_requests(jp_fetch, captured) -> None:
-    code, body = await get(jp_fetch, "runs", "0" * 32)
-    assert code == 404 and "no run" in body["message"]
-    code, body = await get(jp_fetch, "runs", "nope")
-    assert code == 400 and "not an MLflow run id" in body["message"]
-    code, body = await get(jp_fetch, "runs", max_results="x")
-    assert code == 400
-    code, body = await get(jp_fetch, "runs", notebook="../../etc/passwd")
-    assert code == 400 and "outside the server's root" in body["message"]
+async def test_bad_requests(jp_fetch, nbrepro_home: Path) -> None:
+    cases = [
+        ("GET", ("runs", "0" * 32), {}, None, 404, "no run"),
+        ("GET", ("runs", "nope"), {}, None, 400, "not an MLflow run id"),
+        ("GET", ("runs",), {"max_results": "x"}, None, 400, "whole number"),
+        ("GET", ("runs",), {"max_results": "0"}, None, 400, "between 1 and"),
+        ("GET", ("runs",), {"page_token": "garbage"}, None, 400, "page_token"),
+        (
+            "GET",
+            ("runs",),
+            {"notebook": "../../etc/passwd"},
+            None,
+            400,
+            "outside the server's root",
+        ),
+        ("GET", ("runs", "nope", "environment"), {}, None, 400, "not an MLflow run id"),
+        ("GET", ("reruns", "nope"), {}, None, 400, "not a rerun job id"),
+        ("GET", ("reruns", "f" * 32), {}, None, 404, "no rerun job"),
+        ("DELETE", ("reruns", "f" * 32), {}, None, 404, "no rerun job"),
+        ("GET", ("reruns",), {"run_id": "nope"}, None, 400, "not an MLflow run id"),
+        ("POST", ("reruns",), {}, {"run_id": "0" * 32}, 404, "no run"),
+        ("POST", ("reruns",), {}, {"run_id": "0" * 32, "env": "x"}, 400, "env must be"),
+        ("POST", ("reruns",), {}, {"run_id": "0" * 32, "tolerance": -1}, 400, "non-negative"),
+        ("POST", ("reruns",), {}, {"run_id": "0" * 32, "data": 3}, 400, "data must be a string"),
+        ("POST", ("reruns",), {}, [1], 400, "JSON object"),
+        ("POST", ("capture",), {}, {}, 400, "notebook is required"),
+        ("POST", ("capture",), {}, {"notebook": "../x.ipynb"}, 400, "outside the server's root"),
+        ("POST", ("capture",), {}, {"notebook": "a.ipynb", "name": 5}, 400, "name must be a str"),
+        ("POST", ("runs", "0" * 32, "open"), {}, {"which": "replay"}, 404, "no run"),
+        ("POST", ("runs", "nope", "open"), {}, {"which": "replay"}, 400, "not an MLflow run id"),
+        ("POST", ("runs", "0" * 32, "open"), {}, {"which": "html"}, 400, "one of replay, document"),
+        ("POST", ("runs", "0" * 32, "open"), {}, {}, 400, "which is required"),
+        ("POST", ("runs", "0" * 32, "open"), {}, {"which": 1}, 400, "which must be a str"),
+        (
+            "POST",
+            ("runs", "0" * 32, "open"),
+            {},
+            {"which": "replay", "path": "x"},
+            400,
+            "unknown field(s) path",
+        ),
+    ]
+    for method, parts, params, body, status, fragment in cases:
+        code, answer = await call(jp_fetch, method, *parts, body=body, **params)
+        assert (code, answer["status"]) == (status, status), (parts, body, answer)
+        assert fragment in answer["message"], (parts, body, answer)
+    resp = await jp_fetch("nbrepro", "reruns", method="POST", body="{not json", raise_error=False)
+    assert resp.code == 400 and "not valid JSON" in json.loads(resp.body)["message"]
+
+
+async def test_open_writes_the_replay_and_the_document_under_the_root(
+    jp_fetch, captured, jp_root_dir: Path
+) -> None:
+    from nbrepro.runs import load_run
+
+    run_id, _, nb = captured
+    code, result = await call(jp_fetch, "POST", "runs", run_id, "open", body={"which": "replay"})
+    assert code == 200, result
+    check(result, "OpenResult")
+    assert result == {
+        "path": f"nbrepro-runs/api-{run_id[:8]}.replay.ipynb",
+        "run_id": run_id,
+        "which": "replay",
+    }
+    written = nbformat.read(jp_root_dir / result["path"], as_version=4)
+    replay = load_run(run_id, paths.default_tracking_uri()).replay()
+    assert [c.source for c in written.cells] == [c.source for c in replay.cells]
+    assert written.metadata["nbrepro"]["run_id"] == run_id
+    assert written.metadata["nbrepro"]["which"] == "replay"
+
+    # Opening again rewrites the same file (an edit of the copy is replaced).
+    (jp_root_dir / result["path"]).write_text("{}")
+    code, again = await call(jp_fetch, "POST", "runs", run_id, "open", body={"which": "replay"})
+    assert (code, again) == (200, result)
+    assert nbformat.read(jp_root_dir / result["path"], as_version=4).cells == written.cells
+    assert sorted(p.name for p in (jp_root_dir / "nbrepro-runs").iterdir()) == [
+        f"api-{run_id[:8]}.replay.ipynb"
+    ]
+
+    code, doc = await call(jp_fetch, "POST", "runs", run_id, "open", body={"which": "document"})
+    assert code == 200, doc
+    assert check(doc, "OpenResult")["path"] == f"nbrepro-runs/api-{run_id[:8]}.document.ipynb"
+    document = nbformat.read(jp_root_dir / doc["path"], as_version=4)
+    assert [c.source for c in document.cells] == [
+        c.source for c in nbformat.read(nb, as_version=4).cells
+    ]
+    assert document.metadata["nbrepro"] == {"run_id": run_id, "which": "document"}
+
+
+async def test_a_rerun_job_runs_to_its_verdict(jp_fetch, headless_run) -> None:
+    run_id, _ = headless_run
+    code, job = await call(jp_fetch, "POST", "reruns", body={"run_id": run_id})
+    assert code == 202
+    assert check(job, "Job")["state"] in ("queued", "running")
+    done = await poll_job(
+        jp_fetch, job["job_id"], lambda j: j["state"] not in ("queued", "running")
+    )
+    assert done["state"] == "succeeded", done
+    assert (done["verdict"], done["exit_code"], done["error"]) == ("reproduced", 0, None)
+    progress = done["progress"]
+    assert progress["phase"] == "done"
+    assert progress["cells_done"] == progress["cells_total"] == 3
+    assert done["report"]["verdict"] == "reproduced"
+    assert done["report"]["run_id"] == done["rerun_run_id"]
+
+    code, jobs = await get(jp_fetch, "reruns", run_id=run_id)
+    assert [j["job_id"] for j in check(jobs, "JobsList")["jobs"]] == [job["job_id"]]
+    code, page = await get(jp_fetch, "runs")
+    rows = {r["run_id"]: r for r in check(page, "RunsPage")["runs"]}
+    assert rows[run_id]["verdict"] == "reproduced"
+    assert rows[done["rerun_run_id"]]["reproduces"] == run_id
+
+
+async def test_queue_bound_and_cancel_through_the_api(
+    jp_fetch, headless_run, tmp_path: Path
+) -> None:
+    run_id, folder = headless_run
+    (folder / "delay.txt").write_text("300")
+    _, first = await call(jp_fetch, "POST", "reruns", body={"run_id": run_id})
+    _, second = await call(jp_fetch, "POST", "reruns", body={"run_id": run_id, "data": "latest"})
+    assert check(second, "Job")["state"] == "queued"  # max_concurrent_reruns is 1 here
+    await poll_job(jp_fetch, first["job_id"], lambda j: j["progress"]["cells_done"] >= 1)
+    code, body = await get(jp_fetch, "reruns", second["job_id"])
+    assert body["state"] == "queued" and body["progress"]["phase"] == "queued"
+
+    state = json.loads((tmp_path / "jobs" / first["job_id"] / "job.json").read_text())
+    pgid = state["process"]["pid"]
+    code, cancelled = await call(jp_fetch, "DELETE", "reruns", first["job_id"])
+    assert code == 200 and check(cancelled, "Job")["state"] == "cancelled"
+    await poll_job(jp_fetch, first["job_id"], lambda j: j["exit_code"] is not None, timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError("the rerun's process group outlived the cancel")
+
+    # The slot freed: the queued one starts; cancel it as well.
+    await poll_job(jp_fetch, second["job_id"], lambda j: j["state"] == "running", timeout=30)
+    code, body = await call(jp_fetch, "DELETE", "reruns", second["job_id"])
+    assert body["state"] == "cancelled"
+    await poll_job(jp_fetch, second["job_id"], lambda j: j["exit_code"] is not None, timeout=60)
+    code, again = await call(jp_fetch, "DELETE", "reruns", second["job_id"])
+    assert code == 200 and again["state"] == "cancelled"  # a finished job stays as it is
+
+
+async def test_capture_of_a_running_kernel_and_its_environment(
+    jp_fetch, jp_serverapp, jp_root_dir: Path, nbrepro_home: Path
+) -> None:
+    write_notebook(jp_root_dir / "k.ipynb", [("c1", "x = 41 + 1\nprint(x)")])
+    code, body = await call(jp_fetch, "POST", "capture", body={"notebook": "k.ipynb"})
+    assert code == 409 and "no running kernel" in body["message"]
+
+    resp = await jp_fetch(
+        "api",
+        "sessions",
+        method="POST",
+        body=json.dumps(
+            {
+                "path": "k.ipynb",
+                "name": "k.ipynb",
+                "type": "notebook",
+                "kernel": {"name": "python3"},
+            }
+        ),
+    )
+    session = json.loads(resp.body)
+    manager = jp_serverapp.kernel_manager.get_kernel(session["kernel"]["id"])
+    client = manager.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        reply = await client.execute_interactive("x = 41 + 1\nprint(x)", timeout=60)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+
+    code, result = await call(
+        jp_fetch,
+        "POST",
+        "capture",
+        body={"notebook": "k.ipynb", "experiment": "side", "name": "s1"},
+    )
+    assert code == 200, result
+    check(result, "CaptureResult")
+    assert (result["run_name"], result["experiment_name"], result["cells"]) == ("s1", "side", 1)
+    assert "not loaded in this kernel" in result["warning"]
+    rec = run_record(paths.default_tracking_uri(), result["run_id"])
+    assert rec["mode"] == "sidebar"
+    assert [c["source"] for c in rec["code"]["cells"]] == ["x = 41 + 1\nprint(x)"]
+    assert rec["code"]["document"]["path"] == str(jp_root_dir / "k.ipynb")
+
+    code, env = await get(jp_fetch, "runs", result["run_id"], "environment", notebook="k.ipynb")
+    assert code == 200, env
+    check(env, "EnvironmentDrift")
+    assert (env["against"], env["kernel"], env["same"]) == ("kernel", "python3", True)
+    await jp_fetch("api", "sessions", session["id"], method="DELETE")

@@ -1,0 +1,600 @@
+import type { Job, Report, RunDetails, RunRow } from '../api-types';
+import { RequestError } from '../errors';
+import { ReproModel } from '../model';
+import { Query, requestAPI } from '../request';
+
+jest.mock('../request', () => ({
+  requestAPI: jest.fn(),
+  endpoint: (...segments: string[]) => segments.map(encodeURIComponent).join('/')
+}));
+
+const mockedRequest = requestAPI as jest.MockedFunction<typeof requestAPI>;
+
+interface Call {
+  method: string;
+  path: string;
+  query: Query;
+  body: any;
+}
+
+type Handler = (call: Call) => unknown;
+
+/** A fake nbrepro server: routes "METHOD path" to handlers; records every call. */
+class FakeServer {
+  calls: Call[] = [];
+  routes = new Map<string, Handler>();
+
+  constructor() {
+    mockedRequest.mockImplementation(async (path = '', init = {}, query = {}) => {
+      const method = init.method ?? 'GET';
+      const call: Call = {
+        method,
+        path,
+        query,
+        body: init.body ? JSON.parse(String(init.body)) : null
+      };
+      this.calls.push(call);
+      const handler = this.routes.get(`${method} ${path}`);
+      if (!handler) {
+        // What Tornado answers for a route nobody registered.
+        throw new RequestError(404, 'Not Found', path, false);
+      }
+      return handler(call) as any;
+    });
+  }
+
+  on(route: string, handler: Handler): this {
+    this.routes.set(route, handler);
+    return this;
+  }
+
+  callsTo(route: string): Call[] {
+    return this.calls.filter(c => `${c.method} ${c.path}` === route);
+  }
+}
+
+function fail(status: number, message: string): never {
+  throw new RequestError(status, message, '', true);
+}
+
+function row(id: string, start: string, extra: Partial<RunRow> = {}): RunRow {
+  return {
+    run_id: id,
+    run_name: `run ${id}`,
+    experiment_id: '1',
+    status: 'FINISHED',
+    start_time: start,
+    notebook: '/root/work/train.ipynb',
+    reproduces: null,
+    verdict: null,
+    hidden_state: false,
+    metrics: { rmse: 0.5 },
+    data_changed: false,
+    changed_tables: [],
+    tables: 1,
+    ...extra
+  };
+}
+
+function job(state: Job['state'], extra: Partial<Job> = {}): Job {
+  return {
+    job_id: 'j1',
+    run_id: 'r1',
+    options: { env: 'current', data: 'pinned', tolerance: null, allow_missing: false },
+    state,
+    created_at: '2024-05-01T10:00:00Z',
+    started_at: null,
+    finished_at: null,
+    progress: { cells_done: 0, cells_total: 3, phase: state === 'queued' ? 'queued' : 'executing' },
+    log_tail: [],
+    verdict: null,
+    rerun_run_id: null,
+    exit_code: null,
+    error: null,
+    report: null,
+    ...extra
+  };
+}
+
+const REPORT: Report = {
+  verdict: 'differs',
+  differs: ['metrics'],
+  drift: [],
+  original: 'r1',
+  rerun: 'r2',
+  failure: null,
+  notes: [],
+  sections: {
+    data: { same: true, tables: [] },
+    environment: {
+      same: true,
+      hash: ['h', 'h'],
+      packages: { same: true, python: null, added: [], removed: [], changed: [] },
+      system: {}
+    },
+    code: { same: true, changes: [], summary: 'identical' },
+    params: { same: true, compared: 0, values: [] },
+    metrics: {
+      same: false,
+      compared: 1,
+      values: [{ name: 'rmse', original: 0.5, rerun: 0.6, same: false, tolerance: 0 }]
+    },
+    outputs: {
+      same: true,
+      compared: 0,
+      cells: [],
+      only_in_a: [],
+      only_in_b: [],
+      stderr_same: true,
+      stderr_cells: [],
+      recorded_by_one_side: []
+    }
+  }
+};
+
+async function until(predicate: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (predicate()) {
+      return;
+    }
+    await new Promise(resolve => setTimeout(resolve, 2));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function connected(server: FakeServer): FakeServer {
+  return server
+    .on('GET version', () => ({ version: '0.1.0' }))
+    .on('GET reruns', () => ({ jobs: [] }));
+}
+
+let model: ReproModel;
+
+afterEach(() => {
+  model?.dispose();
+  mockedRequest.mockReset();
+});
+
+describe('version check', () => {
+  it('lists the runs when the server extension has the same version', async () => {
+    const server = connected(new FakeServer()).on('GET runs', () => ({
+      runs: [row('r1', '2024-05-01T10:00:00+00:00')],
+      next_page_token: null
+    }));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('work/train.ipynb');
+    await model.start();
+    expect(model.connection.status).toBe('ok');
+    expect(model.runs.rows.map(r => r.run_id)).toEqual(['r1']);
+    expect(server.callsTo('GET runs')[0].query).toMatchObject({ notebook: 'work/train.ipynb' });
+  });
+
+  it('says clearly that the versions differ, and calls nothing else', async () => {
+    const server = new FakeServer().on('GET version', () => ({ version: '0.2.0' }));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const { status, problem } = model.connection;
+    expect(status).toBe('problem');
+    expect(problem?.kind).toBe('version-mismatch');
+    expect(problem?.message).toContain('0.1.0');
+    expect(problem?.message).toContain('0.2.0');
+    expect(problem?.hint).toContain('pip install');
+    expect(server.calls.map(c => c.path)).toEqual(['version']);
+  });
+
+  it('says the server extension is missing on a plain 404, and retries', async () => {
+    const server = new FakeServer();
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    expect(model.connection.problem?.kind).toBe('extension-missing');
+    expect(model.connection.problem?.hint).toContain('jupyter server extension list');
+    expect(model.connection.problem?.retry).toBe(true);
+
+    connected(server).on('GET runs', () => ({ runs: [], next_page_token: null }));
+    await model.retry();
+    expect(model.connection.status).toBe('ok');
+    expect(model.runs.loaded).toBe(true);
+  });
+});
+
+describe('runs list', () => {
+  it('pages with next_page_token and the page size from the settings', async () => {
+    const server = connected(new FakeServer()).on('GET runs', call =>
+      call.query.page_token === 'p2'
+        ? { runs: [row('r3', '2024-05-01T08:00:00+00:00')], next_page_token: null }
+        : {
+            runs: [row('r1', '2024-05-01T10:00:00+00:00'), row('r2', '2024-05-01T09:00:00+00:00')],
+            next_page_token: 'p2'
+          }
+    );
+    model = new ReproModel({ frontendVersion: '0.1.0', settings: { pageSize: 2 } });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    expect(model.runs.rows).toHaveLength(2);
+    expect(model.runs.nextPageToken).toBe('p2');
+
+    await model.loadMore();
+    expect(model.runs.rows.map(r => r.run_id)).toEqual(['r1', 'r2', 'r3']);
+    expect(model.runs.nextPageToken).toBeNull();
+    const queries = server.callsTo('GET runs').map(c => c.query);
+    expect(queries[0]).toMatchObject({ max_results: 2, page_token: null });
+    expect(queries[1]).toMatchObject({ max_results: 2, page_token: 'p2' });
+
+    await model.loadMore(); // no more pages: no call
+    expect(server.callsTo('GET runs')).toHaveLength(2);
+  });
+
+  it('lists the default experiment in the "all runs" scope, with the tracking URI override', async () => {
+    const server = connected(new FakeServer()).on('GET runs', () => ({
+      runs: [],
+      next_page_token: null
+    }));
+    model = new ReproModel({
+      frontendVersion: '0.1.0',
+      settings: { defaultExperiment: 'churn', trackingUri: 'http://127.0.0.1:5000' }
+    });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    model.setScope('experiment');
+    await until(() => server.callsTo('GET runs').length === 2, 'the second list');
+    const [byNotebook, byExperiment] = server.callsTo('GET runs').map(c => c.query);
+    expect(byNotebook).toMatchObject({
+      notebook: 'train.ipynb',
+      tracking_uri: 'http://127.0.0.1:5000'
+    });
+    expect(byNotebook.experiment).toBeUndefined();
+    expect(byExperiment).toMatchObject({
+      experiment: 'churn',
+      tracking_uri: 'http://127.0.0.1:5000'
+    });
+    expect(byExperiment.notebook).toBeUndefined();
+  });
+
+  it('lists nothing until a notebook is in focus', async () => {
+    const server = connected(new FakeServer());
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    await model.start();
+    expect(server.callsTo('GET runs')).toHaveLength(0);
+    expect(model.runs.loaded).toBe(false);
+  });
+
+  it('drops the answer for a notebook that lost focus meanwhile', async () => {
+    let release: (value: unknown) => void = () => undefined;
+    const server = connected(new FakeServer()).on('GET runs', call =>
+      call.query.notebook === 'a.ipynb'
+        ? new Promise(resolve => {
+            release = resolve;
+          })
+        : { runs: [row('b1', '2024-05-01T10:00:00+00:00')], next_page_token: null }
+    );
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    await model.checkVersion();
+    model.setNotebook('a.ipynb');
+    model.setNotebook('b.ipynb');
+    await until(() => model.runs.loaded, 'b.ipynb runs');
+    release({ runs: [row('a1', '2024-05-01T10:00:00+00:00')], next_page_token: null });
+    await new Promise(resolve => setTimeout(resolve, 5));
+    expect(model.runs.rows.map(r => r.run_id)).toEqual(['b1']);
+    expect(server.callsTo('GET runs')).toHaveLength(2);
+  });
+});
+
+describe('error states', () => {
+  it('maps 503 to "tracking store unreachable" with a retry', async () => {
+    let up = false;
+    connected(new FakeServer()).on('GET runs', () =>
+      up ? { runs: [], next_page_token: null } : fail(503, 'cannot reach http://127.0.0.1:5000')
+    );
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const problem = model.runs.problem;
+    expect(problem?.kind).toBe('unreachable');
+    expect(problem?.message).toContain('cannot reach http://127.0.0.1:5000');
+    expect(problem?.retry).toBe(true);
+
+    up = true;
+    await model.retry();
+    expect(model.runs.problem).toBeNull();
+    expect(model.runs.loaded).toBe(true);
+  });
+
+  it('maps 409 on capture to "kernel not running", saving the notebook first', async () => {
+    const order: string[] = [];
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('POST capture', () => {
+        order.push('capture');
+        return fail(409, 'no running kernel for train.ipynb');
+      });
+    model = new ReproModel({ frontendVersion: '0.1.0', settings: { defaultExperiment: 'churn' } });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const result = await model.captureNotebook(async () => {
+      order.push('save');
+    });
+    expect(result).toBeNull();
+    expect(order).toEqual(['save', 'capture']);
+    expect(server.callsTo('POST capture')[0].body).toEqual({
+      notebook: 'train.ipynb',
+      experiment: 'churn'
+    });
+    expect(model.capture.problem?.kind).toBe('kernel');
+    expect(model.capture.problem?.hint).toContain('kernel');
+  });
+
+  it('maps nbrepro\'s own 404 to "not found", not to a missing extension', async () => {
+    connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('GET reruns', () => ({ jobs: [] }))
+      .on('GET runs/abc', () => fail(404, 'no run abc in the tracking store'));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.select('abc');
+    expect(model.details.problem?.kind).toBe('not-found');
+    expect(model.details.problem?.message).toBe('no run abc in the tracking store');
+  });
+
+  it('maps 409 on the environment drift to "kernel not running"', async () => {
+    connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('GET reruns', () => ({ jobs: [] }))
+      .on('GET runs/r1', () => ({ run_id: 'r1' }) as unknown as RunDetails)
+      .on('GET runs/r1/environment', () => fail(409, 'train.ipynb has no running kernel'));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.select('r1');
+    expect(model.details.value?.run_id).toBe('r1');
+    expect(model.environment.problem?.kind).toBe('kernel');
+  });
+});
+
+describe('captures', () => {
+  it('lists and selects the captured run', async () => {
+    let captured = false;
+    connected(new FakeServer())
+      .on('GET runs', () => ({
+        runs: captured ? [row('new', '2024-05-02T10:00:00+00:00')] : [],
+        next_page_token: null
+      }))
+      .on('GET reruns', () => ({ jobs: [] }))
+      .on('GET runs/new', () => ({ run_id: 'new' }) as unknown as RunDetails)
+      .on('GET runs/new/environment', () => fail(409, 'no kernel'))
+      .on('POST capture', () => {
+        captured = true;
+        return { run_id: 'new', run_name: 'n', experiment_id: '1', experiment_name: 'nbrepro' };
+      });
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const result = await model.captureNotebook();
+    expect(result?.run_id).toBe('new');
+    expect(model.runs.rows.map(r => r.run_id)).toEqual(['new']);
+    expect(model.selectedRunId).toBe('new');
+  });
+});
+
+describe('open captured notebook', () => {
+  const RUN = 'a'.repeat(32);
+
+  function withRun(server: FakeServer): FakeServer {
+    return connected(server)
+      .on('GET runs', () => ({
+        runs: [row(RUN, '2024-05-01T10:00:00+00:00')],
+        next_page_token: null
+      }))
+      .on(`GET runs/${RUN}`, () => ({ run_id: RUN }) as unknown as RunDetails)
+      .on(`GET runs/${RUN}/environment`, () => fail(409, 'no kernel'));
+  }
+
+  it('has the server write the replay, then opens the path it returns', async () => {
+    const path = `nbrepro-runs/train-${RUN.slice(0, 8)}.replay.ipynb`;
+    const server = withRun(new FakeServer()).on(`POST runs/${RUN}/open`, call => ({
+      path,
+      run_id: RUN,
+      which: call.body.which
+    }));
+    model = new ReproModel({
+      frontendVersion: '0.1.0',
+      settings: { trackingUri: 'sqlite:///x.db' }
+    });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.select(RUN);
+    const opened: string[] = [];
+    const result = await model.openCaptured(RUN, 'replay', async p => {
+      opened.push(p);
+    });
+    expect(server.callsTo(`POST runs/${RUN}/open`)[0].body).toEqual({
+      which: 'replay',
+      tracking_uri: 'sqlite:///x.db'
+    });
+    expect(result).toEqual({ path, run_id: RUN, which: 'replay' });
+    expect(opened).toEqual([path]);
+    expect(model.opening).toMatchObject({ which: 'replay', loading: false, problem: null });
+  });
+
+  it('keeps the reason a document cannot be opened, and opens nothing', async () => {
+    withRun(new FakeServer()).on(`POST runs/${RUN}/open`, () =>
+      fail(404, `run ${RUN} did not record its notebook: the kernel had no notebook path`)
+    );
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.select(RUN);
+    const open = jest.fn(async () => undefined);
+    expect(await model.openCaptured(RUN, 'document', open)).toBeNull();
+    expect(open).not.toHaveBeenCalled();
+    expect(model.opening.which).toBe('document');
+    expect(model.opening.problem?.kind).toBe('not-found');
+    expect(model.opening.problem?.message).toContain('did not record its notebook');
+    await model.select(null);
+    expect(model.opening.problem).toBeNull();
+  });
+});
+
+describe('reruns', () => {
+  it('polls a job to its verdict and shows it on the run', async () => {
+    const states: Job[] = [
+      job('running', { progress: { cells_done: 1, cells_total: 3, phase: 'executing' } }),
+      job('running', { progress: { cells_done: 3, cells_total: 3, phase: 'comparing' } }),
+      job('succeeded', { verdict: 'reproduced', exit_code: 0, rerun_run_id: 'r9', report: REPORT })
+    ];
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({
+        runs: [row('r1', '2024-05-01T10:00:00+00:00')],
+        next_page_token: null
+      }))
+      .on('POST reruns', () => job('queued'))
+      .on('GET reruns/j1', () => states.shift());
+    model = new ReproModel({
+      frontendVersion: '0.1.0',
+      pollInterval: 1,
+      settings: { rerunEnv: 'recorded', trackingUri: 'sqlite:///x.db' }
+    });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const phases: string[] = [];
+    model.changed.connect((_, change) => {
+      const current = model.jobOf('r1')?.job;
+      if (change === 'jobs' && current) {
+        phases.push(`${current.state}:${current.progress.cells_done}`);
+      }
+    });
+    const finished: Job[] = [];
+    model.jobFinished.connect((_, done) => finished.push(done));
+
+    const started = await model.rerun('r1', { data: 'latest' });
+    expect(started?.state).toBe('queued');
+    expect(server.callsTo('POST reruns')[0].body).toEqual({
+      run_id: 'r1',
+      env: 'recorded',
+      data: 'latest',
+      tracking_uri: 'sqlite:///x.db'
+    });
+    await until(() => finished.length === 1, 'the verdict');
+    expect(finished[0].verdict).toBe('reproduced');
+    expect(model.jobOf('r1')?.job?.report).toBe(REPORT);
+    expect(phases).toEqual(['queued:0', 'running:1', 'running:3', 'succeeded:0']);
+    // The list is reloaded: the rerun is a new run, the original has a new verdict.
+    await until(() => server.callsTo('GET runs').length === 2, 'the list reload');
+    // The polling stopped with the terminal state.
+    const polls = server.callsTo('GET reruns/j1').length;
+    await new Promise(resolve => setTimeout(resolve, 10));
+    expect(server.callsTo('GET reruns/j1')).toHaveLength(polls);
+    expect(polls).toBe(3);
+  });
+
+  it('cancels a job in flight', async () => {
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('POST reruns', () => job('running'))
+      .on('GET reruns/j1', () => job('running'))
+      .on('DELETE reruns/j1', () => job('cancelled'));
+    model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.rerun('r1');
+    await until(() => server.callsTo('GET reruns/j1').length >= 1, 'a poll');
+    await model.cancel('r1');
+    expect(model.jobOf('r1')?.job?.state).toBe('cancelled');
+    const polls = server.callsTo('GET reruns/j1').length;
+    await new Promise(resolve => setTimeout(resolve, 10));
+    expect(server.callsTo('GET reruns/j1')).toHaveLength(polls);
+  });
+
+  it('finds the jobs still in flight after a page reload and follows them', async () => {
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({
+        runs: [row('r1', '2024-05-01T10:00:00+00:00')],
+        next_page_token: null
+      }))
+      .on('GET reruns', () => ({
+        jobs: [
+          job('running'),
+          job('succeeded', { job_id: 'old' }),
+          job('succeeded', { job_id: 'j2', run_id: 'r2', verdict: 'differs' })
+        ]
+      }))
+      .on('GET reruns/j1', () =>
+        job('failed', { error: 'the data this run read is not available any more' })
+      );
+    model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    // One lookup of every run's jobs at start; the newest job of each run is kept.
+    expect(server.callsTo('GET reruns')[0].query.run_id).toBeUndefined();
+    expect(model.jobOf('r2')?.job?.verdict).toBe('differs');
+    expect(model.jobOf('r1')?.job?.job_id).toBe('j1');
+    await until(() => model.jobOf('r1')?.job?.state === 'failed', 'the failed state');
+    expect(model.jobOf('r1')?.job?.error).toContain('not available');
+    expect(server.callsTo('GET reruns/old')).toHaveLength(0);
+  });
+
+  it("looks up a run's jobs when the run is selected", async () => {
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('GET runs/r1', () => ({ run_id: 'r1' }) as unknown as RunDetails)
+      .on('GET runs/r1/environment', () => fail(409, 'no kernel'));
+    model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.select('r1');
+    expect(server.callsTo('GET reruns')[1].query).toMatchObject({ run_id: 'r1' });
+  });
+
+  it('gives up on a job the server no longer knows', async () => {
+    connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('POST reruns', () => job('queued'))
+      .on('GET reruns/j1', () => fail(404, 'no job j1'));
+    model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.rerun('r1');
+    await until(() => model.jobOf('r1')?.problem !== null, 'the problem');
+    expect(model.jobOf('r1')?.problem?.kind).toBe('not-found');
+  });
+});
+
+describe('compare', () => {
+  it('compares the two ticked runs, the older as the original', async () => {
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({
+        runs: [
+          row('new', '2024-05-03T10:00:00+00:00'),
+          row('mid', '2024-05-02T10:00:00+00:00'),
+          row('old', '2024-05-01T10:00:00+00:00')
+        ],
+        next_page_token: null
+      }))
+      .on('GET compare', () => REPORT);
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    model.toggleChecked('mid');
+    model.toggleChecked('new');
+    model.toggleChecked('old'); // a third tick replaces the oldest
+    expect(model.checked).toEqual(['new', 'old']);
+    await model.compareChecked();
+    expect(server.callsTo('GET compare')[0].query).toMatchObject({ a: 'old', b: 'new' });
+    expect(model.comparison?.value).toBe(REPORT);
+    model.toggleChecked('old');
+    expect(model.checked).toEqual(['new']);
+  });
+
+  it('keeps the error of a failed comparison', async () => {
+    connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('GET compare', () => fail(400, "'x' is not an MLflow run id"));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.compare('x', 'y');
+    expect(model.comparison?.problem?.kind).toBe('bad-request');
+  });
+});

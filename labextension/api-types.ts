@@ -1,0 +1,663 @@
+/* eslint-disable */
+/**
+ * GENERATED from nbrepro/schema/api-1.schema.json by `jlpm gen:types`: do not edit.
+ * Change the schema, then regenerate; a test fails when this file is stale.
+ */
+
+/**
+ * Any error response: what failed or what to fix, and the HTTP status.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "ErrorBody".
+ */
+export interface ErrorBody {
+  message: string;
+  status: number;
+}
+/**
+ * GET version: the server extension's version.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "Version".
+ */
+export interface Version {
+  version: string;
+}
+/**
+ * One run in a runs list, newest first. Built from one MLflow search: no artifact is read.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RunRow".
+ */
+export interface RunRow {
+  run_id: string;
+  run_name: string | null;
+  experiment_id: string;
+  /**
+   * MLflow run status: RUNNING, FINISHED, FAILED, KILLED, SCHEDULED.
+   */
+  status: string;
+  /**
+   * ISO 8601, UTC.
+   */
+  start_time: string;
+  /**
+   * Absolute path of the notebook the run was captured from.
+   */
+  notebook: string | null;
+  /**
+   * For a rerun: the run it re-executed.
+   */
+  reproduces: string | null;
+  /**
+   * A rerun's verdict, or for an original the verdict of its latest rerun.
+   */
+  verdict: 'reproduced' | 'differs' | 'failed' | null;
+  hidden_state: boolean;
+  metrics: {
+    [k: string]: number | undefined;
+  };
+  /**
+   * Whether a Delta table the run read has moved or been re-created since; null when unknown (a table cannot be opened, or the run predates the nbrepro.delta_reads tag).
+   */
+  data_changed: boolean | null;
+  /**
+   * URIs of the tables that changed.
+   */
+  changed_tables: string[];
+  /**
+   * Number of distinct Delta tables the run read.
+   */
+  tables: number;
+}
+/**
+ * GET runs: one page of runs.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RunsPage".
+ */
+export interface RunsPage {
+  runs: RunRow[];
+  /**
+   * Pass as page_token for the next page; null on the last page.
+   */
+  next_page_token: string | null;
+}
+/**
+ * A Delta table a run read, against its state now.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "TableDrift".
+ */
+export interface TableDrift {
+  uri: string;
+  version_read: number;
+  table_id: string | null;
+  current_version: number | null;
+  state: 'current' | 'moved' | 'recreated' | 'unavailable';
+  /**
+   * For people: 'v0 read, table now at v3', or why the table cannot be opened.
+   */
+  detail: string;
+}
+/**
+ * GET runs/RUN_ID: what the run captured, and data drift.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RunDetails".
+ */
+export interface RunDetails {
+  run_id: string;
+  status: string;
+  tags: {
+    [k: string]: string | undefined;
+  };
+  params: {
+    [k: string]: string | undefined;
+  };
+  metrics: {
+    [k: string]: number | undefined;
+  };
+  record: RunRecordSummary;
+  environment: RunEnvironmentSummary;
+  drift: TableDrift[];
+}
+/**
+ * Sections of the run record (nbrepro/schema/repro-1.schema.json defines them).
+ */
+export interface RunRecordSummary {
+  run: {
+    [k: string]: unknown | undefined;
+  };
+  code: {
+    [k: string]: unknown | undefined;
+  };
+  data: {
+    [k: string]: unknown | undefined;
+  };
+  warnings: string[];
+  mode: 'magic' | 'headless' | 'sidebar';
+  created_at: string;
+}
+/**
+ * The recorded environment, summarized.
+ */
+export interface RunEnvironmentSummary {
+  hash: string;
+  python: {
+    [k: string]: unknown | undefined;
+  };
+  /**
+   * Number of packages recorded.
+   */
+  packages: number;
+  os: {
+    [k: string]: unknown | undefined;
+  } | null;
+  hardware: {
+    [k: string]: unknown | undefined;
+  } | null;
+  git: {
+    [k: string]: unknown | undefined;
+  } | null;
+}
+/**
+ * A package and its version.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "PackageVersion".
+ */
+export interface PackageVersion {
+  name: string;
+  version: string;
+}
+/**
+ * A package whose version or install source changed.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "PackageChange".
+ */
+export interface PackageChange {
+  name: string;
+  old: string;
+  new: string;
+  old_source?: {
+    [k: string]: unknown | undefined;
+  } | null;
+  new_source?: {
+    [k: string]: unknown | undefined;
+  } | null;
+}
+/**
+ * A recorded value and the live one (or the rerun's).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "SystemChange".
+ */
+export interface SystemChange {
+  original: unknown;
+  rerun: unknown;
+}
+/**
+ * GET runs/RUN_ID/environment: the recorded environment against a live one.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "EnvironmentDrift".
+ */
+export interface EnvironmentDrift {
+  /**
+   * Whose environment the run is compared with: the notebook's running kernel, or this server's Python.
+   */
+  against: 'kernel' | 'server';
+  /**
+   * The kernel's name (kernelspec) when against is 'kernel'.
+   */
+  kernel: string | null;
+  /**
+   * No difference in Python, packages, OS or hardware.
+   */
+  same: boolean;
+  /**
+   * [recorded, now], as 'CPython 3.11.9'.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  python: [string, string];
+  packages: PackageDrift;
+  /**
+   * OS and hardware differences, by key ('os.release', 'hardware.cpu_model', ...).
+   */
+  system: {
+    [k: string]: SystemChange;
+  };
+}
+/**
+ * Package differences from the recorded environment to the live one.
+ */
+export interface PackageDrift {
+  added: PackageVersion[];
+  removed: PackageVersion[];
+  changed: PackageChange[];
+  same: boolean;
+}
+/**
+ * POST reruns body.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RerunRequest".
+ */
+export interface RerunRequest {
+  run_id: string;
+  /**
+   * Run in the server's environment (drift reported), or in one rebuilt from the recorded packages.
+   */
+  env?: 'current' | 'recorded';
+  /**
+   * Read Delta tables at the recorded versions, or at their current ones.
+   */
+  data?: 'pinned' | 'latest';
+  /**
+   * Relative tolerance for every metric (default: exact).
+   */
+  tolerance?: number | null;
+  /**
+   * With env 'recorded': rebuild without packages no registry has.
+   */
+  allow_missing?: boolean;
+  /**
+   * The store holding the run (default: the server's).
+   */
+  tracking_uri?: string | null;
+}
+/**
+ * The options a rerun job runs with.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "JobOptions".
+ */
+export interface JobOptions {
+  env: 'current' | 'recorded';
+  data: 'pinned' | 'latest';
+  tolerance: number | null;
+  allow_missing: boolean;
+}
+/**
+ * Where a rerun job is.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "JobProgress".
+ */
+export interface JobProgress {
+  /**
+   * Cells of the replay executed so far.
+   */
+  cells_done: number;
+  /**
+   * Cells of the replay; 0 until execution starts.
+   */
+  cells_total: number;
+  phase: 'queued' | 'checking data' | 'building environment' | 'executing' | 'comparing' | 'done';
+}
+/**
+ * One read of a Delta table by one of the two runs.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "TableVersionRead".
+ */
+export interface TableVersionRead {
+  version: number;
+  table_id: string | null;
+  /**
+   * Hash of the data files read (null when not recorded).
+   */
+  file_fingerprint: string | null;
+}
+/**
+ * A Delta table either run read: the versions each read.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "TableComparison".
+ */
+export interface TableComparison {
+  uri: string;
+  same: boolean;
+  original: TableVersionRead[];
+  rerun: TableVersionRead[];
+  /**
+   * Why it differs, for people ('moved: v0 -> v2', 'table re-created (different table id)', 'read only by the rerun'); empty when the same.
+   */
+  note: string;
+}
+/**
+ * Report section data: the Delta tables read, by URI.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "DataComparison".
+ */
+export interface DataComparison {
+  same: boolean;
+  tables: TableComparison[];
+}
+/**
+ * The Python of each run, as 'CPython 3.11.9'.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "PythonChange".
+ */
+export interface PythonChange {
+  old: string;
+  new: string;
+}
+/**
+ * Python and package differences from the original's environment to the rerun's.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "PackagesComparison".
+ */
+export interface PackagesComparison {
+  /**
+   * Same Python and packages.
+   */
+  same: boolean;
+  /**
+   * null when the same.
+   */
+  python: PythonChange | null;
+  added: PackageVersion[];
+  removed: PackageVersion[];
+  changed: PackageChange[];
+}
+/**
+ * Report section environment: drift is reported but alone does not make a run differ.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "EnvironmentComparison".
+ */
+export interface EnvironmentComparison {
+  /**
+   * Same environment hash, packages, OS and hardware.
+   */
+  same: boolean;
+  /**
+   * [original, rerun] environment hashes.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  hash: [string | null, string | null];
+  packages: PackagesComparison;
+  /**
+   * OS and hardware differences, by key ('os.release', 'hardware.cpu_model', ...).
+   */
+  system: {
+    [k: string]: SystemChange;
+  };
+}
+/**
+ * A cell of the replay added, removed or modified (indices are positions in each run's replay; null on the side without the cell).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "CodeChange".
+ */
+export interface CodeChange {
+  kind: 'added' | 'removed' | 'modified';
+  index_a: number | null;
+  index_b: number | null;
+  source_a: string | null;
+  source_b: string | null;
+  /**
+   * Unified diff of a modified cell; empty otherwise.
+   */
+  diff: string;
+}
+/**
+ * Report section code: the two replays' code cells compared.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "CodeComparison".
+ */
+export interface CodeComparison {
+  same: boolean;
+  changes: CodeChange[];
+  /**
+   * 'identical', or e.g. '2 cells modified, 1 added'.
+   */
+  summary: string;
+}
+/**
+ * A param or metric of both runs (null where a run lacks it).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "ValueComparison".
+ */
+export interface ValueComparison {
+  name: string;
+  original: number | string | null;
+  rerun: number | string | null;
+  same: boolean;
+  /**
+   * The relative tolerance applied (numbers only; 0 is exact).
+   */
+  tolerance?: number;
+}
+/**
+ * Report sections params (exact) and metrics (relative tolerance).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "ValuesComparison".
+ */
+export interface ValuesComparison {
+  same: boolean;
+  compared: number;
+  values: ValueComparison[];
+}
+/**
+ * A cell whose outputs differ.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "OutputCellDiff".
+ */
+export interface OutputCellDiff {
+  /**
+   * Position in the executed sequence.
+   */
+  cell: number;
+  same: boolean;
+  /**
+   * Unified diff of the sanitized outputs, at most 40 lines.
+   */
+  diff: string;
+  images_differ: boolean;
+}
+/**
+ * Report section outputs: the cells both runs recorded outputs of; stderr is compared apart and does not decide the verdict.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "OutputsComparison".
+ */
+export interface OutputsComparison {
+  same: boolean;
+  compared: number;
+  cells: OutputCellDiff[];
+  only_in_a: number[];
+  only_in_b: number[];
+  stderr_same: boolean;
+  stderr_cells: OutputCellDiff[];
+  /**
+   * Cells only one run recorded outputs of (not a difference).
+   */
+  recorded_by_one_side: number[];
+}
+/**
+ * The report's sections, causes before effects.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "ReportSections".
+ */
+export interface ReportSections {
+  data: DataComparison;
+  environment: EnvironmentComparison;
+  code: CodeComparison;
+  params: ValuesComparison;
+  metrics: ValuesComparison;
+  outputs: OutputsComparison;
+}
+/**
+ * The rerun's cell that raised (verdict failed).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "ReportFailure".
+ */
+export interface ReportFailure {
+  cell_index: number;
+  execution_count: number | null;
+  ename: string;
+  evalue: string;
+}
+/**
+ * The reproduction report (nbrepro/report.json; see docs/run-layout.md). A rerun's also has data_mode, env_mode, environment_build and pins; in a Job it also has run_id (the rerun) and reproduces.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "Report".
+ */
+export interface Report {
+  verdict: 'reproduced' | 'differs' | 'failed';
+  differs: string[];
+  drift: string[];
+  original: string;
+  rerun: string;
+  failure: ReportFailure | null;
+  sections: ReportSections;
+  notes: string[];
+  /**
+   * A rerun's data option.
+   */
+  data_mode?: 'pinned' | 'latest';
+  /**
+   * A rerun's environment option.
+   */
+  env_mode?: 'current' | 'recorded';
+  [k: string]: unknown | undefined;
+}
+/**
+ * A rerun job. succeeded: the rerun produced a verdict (reproduced, differs, or failed when a cell of the rerun raised); failed: it could not run (error says why); cancelled: stopped by a DELETE.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "Job".
+ */
+export interface Job {
+  job_id: string;
+  run_id: string;
+  options: JobOptions;
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  progress: JobProgress;
+  /**
+   * The last lines of the rerun's log (its stderr).
+   */
+  log_tail: string[];
+  verdict: 'reproduced' | 'differs' | 'failed' | null;
+  /**
+   * The run the rerun logged.
+   */
+  rerun_run_id: string | null;
+  /**
+   * Exit code of nbrepro rerun; null while it runs or when the server that started it stopped first.
+   */
+  exit_code: number | null;
+  error: string | null;
+  /**
+   * The report, once succeeded.
+   */
+  report: Report | null;
+}
+/**
+ * GET reruns: jobs, newest first.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "JobsList".
+ */
+export interface JobsList {
+  jobs: Job[];
+}
+/**
+ * POST capture body.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "CaptureRequest".
+ */
+export interface CaptureRequest {
+  /**
+   * The notebook's path, relative to the server root.
+   */
+  notebook: string;
+  experiment?: string | null;
+  /**
+   * Run name.
+   */
+  name?: string | null;
+  tracking_uri?: string | null;
+}
+/**
+ * POST capture: the run made from the kernel's session.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "CaptureResult".
+ */
+export interface CaptureResult {
+  run_id: string;
+  run_name: string | null;
+  experiment_id: string;
+  experiment_name: string | null;
+  status: string;
+  /**
+   * Executed cells recorded.
+   */
+  cells: number;
+  hidden_state: boolean;
+  tables: TableRead[];
+  /**
+   * What the user should know (e.g. the run was saved locally because the store is unreachable).
+   */
+  warning: string | null;
+}
+/**
+ * A Delta table version the session read.
+ */
+export interface TableRead {
+  uri: string;
+  version: number;
+}
+/**
+ * POST runs/RUN_ID/open body.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "OpenRequest".
+ */
+export interface OpenRequest {
+  /**
+   * The replay (the code as the kernel executed it, in execution order) or the notebook document as saved at capture.
+   */
+  which: 'replay' | 'document';
+  /**
+   * The store holding the run (default: the server's).
+   */
+  tracking_uri?: string | null;
+}
+/**
+ * POST runs/RUN_ID/open: the copy written under the server root, to open with the document manager.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "OpenResult".
+ */
+export interface OpenResult {
+  /**
+   * Relative to the server root, POSIX ('nbrepro-runs/train-0a1b2c3d.replay.ipynb').
+   */
+  path: string;
+  run_id: string;
+  which: 'replay' | 'document';
+}

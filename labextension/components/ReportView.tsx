@@ -1,0 +1,192 @@
+import * as React from 'react';
+
+import type { Report, ReportSections, ValueComparison } from '../api-types';
+import { formatNumber, plural, shortId } from './format';
+
+type SectionName = keyof ReportSections;
+
+/** The report's sections, causes before effects (as nbrepro/compare.py orders them). */
+const SECTION_NAMES: SectionName[] = [
+  'data',
+  'environment',
+  'code',
+  'params',
+  'metrics',
+  'outputs'
+];
+
+const VERDICT_TEXT = {
+  reproduced: 'Reproduced',
+  differs: 'Differs',
+  failed: 'Failed'
+};
+
+/** The reproduction report: the verdict, then each section, same or differs. */
+export function ReportView({ report }: { report: Report }): JSX.Element {
+  const { sections, failure, notes } = report;
+  return (
+    <div className="nbrepro-report" data-testid="nbrepro-report">
+      <div
+        className={`nbrepro-report-verdict nbrepro-verdict-${report.verdict}`}
+        data-testid="nbrepro-report-verdict"
+        data-verdict={report.verdict}
+      >
+        {VERDICT_TEXT[report.verdict]}
+        {report.differs.length > 0 && <span>: {report.differs.join(', ')} differ</span>}
+      </div>
+      <div className="nbrepro-report-runs">
+        run {shortId(report.rerun)} against {shortId(report.original)}
+        {report.data_mode && ` · data ${report.data_mode}`}
+        {report.env_mode && ` · environment ${report.env_mode}`}
+      </div>
+      {failure && (
+        <div className="nbrepro-report-failure" data-testid="nbrepro-report-failure">
+          Cell {failure.cell_index} raised {failure.ename}: {failure.evalue}
+        </div>
+      )}
+      <ul className="nbrepro-report-sections">
+        {SECTION_NAMES.map(name => {
+          const section = sections[name];
+          const same = section.same;
+          // Environment drift is reported, but alone does not make a run differ.
+          const label = same ? 'same' : name === 'environment' ? 'drift' : 'differs';
+          return (
+            <li
+              key={name}
+              className={`nbrepro-report-section ${same ? 'nbrepro-same' : 'nbrepro-differs'}`}
+              data-testid="nbrepro-report-section"
+              data-section={name}
+              data-same={String(same)}
+            >
+              <span className="nbrepro-report-section-name">{name}</span>
+              <span className="nbrepro-report-section-state">
+                {label}
+                {same &&
+                  (name === 'params' || name === 'metrics') &&
+                  ` (${sections[name].compared} compared)`}
+              </span>
+              {!same && <SectionDetail sections={sections} name={name} />}
+            </li>
+          );
+        })}
+      </ul>
+      {notes.length > 0 && (
+        <ul className="nbrepro-report-notes">
+          {notes.map((note, i) => (
+            <li key={i}>{note}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** What differs in one section. */
+function SectionDetail({
+  sections,
+  name
+}: {
+  sections: ReportSections;
+  name: SectionName;
+}): JSX.Element | null {
+  switch (name) {
+    case 'data':
+      return (
+        <ul className="nbrepro-detail-list">
+          {sections.data.tables
+            .filter(t => !t.same)
+            .map(t => (
+              <li key={t.uri} title={t.uri}>
+                {t.uri}: {t.note}
+              </li>
+            ))}
+        </ul>
+      );
+    case 'environment': {
+      const env = sections.environment;
+      const pk = env.packages;
+      return (
+        <ul className="nbrepro-detail-list">
+          {pk.python && (
+            <li>
+              Python {pk.python.old} → {pk.python.new}
+            </li>
+          )}
+          <li>
+            {plural(pk.added.length, 'package')} added, {pk.removed.length} removed,{' '}
+            {pk.changed.length} changed
+          </li>
+          {pk.changed.slice(0, 10).map(c => (
+            <li key={c.name}>
+              {c.name} {c.old} → {c.new}
+            </li>
+          ))}
+          {Object.entries(env.system).map(([key, change]) => (
+            <li key={key}>
+              {key}: {String(change.original)} → {String(change.rerun)}
+            </li>
+          ))}
+        </ul>
+      );
+    }
+    case 'code':
+      return (
+        <div className="nbrepro-detail">
+          <span className="nbrepro-code-summary">{sections.code.summary}</span>
+          {sections.code.changes
+            .filter(c => c.diff)
+            .slice(0, 5)
+            .map((c, i) => (
+              <details key={i}>
+                <summary>
+                  cell {c.index_a ?? c.index_b} {c.kind}
+                </summary>
+                <pre className="nbrepro-diff">{c.diff}</pre>
+              </details>
+            ))}
+        </div>
+      );
+    case 'params':
+    case 'metrics':
+      return <ValuesDetail values={sections[name].values} />;
+    case 'outputs': {
+      const out = sections.outputs;
+      return (
+        <div className="nbrepro-detail">
+          {plural(out.compared, 'cell')} compared
+          {!out.stderr_same && '; stderr differs (warnings, not counted)'}
+          {out.cells.slice(0, 5).map(cell => (
+            <details key={cell.cell}>
+              <summary>
+                cell {cell.cell}
+                {cell.images_differ && ' (images differ)'}
+              </summary>
+              <pre className="nbrepro-diff">{cell.diff}</pre>
+            </details>
+          ))}
+        </div>
+      );
+    }
+    default:
+      return null;
+  }
+}
+
+/** The params or metrics that differ: name, original, rerun. */
+function ValuesDetail({ values }: { values: ValueComparison[] }): JSX.Element {
+  const differing = values.filter(v => !v.same);
+  return (
+    <table className="nbrepro-values nbrepro-values-differ">
+      <tbody>
+        {differing.map(v => (
+          <tr key={v.name} data-testid="nbrepro-differing-value">
+            <td>{v.name}</td>
+            <td>{formatNumber(v.original)}</td>
+            <td>→</td>
+            <td>{formatNumber(v.rerun)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,628 @@
+/**
+ * The sidebar's state: the notebook in focus, its runs, the selected run, reruns,
+ * comparisons and captures. Widgets render it and call its methods; every server
+ * call goes through requestAPI.
+ */
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type {
+  CaptureRequest,
+  CaptureResult,
+  EnvironmentDrift,
+  Job,
+  OpenRequest,
+  OpenResult,
+  Report,
+  RerunRequest,
+  RunDetails,
+  RunRow,
+  RunsPage,
+  Version
+} from './api-types';
+import { Problem, problemFrom, versionMismatch } from './errors';
+import { JobEntry, RerunJobs } from './jobs';
+import { endpoint, Query, requestAPI } from './request';
+import { DEFAULT_SETTINGS, ReproSettings, RerunData, RerunEnv } from './settings';
+import { FRONTEND_VERSION } from './version';
+
+/** Runs of the notebook in focus, or all runs (of the default experiment when set). */
+export type Scope = 'notebook' | 'experiment';
+
+/** What changed, for listeners that care about one part. */
+export type Change =
+  | 'connection'
+  | 'notebook'
+  | 'runs'
+  | 'selection'
+  | 'details'
+  | 'environment'
+  | 'checked'
+  | 'comparison'
+  | 'jobs'
+  | 'capture'
+  | 'open'
+  | 'settings';
+
+export interface Loadable<T> {
+  value: T | null;
+  loading: boolean;
+  problem: Problem | null;
+}
+
+export interface ConnectionState {
+  status: 'unchecked' | 'checking' | 'ok' | 'problem';
+  serverVersion: string | null;
+  problem: Problem | null;
+}
+
+export interface RunsState {
+  rows: RunRow[];
+  nextPageToken: string | null;
+  /** A first page has been received for the current notebook and scope. */
+  loaded: boolean;
+  loading: boolean;
+  problem: Problem | null;
+}
+
+export interface ComparisonState extends Loadable<Report> {
+  a: string;
+  b: string;
+}
+
+/** Which of a run's notebooks to open: the replay, or the document as captured. */
+export type OpenWhich = OpenRequest['which'];
+
+/** Opening a copy of the selected run's replay or document. */
+export interface OpenState extends Loadable<OpenResult> {
+  which: OpenWhich | null;
+}
+
+export interface RerunChoice {
+  env: RerunEnv;
+  data: RerunData;
+}
+
+export interface ReproModelOptions {
+  settings?: Partial<ReproSettings>;
+  /** Milliseconds between two polls of a running job. */
+  pollInterval?: number;
+  frontendVersion?: string;
+}
+
+export class ReproModel implements IDisposable {
+  constructor(options: ReproModelOptions = {}) {
+    this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    this._frontendVersion = options.frontendVersion ?? FRONTEND_VERSION;
+    this._jobs = new RerunJobs(options.pollInterval ?? 1000, args => this._query(args));
+    this._jobs.changed.connect(() => this._emit('jobs'));
+    this._jobs.finished.connect((_, job) => this._finish(job));
+  }
+
+  /** Emitted after any state change, with what changed. */
+  get changed(): ISignal<this, Change> {
+    return this._changed;
+  }
+
+  /** Emitted once when a rerun job reaches a terminal state. */
+  get jobFinished(): ISignal<this, Job> {
+    return this._jobFinished;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  get frontendVersion(): string {
+    return this._frontendVersion;
+  }
+
+  get settings(): ReproSettings {
+    return this._settings;
+  }
+
+  get connection(): ConnectionState {
+    return this._connection;
+  }
+
+  /** The notebook in focus, relative to the server root (null: none open). */
+  get notebookPath(): string | null {
+    return this._notebookPath;
+  }
+
+  get scope(): Scope {
+    return this._scope;
+  }
+
+  get runs(): RunsState {
+    return this._runs;
+  }
+
+  get selectedRunId(): string | null {
+    return this._selected;
+  }
+
+  /** The list row of the selected run, when it is listed. */
+  get selectedRow(): RunRow | null {
+    return this._runs.rows.find(row => row.run_id === this._selected) ?? null;
+  }
+
+  get details(): Loadable<RunDetails> {
+    return this._details;
+  }
+
+  get environment(): Loadable<EnvironmentDrift> {
+    return this._environment;
+  }
+
+  /** Runs ticked for comparison, oldest tick first (two at most). */
+  get checked(): readonly string[] {
+    return this._checked;
+  }
+
+  get comparison(): ComparisonState | null {
+    return this._comparison;
+  }
+
+  get capture(): Loadable<CaptureResult> {
+    return this._capture;
+  }
+
+  /** The latest "open notebook" of the selected run. */
+  get opening(): OpenState {
+    return this._opening;
+  }
+
+  /** The latest rerun job of a run that this page knows of. */
+  jobOf(runId: string): JobEntry | null {
+    return this._jobs.get(runId);
+  }
+
+  /** Check the server extension, then list the runs. */
+  async start(): Promise<void> {
+    if (await this.checkVersion()) {
+      await Promise.all([this.refresh(), this.findJobs()]);
+    }
+  }
+
+  /** Compare the server extension's version with this frontend's. */
+  async checkVersion(): Promise<boolean> {
+    this._connection = { status: 'checking', serverVersion: null, problem: null };
+    this._emit('connection');
+    let problem: Problem | null = null;
+    let serverVersion: string | null = null;
+    try {
+      serverVersion = (await requestAPI<Version>('version')).version;
+      if (serverVersion !== this._frontendVersion) {
+        problem = versionMismatch(this._frontendVersion, serverVersion);
+      }
+    } catch (error) {
+      problem = problemFrom(error);
+    }
+    this._connection = { status: problem ? 'problem' : 'ok', serverVersion, problem };
+    this._emit('connection');
+    return problem === null;
+  }
+
+  /** Try again after a problem: the version check when it failed, else the list and details. */
+  async retry(): Promise<void> {
+    if (this._connection.status !== 'ok') {
+      await this.start();
+      return;
+    }
+    const selected = this._selected;
+    await this.refresh();
+    if (selected && this._details.problem) {
+      await this.select(selected);
+    }
+  }
+
+  updateSettings(settings: ReproSettings): void {
+    const old = this._settings;
+    this._settings = settings;
+    this._emit('settings');
+    const reload =
+      old.trackingUri !== settings.trackingUri ||
+      old.pageSize !== settings.pageSize ||
+      (this._scope === 'experiment' && old.defaultExperiment !== settings.defaultExperiment);
+    if (reload && this._connection.status === 'ok') {
+      if (old.trackingUri !== settings.trackingUri) {
+        this._clearSelection();
+      }
+      void this.refresh();
+    }
+  }
+
+  /** Follow the notebook in focus. */
+  setNotebook(path: string | null): void {
+    if (path === this._notebookPath) {
+      return;
+    }
+    this._notebookPath = path;
+    this._emit('notebook');
+    if (this._scope === 'notebook') {
+      this._clearSelection();
+      if (this._connection.status === 'ok') {
+        void this.refresh();
+      } else {
+        this._resetRuns();
+      }
+    }
+  }
+
+  setScope(scope: Scope): void {
+    if (scope === this._scope) {
+      return;
+    }
+    this._scope = scope;
+    this._emit('notebook');
+    this._clearSelection();
+    if (this._connection.status === 'ok') {
+      void this.refresh();
+    }
+  }
+
+  /** Load the first page of runs again. */
+  async refresh(): Promise<void> {
+    this._resetRuns();
+    if (this._scope === 'notebook' && !this._notebookPath) {
+      return; // nothing to list until a notebook is open
+    }
+    await this._loadPage(null);
+  }
+
+  /** Append the next page of runs. */
+  async loadMore(): Promise<void> {
+    if (this._runs.loading || !this._runs.nextPageToken) {
+      return;
+    }
+    await this._loadPage(this._runs.nextPageToken);
+  }
+
+  /** Show a run's details (null: back to the list), its jobs and its environment drift. */
+  async select(runId: string | null): Promise<void> {
+    this._selected = runId;
+    this._details = { value: null, loading: runId !== null, problem: null };
+    this._environment = { value: null, loading: false, problem: null };
+    this._opening = { which: null, value: null, loading: false, problem: null };
+    this._emit('selection');
+    if (runId === null) {
+      return;
+    }
+    const generation = ++this._detailsGeneration;
+    const current = () => generation === this._detailsGeneration && this._selected === runId;
+    void this.findJobs(runId);
+    try {
+      const details = await requestAPI<RunDetails>(endpoint('runs', runId), {}, this._query());
+      if (current()) {
+        this._details = { value: details, loading: false, problem: null };
+      }
+    } catch (error) {
+      if (current()) {
+        this._details = { value: null, loading: false, problem: problemFrom(error) };
+      }
+    }
+    if (current()) {
+      this._emit('details');
+      if (this._details.value) {
+        await this.loadEnvironment();
+      }
+    }
+  }
+
+  /** The selected run's environment against the notebook's kernel (else the server's Python). */
+  async loadEnvironment(): Promise<void> {
+    const runId = this._selected;
+    if (!runId) {
+      return;
+    }
+    const generation = this._detailsGeneration;
+    this._environment = { value: null, loading: true, problem: null };
+    this._emit('environment');
+    let next: Loadable<EnvironmentDrift>;
+    try {
+      const drift = await requestAPI<EnvironmentDrift>(
+        endpoint('runs', runId, 'environment'),
+        {},
+        this._query({ notebook: this._notebookPath })
+      );
+      next = { value: drift, loading: false, problem: null };
+    } catch (error) {
+      next = { value: null, loading: false, problem: problemFrom(error) };
+    }
+    if (generation === this._detailsGeneration && this._selected === runId) {
+      this._environment = next;
+      this._emit('environment');
+    }
+  }
+
+  /** Tick or untick a run for comparison; a third tick replaces the oldest. */
+  toggleChecked(runId: string): void {
+    if (this._checked.includes(runId)) {
+      this._checked = this._checked.filter(id => id !== runId);
+    } else {
+      this._checked = [...this._checked, runId].slice(-2);
+    }
+    this._emit('checked');
+  }
+
+  /** The report comparing the two ticked runs, the older one as the original. */
+  async compareChecked(): Promise<void> {
+    if (this._checked.length !== 2) {
+      return;
+    }
+    const [a, b] = this._orderByStart(this._checked[0], this._checked[1]);
+    await this.compare(a, b);
+  }
+
+  async compare(a: string, b: string): Promise<void> {
+    this._comparison = { a, b, value: null, loading: true, problem: null };
+    this._emit('comparison');
+    let next: ComparisonState;
+    try {
+      const report = await requestAPI<Report>('compare', {}, this._query({ a, b }));
+      next = { a, b, value: report, loading: false, problem: null };
+    } catch (error) {
+      next = { a, b, value: null, loading: false, problem: problemFrom(error) };
+    }
+    if (this._comparison && this._comparison.a === a && this._comparison.b === b) {
+      this._comparison = next;
+      this._emit('comparison');
+    }
+  }
+
+  closeComparison(): void {
+    this._comparison = null;
+    this._emit('comparison');
+  }
+
+  /**
+   * Find rerun jobs (they outlive a page reload): of one run, or of all runs when
+   * `runId` is omitted. The newest job of each run is kept and followed while in flight.
+   */
+  async findJobs(runId?: string): Promise<void> {
+    await this._jobs.find(runId);
+  }
+
+  /** Re-execute a run (options default to the settings) and follow the job to its verdict. */
+  async rerun(runId: string, choice?: Partial<RerunChoice>): Promise<Job | null> {
+    const request: RerunRequest = {
+      run_id: runId,
+      env: choice?.env ?? this._settings.rerunEnv,
+      data: choice?.data ?? this._settings.rerunData
+    };
+    if (this._settings.trackingUri) {
+      request.tracking_uri = this._settings.trackingUri;
+    }
+    return this._jobs.start(request);
+  }
+
+  /** Stop a run's job in flight. */
+  async cancel(runId: string): Promise<void> {
+    await this._jobs.cancel(runId);
+  }
+
+  /**
+   * Capture the focused notebook's kernel session as a run.
+   *
+   * @param save - saves the notebook first, so the run records what is on screen
+   */
+  async captureNotebook(save?: () => Promise<unknown>): Promise<CaptureResult | null> {
+    const notebook = this._notebookPath;
+    if (!notebook) {
+      this._capture = {
+        value: null,
+        loading: false,
+        problem: {
+          kind: 'bad-request',
+          message: 'No notebook is open.',
+          hint: 'Open the notebook to capture, run its cells, then click Capture run.',
+          retry: false,
+          status: null
+        }
+      };
+      this._emit('capture');
+      return null;
+    }
+    this._capture = { value: null, loading: true, problem: null };
+    this._emit('capture');
+    const body: CaptureRequest = { notebook };
+    if (this._settings.defaultExperiment) {
+      body.experiment = this._settings.defaultExperiment;
+    }
+    if (this._settings.trackingUri) {
+      body.tracking_uri = this._settings.trackingUri;
+    }
+    try {
+      if (save) {
+        await save();
+      }
+      const result = await requestAPI<CaptureResult>('capture', {
+        method: 'POST',
+        body: JSON.stringify(body)
+      });
+      this._capture = { value: result, loading: false, problem: null };
+      this._emit('capture');
+      await this.refresh();
+      await this.select(result.run_id);
+      return result;
+    } catch (error) {
+      this._capture = { value: null, loading: false, problem: problemFrom(error) };
+      this._emit('capture');
+      return null;
+    }
+  }
+
+  /**
+   * Have the server write a copy of a run's replay (the code as the kernel executed it,
+   * in execution order) or of its notebook as captured under its root, then open it.
+   *
+   * @param open - opens the returned path (relative to the server root), e.g. with the
+   *   document manager
+   */
+  async openCaptured(
+    runId: string,
+    which: OpenWhich,
+    open?: (path: string) => Promise<unknown>
+  ): Promise<OpenResult | null> {
+    const generation = this._detailsGeneration;
+    const current = () => generation === this._detailsGeneration;
+    this._opening = { which, value: null, loading: true, problem: null };
+    this._emit('open');
+    const body: OpenRequest = { which };
+    if (this._settings.trackingUri) {
+      body.tracking_uri = this._settings.trackingUri;
+    }
+    let next: OpenState;
+    try {
+      const result = await requestAPI<OpenResult>(endpoint('runs', runId, 'open'), {
+        method: 'POST',
+        body: JSON.stringify(body)
+      });
+      if (open) {
+        await open(result.path);
+      }
+      next = { which, value: result, loading: false, problem: null };
+    } catch (error) {
+      next = { which, value: null, loading: false, problem: problemFrom(error) };
+    }
+    if (current()) {
+      this._opening = next;
+      this._emit('open');
+    }
+    return next.value;
+  }
+
+  dismissCapture(): void {
+    this._capture = { value: null, loading: false, problem: null };
+    this._emit('capture');
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._jobs.dispose();
+    Signal.clearData(this);
+  }
+
+  private async _loadPage(token: string | null): Promise<void> {
+    const generation = token === null ? ++this._runsGeneration : this._runsGeneration;
+    this._runs = { ...this._runs, loading: true, problem: null };
+    this._emit('runs');
+    const query: Query = { max_results: this._settings.pageSize, page_token: token };
+    if (this._scope === 'notebook') {
+      query.notebook = this._notebookPath;
+    } else if (this._settings.defaultExperiment) {
+      query.experiment = this._settings.defaultExperiment;
+    }
+    try {
+      const page = await requestAPI<RunsPage>('runs', {}, this._query(query));
+      if (generation !== this._runsGeneration) {
+        return; // the notebook or scope changed meanwhile
+      }
+      const seen = new Set(token === null ? [] : this._runs.rows.map(row => row.run_id));
+      this._runs = {
+        rows: [
+          ...(token === null ? [] : this._runs.rows),
+          ...page.runs.filter(r => !seen.has(r.run_id))
+        ],
+        nextPageToken: page.next_page_token || null,
+        loaded: true,
+        loading: false,
+        problem: null
+      };
+    } catch (error) {
+      if (generation !== this._runsGeneration) {
+        return;
+      }
+      this._runs = { ...this._runs, loading: false, problem: problemFrom(error) };
+    }
+    this._emit('runs');
+  }
+
+  private _resetRuns(): void {
+    ++this._runsGeneration;
+    this._runs = { rows: [], nextPageToken: null, loaded: false, loading: false, problem: null };
+    this._emit('runs');
+  }
+
+  private _clearSelection(): void {
+    ++this._detailsGeneration;
+    this._selected = null;
+    this._details = { value: null, loading: false, problem: null };
+    this._environment = { value: null, loading: false, problem: null };
+    this._opening = { which: null, value: null, loading: false, problem: null };
+    this._checked = [];
+    this._comparison = null;
+    this._emit('selection');
+  }
+
+  /** Query arguments plus the tracking URI override. */
+  private _query(args: Query = {}): Query {
+    return this._settings.trackingUri
+      ? { ...args, tracking_uri: this._settings.trackingUri }
+      : args;
+  }
+
+  private _orderByStart(a: string, b: string): [string, string] {
+    const start = (id: string) => this._runs.rows.find(row => row.run_id === id)?.start_time ?? '';
+    return start(b) < start(a) ? [b, a] : [a, b];
+  }
+
+  /** A job ended: show its verdict on the run's row, and list the new rerun run. */
+  private _finish(job: Job): void {
+    this._jobFinished.emit(job);
+    if (job.state !== 'succeeded' || !job.verdict) {
+      return;
+    }
+    const verdict = job.verdict;
+    this._runs = {
+      ...this._runs,
+      rows: this._runs.rows.map(row => (row.run_id === job.run_id ? { ...row, verdict } : row))
+    };
+    this._emit('runs');
+    // The rerun is a new run at the top of the list; reload when only the first page is shown.
+    const listed = this._scope === 'experiment' || this._notebookPath !== null;
+    if (listed && this._runs.rows.length <= this._settings.pageSize) {
+      void this._loadPage(null);
+    }
+  }
+
+  private _emit(change: Change): void {
+    if (!this._isDisposed) {
+      this._changed.emit(change);
+    }
+  }
+
+  private _settings: ReproSettings;
+  private _frontendVersion: string;
+  private _isDisposed = false;
+  private _connection: ConnectionState = {
+    status: 'unchecked',
+    serverVersion: null,
+    problem: null
+  };
+  private _notebookPath: string | null = null;
+  private _scope: Scope = 'notebook';
+  private _runs: RunsState = {
+    rows: [],
+    nextPageToken: null,
+    loaded: false,
+    loading: false,
+    problem: null
+  };
+  private _runsGeneration = 0;
+  private _selected: string | null = null;
+  private _details: Loadable<RunDetails> = { value: null, loading: false, problem: null };
+  private _detailsGeneration = 0;
+  private _environment: Loadable<EnvironmentDrift> = { value: null, loading: false, problem: null };
+  private _checked: string[] = [];
+  private _comparison: ComparisonState | null = null;
+  private _capture: Loadable<CaptureResult> = { value: null, loading: false, problem: null };
+  private _opening: OpenState = { which: null, value: null, loading: false, problem: null };
+  private _jobs: RerunJobs;
+  private _changed = new Signal<this, Change>(this);
+  private _jobFinished = new Signal<this, Job>(this);
+}

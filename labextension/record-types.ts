@@ -1,0 +1,135 @@
+/* eslint-disable */
+/**
+ * GENERATED from nbrepro/schema/repro-1.schema.json by `jlpm gen:types`: do not edit.
+ * Change the schema, then regenerate; a test fails when this file is stale.
+ */
+
+/**
+ * This interface was referenced by `RunRecord`'s JSON-Schema
+ * via the `definition` "error".
+ */
+export type Error = {
+  ename: string;
+  evalue: string;
+  cell_index?: number | null;
+  [k: string]: unknown | undefined;
+} & Error1;
+export type Error1 = {
+  ename: string;
+  evalue: string;
+  cell_index?: number | null;
+  [k: string]: unknown | undefined;
+} | null;
+
+export interface RunRecord {
+  schema_version: 1;
+  nbrepro_version: string;
+  capture_id: string;
+  mode: 'magic' | 'headless' | 'sidebar';
+  created_at: string;
+  run: {
+    run_id: string;
+    experiment_id: string;
+    experiment_name: string | null;
+    tracking_uri: string;
+    run_name: string | null;
+    status: 'FINISHED' | 'FAILED' | 'KILLED' | 'RUNNING';
+    seed?: number | null;
+    error?: Error;
+    duration_seconds?: number | null;
+    offline?: boolean;
+    [k: string]: unknown | undefined;
+  };
+  code: {
+    cells: ExecutedCell[];
+    document: {
+      path: string | null;
+      available: boolean;
+      sha256?: string | null;
+      cell_count?: number | null;
+      missing_reason?: string | null;
+      modified_at?: string | null;
+      [k: string]: unknown | undefined;
+    };
+    hidden_state: {
+      hidden: boolean;
+      out_of_order: number[];
+      edited_after_run: number[];
+      missing_from_document: number[];
+      never_executed: number[];
+      explanations: string[];
+      [k: string]: unknown | undefined;
+    };
+    capture_cell?: number | null;
+    outputs_truncated?: boolean;
+    [k: string]: unknown | undefined;
+  };
+  environment: {
+    hash: string;
+    python: {
+      [k: string]: unknown | undefined;
+    };
+    packages: {
+      name: string;
+      version: string;
+      source: {
+        [k: string]: unknown | undefined;
+      };
+      [k: string]: unknown | undefined;
+    }[];
+    git?: {
+      [k: string]: unknown | undefined;
+    } | null;
+    [k: string]: unknown | undefined;
+  };
+  data: {
+    reads: DeltaRead[];
+    writes: DeltaWrite[];
+    notes: string[];
+    [k: string]: unknown | undefined;
+  };
+  artifacts: {
+    [k: string]: string | undefined;
+  };
+  warnings: string[];
+}
+/**
+ * This interface was referenced by `RunRecord`'s JSON-Schema
+ * via the `definition` "executed_cell".
+ */
+export interface ExecutedCell {
+  execution_count: number | null;
+  source: string;
+  doc_index: number | null;
+  cell_id: string | null;
+  error: Error;
+  error_known?: boolean;
+  [k: string]: unknown | undefined;
+}
+/**
+ * This interface was referenced by `RunRecord`'s JSON-Schema
+ * via the `definition` "delta_read".
+ */
+export interface DeltaRead {
+  uri: string;
+  table_id: string | null;
+  version: number;
+  requested_version?: number | string | null;
+  pinned_by_user: boolean;
+  latest_at_read?: boolean;
+  commit_timestamp?: string | null;
+  file_fingerprint: string | null;
+  num_files?: number | null;
+  [k: string]: unknown | undefined;
+}
+/**
+ * This interface was referenced by `RunRecord`'s JSON-Schema
+ * via the `definition` "delta_write".
+ */
+export interface DeltaWrite {
+  uri: string;
+  table_id?: string | null;
+  version: number | null;
+  mode?: string | null;
+  [k: string]: unknown | undefined;
+}

@@ -1,0 +1,319 @@
+"""The card shown under a ``%%repro`` cell (ipywidgets; thin glue over the core).
+
+The card says what was captured (run, cells, hidden state, Delta versions,
+environment) and carries a "Re-execute" button: it starts a rerun job through
+:mod:`nbrepro.jobs` (its own process, like the sidebar's) and shows progress,
+then the verdict, in place.
+
+Where widgets cannot render (nbconvert, papermill output, a notebook viewer) the
+card's display falls back to the plain text and HTML summary of the capture;
+terminal IPython, which has no kernel to talk to widgets, gets the plain summary
+without a card.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from functools import lru_cache
+from typing import Any
+
+import ipywidgets as widgets
+
+from nbrepro.display import summary_html, summary_lines
+
+POLL_SECONDS = 1.0
+VERDICT_COLORS = {"reproduced": "#2b8a3e", "differs": "#c92a2a", "failed": "#c92a2a"}
+
+
+@lru_cache(maxsize=1)
+def _jobs() -> Any:
+    """One job manager per kernel: every card's reruns share its queue."""
+    from nbrepro.jobs import JobManager
+    from nbrepro.paths import jobs_dir
+
+    return JobManager(jobs_dir())
+
+
+def table_name(uri: str) -> str:
+    """The last part of a table URI (``s3://lake/wine/`` -> ``wine``)."""
+    return uri.rstrip("/").rsplit("/", 1)[-1] or uri
+
+
+def run_link(mlflow_ui: str | None, experiment_id: str, run_id: str) -> str | None:
+    """The MLflow UI page of a run, when an MLflow UI address is known."""
+    if not mlflow_ui:
+        return None
+    return f"{mlflow_ui.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def mlflow_ui_for(tracking_uri: str, configured: str | None) -> str | None:
+    """The configured MLflow UI address; an HTTP tracking server serves its UI too."""
+    if configured:
+        return configured
+    if tracking_uri.startswith(("http://", "https://")):
+        return tracking_uri
+    return None
+
+
+class ReproCard(widgets.VBox):
+    """The card for one capture; re-executes it on request."""
+
+    def __init__(
+        self,
+        rec: dict[str, Any],
+        store: str,
+        warning: str | None,
+        *,
+        tracking_uri: str,
+        mlflow_ui: str | None = None,
+    ) -> None:
+        self.rec = rec
+        self.store = store
+        self.warning = warning
+        self.tracking_uri = tracking_uri
+        self.mlflow_ui = mlflow_ui_for(tracking_uri, mlflow_ui)
+        self._text = "\n".join(summary_lines(rec, store, warning))
+        self._html = summary_html(rec, store, warning)
+        self._job_id: str | None = None
+        self._stop = threading.Event()
+
+        self.header = widgets.HTML(self._header_html())
+        self.body = widgets.HTML(self._body_html())
+        narrow = {"width": "auto"}
+        self.env_choice = widgets.Dropdown(
+            options=[("current", "current"), ("recorded (rebuilt with uv)", "recorded")],
+            value="current",
+            description="Environment",
+            description_tooltip="current: this environment, drift listed; recorded: "
+            "the run's packages rebuilt with uv (cached)",
+            style={"description_width": "initial"},
+            layout=narrow,
+        )
+        self.data_choice = widgets.Dropdown(
+            options=[("pinned to the versions read", "pinned"), ("latest", "latest")],
+            value="pinned",
+            description="Data",
+            description_tooltip="pinned: every Delta table at the version this run read; "
+            "latest: today's data",
+            style={"description_width": "initial"},
+            layout=narrow,
+        )
+        self.button = widgets.Button(
+            description="Re-execute",
+            icon="redo",
+            button_style="primary",
+            tooltip="Re-execute this run in a fresh kernel and compare",
+        )
+        self.cancel = widgets.Button(description="Cancel", icon="stop", layout={"display": "none"})
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=1, description="", layout={"display": "none", "width": "60%"}
+        )
+        self.status = widgets.HTML("")
+        self.button.on_click(lambda _b: self.start_rerun())
+        self.cancel.on_click(lambda _b: self.cancel_rerun())
+        self.button.add_class("nbrepro-card-rerun")
+        self.add_class("nbrepro-card")
+        super().__init__(
+            [
+                self.header,
+                self.body,
+                widgets.HBox(
+                    [self.button, self.env_choice, self.data_choice, self.cancel],
+                    layout={"flex_flow": "row wrap", "align_items": "center", "gap": "8px"},
+                ),
+                self.progress,
+                self.status,
+            ],
+            layout={"border_left": "3px solid #0b7285", "padding": "4px 8px"},
+        )
+
+    # -- what the card shows ------------------------------------------------------
+
+    def _header_html(self) -> str:
+        run = self.rec["run"]
+        name = html.escape(str(run.get("run_name") or ""))
+        run_id = html.escape(run["run_id"])
+        link = run_link(self.mlflow_ui, str(run["experiment_id"]), run["run_id"])
+        ident = (
+            f"<a href='{html.escape(link)}' target='_blank' rel='noopener'><code>{run_id}</code></a>"
+            if link
+            else f"<code>{run_id}</code>"
+        )
+        return (
+            f"<div><b>nbrepro</b> captured <b>{name}</b> {ident} "
+            f"({html.escape(run['status'].lower())})</div>"
+            "<div style='color:var(--jp-ui-font-color2, #666);font-size:90%'>experiment "
+            f"{html.escape(str(run['experiment_name']))} in "
+            f"<code>{html.escape(self.store)}</code></div>"
+        )
+
+    def _body_html(self) -> str:
+        code = self.rec["code"]
+        esc = html.escape
+        parts = [f"{len(code['cells'])} executed cell(s)"]
+        reads = self.rec["data"]["reads"]
+        # The table's name, its full URI on hover: URIs are long.
+        tables = (
+            ", ".join(
+                f"<code title='{esc(r['uri'])}'>{esc(table_name(r['uri']))}</code> @ v{r['version']}"
+                for r in reads
+            )
+            or "no Delta tables read"
+        )
+        parts.append(tables)
+        parts.append(f"environment <code>{esc(self.rec['environment']['hash'][:12])}</code>")
+        out = "<div>" + " · ".join(parts) + "</div>"
+        if code["hidden_state"]["hidden"]:
+            out += "".join(
+                f"<div style='color:#a15c00'>&#9888; hidden state: {esc(e)}</div>"
+                for e in code["hidden_state"]["explanations"]
+            )
+        if self.warning:
+            out += f"<div style='color:#b00020'><b>Warning:</b> {esc(self.warning)}</div>"
+        return out
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+        # Seen wherever the widget cannot render (nbconvert, papermill output).
+        data["text/plain"] = self._text
+        data["text/html"] = self._html
+        return data
+
+    # -- re-execution ----------------------------------------------------------------
+
+    def start_rerun(self) -> None:
+        """Start a rerun job and follow it in a background thread."""
+        from nbrepro.jobs import RerunRequest
+
+        if self._job_id is not None:
+            return
+        try:
+            manager = _jobs()
+            job = manager.submit(
+                RerunRequest(
+                    run_id=self.rec["run"]["run_id"],
+                    env=str(self.env_choice.value),
+                    data=str(self.data_choice.value),
+                    tracking_uri=self.tracking_uri,
+                )
+            )
+        except Exception as exc:  # shown in the card: the user's notebook is not affected
+            self._show_status(f"could not start the rerun: {type(exc).__name__}: {exc}", "#c92a2a")
+            return
+        self._job_id = job.job_id
+        self.button.disabled = True
+        self.cancel.layout.display = None
+        self.progress.layout.display = None
+        self._show_status("queued", "#555")
+        self._stop.clear()
+        threading.Thread(
+            target=self._follow, args=(manager,), name="nbrepro-card", daemon=True
+        ).start()
+
+    def cancel_rerun(self) -> None:
+        """Stop the running job."""
+        if self._job_id is not None:
+            _jobs().cancel(self._job_id)
+
+    def _follow(self, manager: Any) -> None:
+        job_id = self._job_id
+        assert job_id is not None
+        while not self._stop.is_set():
+            try:
+                state = manager.get(job_id).to_json()
+            except Exception as exc:  # the card says so; nothing else depends on it
+                self._show_status(f"lost track of the rerun: {exc}", "#c92a2a")
+                break
+            self._render_job(state)
+            if state["state"] in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(POLL_SECONDS)
+        self._job_id = None
+        self.button.disabled = False
+        self.cancel.layout.display = "none"
+
+    def _render_job(self, job: dict[str, Any]) -> None:
+        progress = job.get("progress") or {}
+        total = int(progress.get("cells_total") or 0)
+        done = int(progress.get("cells_done") or 0)
+        self.progress.max = max(total, 1)
+        self.progress.value = min(done, self.progress.max)
+        phase = progress.get("phase") or job["state"]
+        if job["state"] in ("queued", "running"):
+            cells = f" — cell {done} of {total}" if total else ""
+            self._show_status(f"{html.escape(str(phase))}{cells}", "#555")
+            return
+        self.progress.layout.display = "none"
+        if job["state"] == "cancelled":
+            self._show_status("rerun cancelled", "#555")
+        elif job["state"] == "failed":
+            self._show_status(
+                f"rerun could not run: {job.get('error') or 'see the log'}", "#c92a2a"
+            )
+        else:
+            self._show_verdict(job)
+
+    def _show_verdict(self, job: dict[str, Any]) -> None:
+        verdict = str(job.get("verdict") or "unknown")
+        report = job.get("report") or {}
+        color = VERDICT_COLORS.get(verdict, "#555")
+        lines = [f"<b style='color:{color}'>{html.escape(verdict)}</b>"]
+        if report.get("differs"):
+            lines.append("differs in: " + ", ".join(html.escape(s) for s in report["differs"]))
+        if report.get("drift"):
+            lines.append("environment drift (does not fail the verdict)")
+        failure = report.get("failure")
+        if failure:
+            lines.append(
+                f"cell {failure.get('cell_index')} raised "
+                f"{html.escape(str(failure.get('ename')))}: {html.escape(str(failure.get('evalue')))}"
+            )
+        rerun_id = job.get("rerun_run_id")
+        if rerun_id:
+            link = run_link(self.mlflow_ui, str(self.rec["run"]["experiment_id"]), rerun_id)
+            ident = (
+                f"<a href='{html.escape(link)}' target='_blank' rel='noopener'>{rerun_id}</a>"
+                if link
+                else rerun_id
+            )
+            lines.append(f"rerun <code>{ident}</code>")
+        self.status.value = "<div class='nbrepro-card-verdict'>" + " · ".join(lines) + "</div>"
+
+    def _show_status(self, text: str, color: str) -> None:
+        self.status.value = f"<span style='color:{color}'>{text}</span>"
+
+
+def show_capture(
+    shell: Any,
+    rec: dict[str, Any],
+    store: str,
+    warning: str | None,
+    *,
+    tracking_uri: str,
+    mlflow_ui: str | None,
+) -> ReproCard | None:
+    """Display the card under the cell, or the plain summary where no widget can live.
+
+    Returns:
+        The card, or None where the plain summary was shown.
+    """
+    from IPython.display import display
+
+    if getattr(shell, "kernel", None) is None:
+        # Terminal IPython: no frontend to render a widget.
+        display(
+            {
+                "text/plain": "\n".join(summary_lines(rec, store, warning)),
+                "text/html": summary_html(rec, store, warning),
+            },
+            raw=True,
+        )
+        return None
+    card = ReproCard(rec, store, warning, tracking_uri=tracking_uri, mlflow_ui=mlflow_ui)
+    display(card)
+    return card
+
+
+__all__ = ["ReproCard", "mlflow_ui_for", "run_link", "show_capture", "table_name"]

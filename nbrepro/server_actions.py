@@ -1,0 +1,167 @@
+"""Server handlers that act: rerun jobs, capture of a running kernel, environment drift,
+copies of a run's notebooks to open.
+
+Thin glue: :mod:`nbrepro.jobs` runs reruns, :mod:`nbrepro.kernelexec` talks to
+a notebook's kernel, :mod:`nbrepro.drift` computes drift, :mod:`nbrepro.notebook_copy`
+writes the copies. Errors map to status codes in :func:`nbrepro.server._status_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import tornado
+
+from nbrepro.kernelexec import NoRunningKernel, call_in_kernel
+from nbrepro.server import BadRequest, BaseHandler
+
+
+class RerunsHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        """Start a rerun job (202, ``Job``); 404 when the run is unknown."""
+        from nbrepro.jobs import RerunRequest
+        from nbrepro.runs import load_run
+
+        uri = self.checked_tracking()
+        request = RerunRequest.from_json({**self.json_body(), "tracking_uri": uri})
+        # Refuse now what the rerun would refuse after seconds of start-up.
+        await asyncio.to_thread(load_run, request.run_id, uri)
+        manager = self.settings_obj.job_manager()
+        job = await asyncio.to_thread(manager.submit, request)
+        self.set_status(202)
+        self.finish(job.to_json())
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        """``{"jobs": [Job]}``, newest first (of one run with ``run_id``)."""
+        run_id = self.get_argument("run_id", None)
+        if run_id is not None:
+            self.run_id_arg(run_id)
+        manager = self.settings_obj.job_manager()
+
+        def listed() -> list[dict[str, Any]]:
+            return [job.to_json() for job in manager.list(run_id)]
+
+        self.finish({"jobs": await asyncio.to_thread(listed)})
+
+
+class RerunHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self, job_id: str) -> None:
+        """One ``Job``, with progress and log tail."""
+        manager = self.settings_obj.job_manager()
+        self.finish(await asyncio.to_thread(lambda: manager.get(job_id).to_json()))
+
+    @tornado.web.authenticated
+    async def delete(self, job_id: str) -> None:
+        """Cancel a job; returns it (a finished job unchanged)."""
+        manager = self.settings_obj.job_manager()
+        self.finish(await asyncio.to_thread(lambda: manager.cancel(job_id).to_json()))
+
+
+class KernelHandler(BaseHandler):
+    """A handler that may talk to a notebook's running kernel."""
+
+    async def kernel_for(self, notebook: str) -> tuple[str, Any] | None:
+        """``(kernel name, kernel manager)`` of the notebook's running kernel, or None."""
+        api_path = Path(os.path.relpath(notebook, self.server_root())).as_posix()
+        for session in await self.session_manager.list_sessions():
+            kernel = session.get("kernel") or {}
+            if session.get("path") == api_path and kernel.get("id"):
+                try:
+                    manager = self.kernel_manager.get_kernel(kernel["id"])
+                except KeyError:
+                    continue  # shut down between the two calls
+                return str(kernel.get("name") or ""), manager
+        return None
+
+    async def call(self, manager: Any, module: str, function: str, **kwargs: Any) -> Any:
+        return await call_in_kernel(
+            manager, module, function, kwargs, timeout=self.settings_obj.kernel_timeout
+        )
+
+
+class CaptureHandler(KernelHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        """Capture the notebook's running kernel session as a run (``CaptureResult``)."""
+        value = self.body_field("notebook", str)
+        if not value:
+            raise BadRequest("notebook is required: the notebook's path, relative to the root")
+        notebook = self.notebook_arg(value)
+        assert notebook is not None
+        arguments = {
+            "experiment": self.body_field("experiment", str) or None,
+            "name": self.body_field("name", str) or None,
+            "notebook": notebook,
+            # Only a store named by the request or the server's setting: otherwise the
+            # kernel resolves it as %repro does (mlflow.set_tracking_uri included).
+            "tracking_uri": self.tracking_override(),
+        }
+        unknown = sorted(set(self.json_body()) - {*arguments, "notebook"})
+        if unknown:
+            raise BadRequest(f"unknown field(s) {', '.join(unknown)} in the capture request")
+        found = await self.kernel_for(notebook)
+        if found is None:
+            raise NoRunningKernel(
+                f"notebook {value!r} has no running kernel: open it and start its kernel "
+                "(run a cell), then capture again"
+            )
+        _, manager = found
+        result = await self.call(manager, "nbrepro.ipython_ext", "capture_for_sidebar", **arguments)
+        self.finish(result)
+
+
+class EnvironmentHandler(KernelHandler):
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        """The run's environment against the notebook's kernel, else this server's Python."""
+        from nbrepro.drift import environment_drift
+        from nbrepro.environment import capture_environment
+        from nbrepro.runs import load_run
+
+        captured = await asyncio.to_thread(
+            load_run, self.run_id_arg(run_id), self.checked_tracking()
+        )
+        notebook = self.notebook_arg()
+        found = await self.kernel_for(notebook) if notebook else None
+        if found is not None:
+            name, manager = found
+            now = await self.call(manager, "nbrepro.environment", "capture_environment")
+            drift = environment_drift(
+                captured.record["environment"], now, against="kernel", kernel=name
+            )
+        else:
+            now = await asyncio.to_thread(capture_environment)
+            drift = environment_drift(
+                captured.record["environment"], now, against="server", kernel=None
+            )
+        self.finish(drift)
+
+
+class OpenHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        """Write the run's replay or document under the root (``OpenResult``) to open it."""
+        from nbrepro.notebook_copy import WHICH, write_copy
+        from nbrepro.runs import load_run
+
+        which = self.body_field("which", str)
+        if which is None:
+            raise BadRequest(f"which is required: one of {', '.join(WHICH)}")
+        if which not in WHICH:
+            raise BadRequest(f"which must be one of {', '.join(WHICH)}, not {which!r}")
+        unknown = sorted(set(self.json_body()) - {"which", "tracking_uri"})
+        if unknown:
+            raise BadRequest(f"unknown field(s) {', '.join(unknown)} in the open request")
+        captured = await asyncio.to_thread(
+            load_run, self.run_id_arg(run_id), self.checked_tracking()
+        )
+        result = await asyncio.to_thread(
+            write_copy, captured, which, self.server_root(), self.settings_obj.open_dir
+        )
+        self.finish(result)

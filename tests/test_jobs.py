@@ -1,0 +1,190 @@
+"""Rerun jobs on real parts: `nbrepro rerun` processes, their files, their process groups."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from helpers import write_notebook
+
+from nbrepro import paths, procs
+from nbrepro.jobs import JobManager, JobRequestError, RerunRequest
+from nbrepro.jobstate import Job, JobNotFound, cli_error, utcnow
+
+pytestmark = pytest.mark.kernel
+
+SLOW_CELL = "import pathlib, time\ntime.sleep(float(pathlib.Path('delay.txt').read_text()))"
+
+
+def wait_for(manager: JobManager, job_id: str, condition, timeout: float = 180) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = manager.get(job_id)
+        if condition(job):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} never got there: {manager.get(job_id).to_json()}")
+
+
+def alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture
+def slow_run(tmp_path: Path, nbrepro_home: Path) -> tuple[str, Path]:
+    """A captured run whose first cell sleeps as long as delay.txt says (0 when captured)."""
+    from nbrepro.headless import run_notebook
+
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    (folder / "delay.txt").write_text("0")
+    nb = write_notebook(folder / "slow.ipynb", [("a", SLOW_CELL), ("b", "print('done')")])
+    # Named: an earlier capture in this process set mlflow's tracking URI to its store.
+    return run_notebook(nb, tracking_uri=paths.default_tracking_uri()).run_id, folder
+
+
+def test_queue_bound_cancel_and_restart(slow_run: tuple[str, Path], tmp_path: Path) -> None:
+    run_id, folder = slow_run
+    (folder / "delay.txt").write_text("300")
+    jobs = tmp_path / "jobs"
+    manager = JobManager(jobs, max_concurrent=1, kill_grace=20)
+    first = manager.submit(RerunRequest(run_id=run_id))
+    second = manager.submit(RerunRequest(run_id=run_id))
+    assert manager.get(first.job_id).state == "running"
+    assert manager.get(second.job_id).to_json()["progress"]["phase"] == "queued"
+
+    running = wait_for(
+        manager,
+        first.job_id,
+        lambda j: j.progress()["phase"] == "executing" and j.progress()["cells_total"],
+    )
+    assert manager.get(second.job_id).state == "queued"  # the bound holds while the first runs
+    leader = psutil.Process(running.process["pid"])
+    tree = [leader, *leader.children(recursive=True)]
+    assert len(tree) >= 2, "the rerun should have started its kernel"
+
+    # Cancelled from another manager on the same folder (a kernel's card, the server).
+    other = JobManager(jobs)
+    assert other.cancel(first.job_id).state == "cancelled"
+    done = wait_for(manager, first.job_id, lambda j: j.exit_code is not None, timeout=60)
+    assert done.state == "cancelled"
+    deadline = time.monotonic() + 30
+    while any(alive(p) for p in tree) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in tree), "the rerun or its kernel survived the cancel"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(leader.pid, 0)
+
+    # The slot freed: the queued job starts; cancelling it stops it too.
+    wait_for(manager, second.job_id, lambda j: j.state == "running", timeout=30)
+    manager.cancel(second.job_id)
+    wait_for(manager, second.job_id, lambda j: j.exit_code is not None, timeout=60)
+
+    # A new manager (a restarted server) lists both, newest first, as they ended.
+    listed = JobManager(jobs).list(run_id=run_id)
+    assert [j.job_id for j in listed] == [second.job_id, first.job_id]
+    assert {j.state for j in listed} == {"cancelled"}
+    assert JobManager(jobs).list(run_id="0" * 32) == []
+
+
+def test_unknown_run_fails_with_the_cli_message(tmp_path: Path, nbrepro_home: Path) -> None:
+    manager = JobManager(tmp_path / "jobs")
+    job = manager.submit(RerunRequest(run_id="0" * 32))
+    done = wait_for(manager, job.job_id, lambda j: j.finished, timeout=120)
+    assert done.state == "failed" and done.exit_code == 2
+    assert done.error is not None and f"no run {'0' * 32}" in done.error
+    body = done.to_json()
+    assert body["report"] is None and body["verdict"] is None
+    assert any("Error:" in line for line in body["log_tail"])
+
+
+def test_requests_are_checked() -> None:
+    good = RerunRequest.from_json({"run_id": "a" * 32, "tolerance": 0.01})
+    assert good.argv()[-2:] == ["--tolerance", "0.01"]
+    for body, fragment in [
+        ([], "JSON object"),
+        ({"run_id": "nope"}, "not an MLflow run id"),
+        ({"run_id": "a" * 32, "env": "other"}, "env must be one of"),
+        ({"run_id": "a" * 32, "data": "yesterday"}, "data must be one of"),
+        ({"run_id": "a" * 32, "tolerance": -1}, "non-negative"),
+        ({"run_id": "a" * 32, "tolerance": "0.1"}, "non-negative"),
+        ({"run_id": "a" * 32, "tolerance": True}, "non-negative"),
+        ({"run_id": "a" * 32, "allow_missing": "yes"}, "true or false"),
+        ({"run_id": "a" * 32, "allow_missing": True}, "env 'recorded' only"),
+        ({"run_id": "a" * 32, "allowMissing": True}, "unknown field"),
+    ]:
+        with pytest.raises(JobRequestError, match=fragment):
+            RerunRequest.from_json(body)
+
+
+def test_bad_and_unknown_job_ids(tmp_path: Path) -> None:
+    manager = JobManager(tmp_path / "jobs")
+    with pytest.raises(JobRequestError):
+        manager.get("../etc")
+    with pytest.raises(JobNotFound):
+        manager.cancel("f" * 32)
+
+
+def _job(folder: Path, job_id: str = "c" * 32, **fields) -> Job:
+    (folder / job_id).mkdir(parents=True)
+    job = Job(
+        job_id=job_id,
+        run_id="a" * 32,
+        options={"env": "current", "data": "pinned", "tolerance": None, "allow_missing": False},
+        folder=folder / job_id,
+        created_at=utcnow(),
+        **fields,
+    )
+    job.save()
+    return job
+
+
+def _ended_process() -> dict:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    ident = procs.identity(proc.pid)
+    proc.wait()
+    return ident
+
+
+def test_a_job_whose_owner_died_is_settled_from_its_files(tmp_path: Path) -> None:
+    """A restarted server: the rerun ended while nobody waited for it."""
+    dead = _ended_process()
+    job = _job(tmp_path, state="running", owner=dead, process=_ended_process())
+    report = {"run_id": "b" * 32, "reproduces": "a" * 32, "verdict": "differs", "differs": []}
+    (job.folder / "output.json").write_text(json.dumps(report))
+    seen = JobManager(tmp_path).get(job.job_id)
+    assert (seen.state, seen.verdict, seen.rerun_run_id) == ("succeeded", "differs", "b" * 32)
+    assert seen.exit_code is None and seen.to_json()["report"]["verdict"] == "differs"
+    assert Job.load(job.folder).state == "succeeded"  # settled once, for every reader
+
+
+def test_an_orphan_without_report_fails_and_a_queued_orphan_never_starts(tmp_path: Path) -> None:
+    dead = _ended_process()
+    job = _job(tmp_path, state="running", owner=dead, process=_ended_process())
+    seen = JobManager(tmp_path).get(job.job_id)
+    assert seen.state == "failed" and "ended before the rerun finished" in (seen.error or "")
+    queued = _job(tmp_path, "d" * 32, state="queued", owner=dead)
+    seen = JobManager(tmp_path).get(queued.job_id)
+    assert seen.state == "failed" and "never started" in (seen.error or "")
+
+
+def test_exit_codes_map_to_states(tmp_path: Path) -> None:
+    job = _job(tmp_path, state="running", owner=procs.identity(os.getpid()))
+    (job.folder / "log.txt").write_text("Traceback ...\nKeyError: 'x'\n")
+    job.settle(1)  # "differs" exit, but no report: never shown as completed
+    assert job.state == "failed" and "exited with code 1" in (job.error or "")
+    job.state, job.finished_at = "running", None
+    job.settle(-9)
+    assert job.state == "cancelled" and job.error == "stopped by SIGKILL"
+    assert (
+        cli_error(["warn", "Error: the data is gone:", "  - t v0"]) == "the data is gone:\n  - t v0"
+    )

@@ -1,0 +1,29 @@
+"""JupyterLab server configuration for nbrepro's galata tests.
+
+Everything the server, kernels and nbrepro write goes to a temporary folder
+(``NBREPRO_UI_TMP``, set by the Makefile/CI, else a new one), never to $HOME.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from jupyterlab.galata import configure_jupyter_server
+
+c = get_config()  # type: ignore[name-defined] # noqa: F821
+
+root = Path(os.environ.get("NBREPRO_UI_TMP") or tempfile.mkdtemp(prefix="nbrepro-ui-"))
+for name in ("nbrepro-home", "notebooks", "runtime", "ipython"):
+    (root / name).mkdir(parents=True, exist_ok=True)
+# Kernels inherit the server's environment: one store for the server, kernels and reruns.
+os.environ["NBREPRO_HOME"] = str(root / "nbrepro-home")
+os.environ.pop("MLFLOW_TRACKING_URI", None)
+os.environ["JUPYTER_RUNTIME_DIR"] = str(root / "runtime")
+os.environ["IPYTHONDIR"] = str(root / "ipython")
+
+configure_jupyter_server(c)
+c.ServerApp.ip = "127.0.0.1"
+c.ServerApp.allow_root = True
+c.ServerApp.root_dir = str(root / "notebooks")
+c.FileContentsManager.delete_to_trash = False
+c.ServerApp.jpserver_extensions = {"nbrepro": True}

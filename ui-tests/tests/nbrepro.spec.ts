@@ -1,0 +1,95 @@
+/**
+ * nbrepro in a real JupyterLab (Debian's Chromium): capture a run that reads a Delta
+ * table, find it in the sidebar, see the data drift after the nightly append,
+ * re-execute it pinned to the version it read and get the verdict `reproduced`.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import * as path from 'path';
+
+const NOTEBOOK = 'wine.ipynb';
+const IMAGES = path.resolve(__dirname, '..', '..', 'docs', 'images');
+
+test.use({ autoGoto: true, viewport: { width: 1440, height: 900 } });
+
+test('capture, drift, re-execute and verdict', async ({ page, tmpPath }) => {
+  await page.contents.uploadFile(
+    path.resolve(__dirname, 'notebooks', NOTEBOOK),
+    `${tmpPath}/${NOTEBOOK}`
+  );
+  await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
+  await page.notebook.activate(NOTEBOOK);
+
+  // Write the table (v0), load nbrepro, run the %%repro cell.
+  for (const cell of [0, 1, 2]) {
+    await page.notebook.runCell(cell);
+  }
+  const card = page.locator('.nbrepro-card');
+  await expect(card).toBeVisible();
+  await expect(card).toContainText('ui-baseline');
+  await expect(card).toContainText('@ v0');
+  await expect(card.locator('.nbrepro-card-rerun')).toBeVisible();
+
+  // The sidebar follows the notebook in focus and lists the new run.
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await expect(sidebar).toBeVisible();
+  const row = sidebar.getByTestId('nbrepro-run-row').first();
+  await expect(row).toContainText('ui-baseline');
+  await expect(row.getByTestId('nbrepro-verdict')).toHaveAttribute('data-verdict', 'none');
+  await expect(row.getByTestId('nbrepro-drift-warning')).toHaveCount(0);
+  const runId = await row.getAttribute('data-run-id');
+  expect(runId).toMatch(/^[0-9a-f]{32}$/);
+
+  // Its details: the code, the Delta table at the version read.
+  await row.getByTestId('nbrepro-run-name').click();
+  const details = sidebar.getByTestId('nbrepro-run-details');
+  await expect(details).toBeVisible();
+  await expect(details.getByTestId('nbrepro-section-data')).toContainText('v0');
+  await expect(details.getByTestId('nbrepro-section-metrics')).toContainText('mean_quality');
+
+  // The nightly job appends rows: the table moves to v1 and the run is flagged.
+  await page.notebook.runCell(3);
+  await sidebar.getByTestId('nbrepro-back-button').click();
+  await sidebar.getByTestId('nbrepro-refresh-button').click();
+  await expect(row.getByTestId('nbrepro-drift-warning')).toBeVisible();
+  await row.getByTestId('nbrepro-run-name').click();
+  await expect(details.getByTestId('nbrepro-section-data')).toContainText('table now at v1');
+
+  // Re-execute pinned to v0: the verdict comes back in place.
+  await details.getByTestId('nbrepro-rerun-button').click();
+  await expect(details.getByTestId('nbrepro-progress')).toBeVisible();
+  const verdict = details.getByTestId('nbrepro-report-verdict');
+  await expect(verdict).toHaveAttribute('data-verdict', 'reproduced', { timeout: 180000 });
+  await page.screenshot({ path: path.join(IMAGES, 'sidebar.png') });
+
+  // The list shows the verdict of the run's latest rerun.
+  await sidebar.getByTestId('nbrepro-back-button').click();
+  await sidebar.getByTestId('nbrepro-refresh-button').click();
+  const original = sidebar.locator(`[data-testid="nbrepro-run-row"][data-run-id="${runId}"]`);
+  await expect(original.getByTestId('nbrepro-verdict')).toHaveAttribute(
+    'data-verdict',
+    'reproduced'
+  );
+  await expect(original.getByTestId('nbrepro-drift-warning')).toBeVisible();
+  // The rerun is listed too, newest first, as a rerun of the original.
+  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText('rerun of ui-baseline');
+  await sidebar.screenshot({ path: path.join(IMAGES, 'sidebar-list.png') });
+});
+
+test('the card re-executes in place', async ({ page, tmpPath }) => {
+  await page.contents.uploadFile(
+    path.resolve(__dirname, 'notebooks', NOTEBOOK),
+    `${tmpPath}/${NOTEBOOK}`
+  );
+  await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
+  await page.notebook.activate(NOTEBOOK);
+  for (const cell of [0, 1, 2]) {
+    await page.notebook.runCell(cell);
+  }
+  const card = page.locator('.nbrepro-card');
+  await card.locator('.nbrepro-card-rerun').click();
+  await expect(card.locator('.nbrepro-card-verdict')).toContainText('reproduced', {
+    timeout: 180000
+  });
+  await card.screenshot({ path: path.join(IMAGES, 'card.png') });
+});
