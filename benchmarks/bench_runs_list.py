@@ -150,11 +150,18 @@ class _JupyterServer:
         self.log.close()
 
 
-def _page_args(token: str | None, notebook: str | None, exp_id: str) -> tuple[Any, ...]:
+def _search(client: Any, exp_id: str, notebook: str | None, token: str | None) -> Any:
+    """The page as MLflow's own search gives it: the filter and order the endpoint uses."""
     filters = ["tags.`nbrepro.capture_id` LIKE '%'"]
     if notebook:
         filters.append(f"tags.`nbrepro.notebook` = '{notebook}'")
-    return ([exp_id], " and ".join(filters), token)
+    return client.search_runs(
+        [exp_id],
+        " and ".join(filters),
+        order_by=["attributes.start_time DESC"],
+        max_results=PAGE,
+        page_token=token,
+    )
 
 
 def run(workdir: Path) -> list[Result]:
@@ -183,37 +190,23 @@ def run(workdir: Path) -> list[Result]:
             depth = 20 if nb is None else 5
             token = None
             for _ in range(depth - 1):
-                ids, flt, _tok = _page_args(token, nb, exp_id)
-                token = client.search_runs(
-                    ids,
-                    flt,
-                    order_by=["attributes.start_time DESC"],
-                    max_results=PAGE,
-                    page_token=token,
-                ).token
+                token = _search(client, exp_id, nb, token).token
             for page_name, page_token in (("first page", None), (f"page {depth}", token)):
                 params: dict[str, Any] = {"experiment": "bench-list", "max_results": PAGE}
                 if nb:
                     params["notebook"] = Path(nb).name
                 if page_token:
                     params["page_token"] = page_token
-                ids, flt, _tok = _page_args(page_token, nb, exp_id)
                 ours: list[float] = []
                 theirs: list[float] = []
                 body = server.get("/nbrepro/runs", params)  # warm-up both
-                client.search_runs(ids, flt, max_results=PAGE, page_token=page_token)
+                _search(client, exp_id, nb, page_token)
                 for _ in range(ROUNDS):
                     t = time.perf_counter()
                     body = server.get("/nbrepro/runs", params)
                     ours.append(time.perf_counter() - t)
                     t = time.perf_counter()
-                    page = client.search_runs(
-                        ids,
-                        flt,
-                        order_by=["attributes.start_time DESC"],
-                        max_results=PAGE,
-                        page_token=page_token,
-                    )
+                    page = _search(client, exp_id, nb, page_token)
                     theirs.append(time.perf_counter() - t)
                 assert len(body["runs"]) == PAGE == len(page)
                 assert [r["run_id"] for r in body["runs"]] == [r.info.run_id for r in page]

@@ -13,8 +13,9 @@ import hashlib
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,7 +86,42 @@ def client_for(uri: str) -> MlflowClient:
     """An MlflowClient bound to ``uri`` (imports mlflow on first use; one per URI)."""
     from mlflow import MlflowClient
 
+    if uri.startswith("sqlite:///"):
+        with _store_lock(Path(uri[len("sqlite:///") :])):
+            client = MlflowClient(tracking_uri=uri)
+            # The first search builds the model registry's store too.
+            client.search_experiments(max_results=1)
+        return client
     return MlflowClient(tracking_uri=uri)
+
+
+@contextmanager
+def _store_lock(db: Path) -> Iterator[None]:
+    """Open (create or upgrade) a SQLite store one process at a time.
+
+    MLflow creates and migrates the schema when a process first opens a store. On a
+    new store, two processes doing it at once (on first use, a kernel's capture and
+    the Jupyter server's runs list) make one of them fail ("duplicate column name",
+    "Online migration expected to match one row"), and that capture would be spooled
+    for nothing. A lock file beside the database serializes the opening.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; MLflow's own behaviour
+        yield
+        return
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(db.with_name(db.name + ".lock"), "a")  # noqa: SIM115 - closed below
+    except OSError:  # an unwritable folder: check_reachable reports it
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 _experiment_ids: dict[tuple[str, str], str] = {}

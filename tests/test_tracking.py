@@ -56,3 +56,21 @@ def test_experiments_on_local_store_keep_artifacts_next_to_the_db(nbrepro_home: 
     location = client.get_experiment(exp_id).artifact_location
     assert location.endswith("mlartifacts/my_exp_1")
     assert str(nbrepro_home) in location
+
+
+def _open_store(uri: str) -> str:
+    from nbrepro.tracking import client_for
+
+    client_for(uri).search_experiments()
+    return "ok"
+
+
+def test_processes_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path: Path) -> None:
+    # On first use a kernel's capture and the Jupyter server's runs list create the
+    # store together; MLflow's schema migration must not fail one of them.
+    import multiprocessing
+
+    uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        assert pool.map(_open_store, [uri] * 4) == ["ok"] * 4

@@ -3,7 +3,7 @@
  * table, find it in the sidebar, see the data drift after the nightly append,
  * re-execute it pinned to the version it read and get the verdict `reproduced`.
  */
-import { expect, test } from '@jupyterlab/galata';
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
 const NOTEBOOK = 'wine.ipynb';
@@ -11,23 +11,27 @@ const IMAGES = path.resolve(__dirname, '..', '..', 'docs', 'images');
 
 test.use({ autoGoto: true, viewport: { width: 1440, height: 900 } });
 
-test('capture, drift, re-execute and verdict', async ({ page, tmpPath }) => {
+/** Open the wine notebook, write its table (v0), load nbrepro, run the %%repro cell. */
+async function captureWineRun(page: IJupyterLabPageFixture, tmpPath: string): Promise<void> {
   await page.contents.uploadFile(
     path.resolve(__dirname, 'notebooks', NOTEBOOK),
     `${tmpPath}/${NOTEBOOK}`
   );
   await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
   await page.notebook.activate(NOTEBOOK);
-
-  // Write the table (v0), load nbrepro, run the %%repro cell.
   for (const cell of [0, 1, 2]) {
     await page.notebook.runCell(cell);
   }
+}
+
+test('capture, drift, re-execute and verdict', async ({ page, tmpPath }) => {
+  await captureWineRun(page, tmpPath);
   const card = page.locator('.nbrepro-card');
   await expect(card).toBeVisible();
   await expect(card).toContainText('ui-baseline');
   await expect(card).toContainText('@ v0');
   await expect(card.locator('.nbrepro-card-rerun')).toBeVisible();
+  await expect(card).not.toContainText('Warning'); // logged, not spooled
 
   // The sidebar follows the notebook in focus and lists the new run.
   await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
@@ -77,15 +81,7 @@ test('capture, drift, re-execute and verdict', async ({ page, tmpPath }) => {
 });
 
 test('the card re-executes in place', async ({ page, tmpPath }) => {
-  await page.contents.uploadFile(
-    path.resolve(__dirname, 'notebooks', NOTEBOOK),
-    `${tmpPath}/${NOTEBOOK}`
-  );
-  await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
-  await page.notebook.activate(NOTEBOOK);
-  for (const cell of [0, 1, 2]) {
-    await page.notebook.runCell(cell);
-  }
+  await captureWineRun(page, tmpPath);
   const card = page.locator('.nbrepro-card');
   await card.locator('.nbrepro-card-rerun').click();
   await expect(card.locator('.nbrepro-card-verdict')).toContainText('reproduced', {
