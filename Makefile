@@ -15,7 +15,7 @@ UI_TMP := $(CURDIR)/ui-tests/.tmp
 export YARN_CACHE_FOLDER ?= $(CURDIR)/.yarn-cache
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo lab test install lint typecheck pytest jstest uitest bench clean
+.PHONY: demo lab test install lint typecheck pytest jstest uitest screenshots bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(ENV_DIR)
@@ -63,7 +63,12 @@ $(UI_STAMP): ui-tests/package.json | $(STAMP)
 uitest: install $(UI_STAMP)
 	rm -rf $(UI_TMP) && mkdir -p $(UI_TMP)
 	cd ui-tests && PATH="$(BIN):$$PATH" NBREPRO_UI_TMP=$(UI_TMP) CHROMIUM_PATH=$(CHROMIUM) \
+		NBREPRO_SCREENSHOTS=$(NBREPRO_SCREENSHOTS) \
 		JUPYTERLAB_GALATA_ROOT_DIR=$(UI_TMP)/notebooks $(JLPM) playwright test
+
+# The README's screenshots (docs/images), from the browser tests.
+screenshots:
+	$(MAKE) uitest NBREPRO_SCREENSHOTS=1
 
 test: lint typecheck jstest pytest uitest
 

@@ -7,7 +7,10 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
 const NOTEBOOK = 'wine.ipynb';
-const IMAGES = path.resolve(__dirname, '..', '..', 'docs', 'images');
+// README screenshots: written to docs/images only when asked (`make screenshots`).
+const IMAGES = process.env.NBREPRO_SCREENSHOTS
+  ? path.resolve(__dirname, '..', '..', 'docs', 'images')
+  : path.resolve(__dirname, '..', 'test-results', 'screenshots');
 
 test.use({ autoGoto: true, viewport: { width: 1440, height: 900 } });
 
@@ -88,4 +91,29 @@ test('the card re-executes in place', async ({ page, tmpPath }) => {
     timeout: 180000
   });
   await card.screenshot({ path: path.join(IMAGES, 'card.png') });
+});
+
+test('Capture run records the kernel session without a magic', async ({ page, tmpPath }) => {
+  await page.contents.uploadFile(
+    path.resolve(__dirname, 'notebooks', NOTEBOOK),
+    `${tmpPath}/${NOTEBOOK}`
+  );
+  await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
+  await page.notebook.activate(NOTEBOOK);
+  await page.notebook.runCell(0); // only the setup cell: no %load_ext, no %%repro
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await expect(sidebar.getByTestId('nbrepro-empty')).toBeVisible();
+
+  await sidebar.getByTestId('nbrepro-capture-button').click();
+  await expect(sidebar.getByTestId('nbrepro-capture-status')).toContainText('Captured run', {
+    timeout: 120000
+  });
+  // The new run opens, with the one cell the kernel ran.
+  const details = sidebar.getByTestId('nbrepro-run-details');
+  await expect(details.getByTestId('nbrepro-section-code')).toContainText('1 cell');
+  await sidebar.getByTestId('nbrepro-back-button').click();
+  await expect(sidebar.getByTestId('nbrepro-run-row')).toHaveCount(1);
+  // The notebook shows nothing of the capture: no card, no output.
+  await expect(page.locator('.nbrepro-card')).toHaveCount(0);
 });
