@@ -88,7 +88,8 @@ export function problemFrom(error: unknown): Problem {
       return make(
         'kernel',
         message,
-        "Start the notebook's kernel and run the cells you want captured, then try again.",
+        "Start the notebook's kernel (or wait until it is idle) and run the cells you want " +
+          'captured, then try again.',
         false
       );
     case 503:

@@ -66,6 +66,9 @@ export class RerunJobs implements IDisposable {
         if (known && known.job_id !== job.job_id && known.created_at > job.created_at) {
           continue; // this page started a newer one meanwhile
         }
+        if (known?.job_id === job.job_id && isTerminal(known) && !isTerminal(job)) {
+          continue; // an answer older than the poll that saw the job end
+        }
         this._set(job.run_id, { job, busy: false, problem: null });
         if (!isTerminal(job)) {
           this._follow(job);
@@ -122,6 +125,12 @@ export class RerunJobs implements IDisposable {
         { method: 'DELETE' },
         this._query()
       );
+      const current = this.get(runId)?.job;
+      if (current?.job_id === jobId && isTerminal(current)) {
+        // A poll saw the job end before the DELETE answered, and said so already.
+        this._set(runId, { job: current, busy: false, problem: null });
+        return;
+      }
       this._stop(jobId);
       this._set(runId, { job, busy: false, problem: null });
       this._finished.emit(job);
@@ -161,6 +170,9 @@ export class RerunJobs implements IDisposable {
       try {
         next = await requestAPI<Job>(endpoint('reruns', job.job_id), {}, this._query());
       } catch (error) {
+        if (!this._timers.has(job.job_id)) {
+          return; // cancelled meanwhile: the DELETE's answer wins
+        }
         const problem = problemFrom(error);
         failures += 1;
         if (problem.kind === 'not-found' || failures >= MAX_POLL_FAILURES) {

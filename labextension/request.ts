@@ -23,6 +23,9 @@ export function endpoint(...segments: string[]): string {
  * @param init - fetch options (method, body)
  * @param query - query arguments; null and undefined ones are left out
  */
+/** The header that carries the tracking URI override (the sidebar's setting). */
+export const TRACKING_URI_HEADER = 'X-Nbrepro-Tracking-Uri';
+
 export async function requestAPI<T>(
   path = '',
   init: RequestInit = {},
@@ -30,8 +33,15 @@ export async function requestAPI<T>(
 ): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const args: Record<string, string> = {};
+  const headers = new Headers(init.headers);
   for (const [key, value] of Object.entries(query)) {
-    if (value !== null && value !== undefined) {
+    if (value === null || value === undefined) {
+      continue;
+    }
+    if (key === 'tracking_uri') {
+      // A header, not the URL: URLs land in the server's request log, credentials too.
+      headers.set(TRACKING_URI_HEADER, String(value));
+    } else {
       args[key] = String(value);
     }
   }
@@ -39,7 +49,7 @@ export async function requestAPI<T>(
 
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, init, settings);
+    response = await ServerConnection.makeRequest(url, { ...init, headers }, settings);
   } catch (error) {
     throw new RequestError(0, error instanceof Error ? error.message : String(error), path, false);
   }

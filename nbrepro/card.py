@@ -22,6 +22,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from nbrepro.display import summary_html, summary_lines
+from nbrepro.tracking import display_uri
 
 POLL_SECONDS = 1.0
 VERDICT_COLORS = {"reproduced": "#2b8a3e", "differs": "#c92a2a", "failed": "#c92a2a"}
@@ -53,7 +54,8 @@ def mlflow_ui_for(tracking_uri: str, configured: str | None) -> str | None:
     if configured:
         return configured
     if tracking_uri.startswith(("http://", "https://")):
-        return tracking_uri
+        # The link is shown in the card and saved with the notebook's widget state.
+        return display_uri(tracking_uri)
     return None
 
 
@@ -200,7 +202,10 @@ class ReproCard(widgets.VBox):
                 )
             )
         except Exception as exc:  # shown in the card: the user's notebook is not affected
-            self._show_status(f"could not start the rerun: {type(exc).__name__}: {exc}", "#c92a2a")
+            self._show_status(
+                f"could not start the rerun: {type(exc).__name__}: {html.escape(str(exc))}",
+                "#c92a2a",
+            )
             return
         self._job_id = job.job_id
         self.button.disabled = True
@@ -224,7 +229,7 @@ class ReproCard(widgets.VBox):
             try:
                 state = manager.get(job_id).to_json()
             except Exception as exc:  # the card says so; nothing else depends on it
-                self._show_status(f"lost track of the rerun: {exc}", "#c92a2a")
+                self._show_status(f"lost track of the rerun: {html.escape(str(exc))}", "#c92a2a")
                 break
             self._render_job(state)
             if state["state"] in ("succeeded", "failed", "cancelled"):
@@ -249,9 +254,9 @@ class ReproCard(widgets.VBox):
         if job["state"] == "cancelled":
             self._show_status("rerun cancelled", "#555")
         elif job["state"] == "failed":
-            self._show_status(
-                f"rerun could not run: {job.get('error') or 'see the log'}", "#c92a2a"
-            )
+            # The error quotes the rerun's log: a cell's exception, a table URI.
+            error = html.escape(str(job.get("error") or "see the log"))
+            self._show_status(f"rerun could not run: {error}", "#c92a2a")
         else:
             self._show_verdict(job)
 
@@ -274,14 +279,15 @@ class ReproCard(widgets.VBox):
         if rerun_id:
             link = run_link(self.mlflow_ui, str(self.rec["run"]["experiment_id"]), rerun_id)
             ident = (
-                f"<a href='{html.escape(link)}' target='_blank' rel='noopener'>{rerun_id}</a>"
+                f"<a href='{html.escape(link)}' target='_blank' rel='noopener'>{html.escape(rerun_id)}</a>"
                 if link
-                else rerun_id
+                else html.escape(rerun_id)
             )
             lines.append(f"rerun <code>{ident}</code>")
         self.status.value = "<div class='nbrepro-card-verdict'>" + " · ".join(lines) + "</div>"
 
     def _show_status(self, text: str, color: str) -> None:
+        """Show ``text``, HTML already escaped by the caller, in ``color``."""
         self.status.value = f"<span style='color:{color}'>{text}</span>"
 
 

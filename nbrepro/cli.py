@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -33,6 +34,16 @@ def _resolve_value(value: str) -> Any:
 def _fail(message: str, code: int) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+def _json_only_stdout(as_json: bool) -> contextlib.AbstractContextManager[Any]:
+    """With ``--json``, send whatever else prints to stdout to stderr instead.
+
+    MLflow prints "View run ... at: URL" on stdout when a run on a tracking server
+    ends; mixed into the JSON, it would make the output unreadable (a rerun job
+    would then fail for want of a report).
+    """
+    return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
 
 
 # Exit code of a run stopped by an interrupt or SIGTERM (the shells' 128 + SIGINT).
@@ -104,16 +115,17 @@ def run(
 
     params = {name: _resolve_value(value) for name, value in parameters}
     try:
-        result = run_notebook(
-            notebook,
-            parameters=params,
-            experiment=experiment,
-            run_name=run_name,
-            output=output,
-            kernel_name=kernel,
-            progress=not as_json and sys.stderr.isatty(),
-            timeout=timeout,
-        )
+        with _json_only_stdout(as_json):
+            result = run_notebook(
+                notebook,
+                parameters=params,
+                experiment=experiment,
+                run_name=run_name,
+                output=output,
+                kernel_name=kernel,
+                progress=not as_json and sys.stderr.isatty(),
+                timeout=timeout,
+            )
     except NbreproError as exc:
         _fail(str(exc), 2 if "not found" in str(exc) or "not a readable" in str(exc) else 1)
         return
@@ -269,7 +281,8 @@ def rerun(
         progress_file=os.environ.get(PROGRESS_FILE_ENV) or None,
     )
     try:
-        result = do_rerun(run_id, resolve_tracking_uri(), options)
+        with _json_only_stdout(as_json):
+            result = do_rerun(run_id, resolve_tracking_uri(), options)
     except KeyboardInterrupt:
         _fail("the rerun was interrupted", INTERRUPTED_EXIT)
         return
@@ -390,7 +403,8 @@ def sync(as_json: bool) -> None:
     from nbrepro.spool import sync_all
 
     try:
-        results = sync_all()
+        with _json_only_stdout(as_json):
+            results = sync_all()
     except NbreproError as exc:
         _fail(str(exc), 2)
         return

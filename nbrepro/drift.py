@@ -101,7 +101,10 @@ def decode_reads_tag(value: str | None) -> tuple[list[tuple[str, int, str | None
     dropped = 0
     for item in items:
         if isinstance(item, dict):
-            dropped = int(item.get("dropped") or 0)
+            count = item.get("dropped") or 0
+            if not isinstance(count, int):
+                return None  # hand-edited: unknown rather than a failing list
+            dropped = count
         elif isinstance(item, list) and len(item) == 3 and isinstance(item[1], int):
             entries.append((str(item[0]), item[1], None if item[2] is None else str(item[2])))
         else:

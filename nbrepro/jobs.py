@@ -18,6 +18,7 @@ At most ``max_concurrent`` reruns of one manager run at once; the rest wait,
 from __future__ import annotations
 
 import builtins
+import logging
 import math
 import os
 import re
@@ -38,11 +39,14 @@ from nbrepro.jobstate import (
     PROGRESS_FILE,
     Job,
     JobNotFound,
+    JobUnreadable,
     utcnow,
 )
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV, PROGRESS_FILE_ENV
 from nbrepro.runs import RUN_ID_RE
 from nbrepro.tracking import display_uri
+
+log = logging.getLogger(__name__)
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 ENV_CHOICES = ("current", "recorded")
@@ -220,6 +224,10 @@ class JobManager:
                 job = self.get(entry.name)
             except JobNotFound:
                 continue  # being created by another process right now
+            except JobUnreadable as exc:
+                # One damaged folder must not hide every other job from the sidebar.
+                log.warning("%s; left out of the job list", exc)
+                continue
             if run_id is None or job.run_id == run_id:
                 jobs.append(job)
         jobs.sort(key=lambda j: (j.created_at, j.job_id), reverse=True)

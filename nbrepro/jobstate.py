@@ -24,6 +24,7 @@ from typing import Any
 
 from nbrepro.errors import NbreproError
 from nbrepro.progress import read_progress
+from nbrepro.redact import strip_uris_in_text
 
 STATE_FILE = "job.json"
 LOG_FILE = "log.txt"
@@ -39,8 +40,14 @@ REPORT_EXITS = (0, 1, 3)
 USAGE_EXIT = 2
 # 128 + SIGINT / SIGTERM: a rerun stopped by an interrupt (see nbrepro.cli).
 INTERRUPTED_EXITS = (130, 143)
+# SIGKILL, as a child's return code and as a shell reports it.
+KILLED_EXITS = (-9, 137)
 LOG_TAIL_LINES = 20
 _TAIL_BYTES = 16_384
+
+
+class JobUnreadable(NbreproError):
+    """A job's state file cannot be read (edited or damaged by hand)."""
 
 
 class JobNotFound(NbreproError):
@@ -101,22 +108,32 @@ class Job:
     @classmethod
     def load(cls, folder: Path) -> Job:
         """Read a job's state from its folder."""
+        path = folder / STATE_FILE
         try:
-            data = json.loads((folder / STATE_FILE).read_text("utf-8"))
+            data = json.loads(path.read_text("utf-8"))
         except FileNotFoundError:
             raise JobNotFound(f"no rerun job {folder.name} in {folder.parent}") from None
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
+            raise JobUnreadable(f"rerun job {folder.name}: {path} is unreadable ({exc})") from exc
         known = {f.name for f in fields(cls)}
-        return cls(folder=folder, **{k: v for k, v in data.items() if k in known})
+        try:
+            return cls(folder=folder, **{k: v for k, v in data.items() if k in known})
+        except (AttributeError, TypeError) as exc:  # not an object, or fields missing
+            raise JobUnreadable(f"rerun job {folder.name}: {path} is not a job ({exc})") from exc
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
-        """The last lines of the rerun's log (its stderr)."""
+        """The last lines of the rerun's log (its stderr), credentials stripped from URIs.
+
+        The log goes into API responses and the job's ``error``: a tracking URI with
+        credentials that MLflow or an error message printed must not.
+        """
         try:
             with open(self.folder / LOG_FILE, "rb") as fh:
                 fh.seek(max(0, fh.seek(0, os.SEEK_END) - _TAIL_BYTES))
                 text = fh.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return []
-        return text.splitlines()[-lines:]
+        return strip_uris_in_text(text).splitlines()[-lines:]
 
     def report(self) -> dict[str, Any] | None:
         """The rerun's report (``nbrepro rerun --json``), when it printed one."""
@@ -173,6 +190,15 @@ class Job:
         self.exit_code = exit_code
         self.finished_at = self.finished_at or utcnow()
         if self.state == "cancelled":
+            return
+        if exit_code is not None and exit_code in KILLED_EXITS:
+            # Not a Cancel (that state is set before the kill): the system killed it,
+            # most often for want of memory. Saying "cancelled" would hide that.
+            self.state = "failed"
+            self.error = (
+                "the rerun was killed (SIGKILL) before it finished, most often because the "
+                "machine ran out of memory"
+            )
             return
         if exit_code is not None and (exit_code < 0 or exit_code in INTERRUPTED_EXITS):
             self.state = "cancelled"

@@ -25,6 +25,10 @@ class NoRunningKernel(NbreproError):
     """The notebook has no running kernel to ask (HTTP 409)."""
 
 
+class KernelBusy(NoRunningKernel):
+    """The notebook's kernel is running a cell; a call would wait behind it (HTTP 409)."""
+
+
 class KernelCallFailed(NbreproError):
     """The kernel did not answer in time, or the function raised there (HTTP 500)."""
 

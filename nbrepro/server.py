@@ -32,6 +32,7 @@ from nbrepro.notebook_copy import FolderOutsideRoot, NotCaptured, copy_folder
 from nbrepro.runs import RUN_ID_RE, RunNotUsable
 
 MAX_PAGE = 500
+TRACKING_URI_HEADER = "X-Nbrepro-Tracking-Uri"
 
 
 class NbreproServer(Configurable):
@@ -101,7 +102,12 @@ class BaseHandler(APIHandler):
 
     def tracking_override(self) -> str | None:
         """The store this request names (``tracking_uri``), else the server's setting."""
-        value = self.get_argument("tracking_uri", None) or self.body_field("tracking_uri", str)
+        # The sidebar sends a header: query strings end up in the server's request log.
+        value = (
+            self.request.headers.get(TRACKING_URI_HEADER)
+            or self.get_argument("tracking_uri", None)
+            or self.body_field("tracking_uri", str)
+        )
         return value or self.settings_obj.tracking_uri or None
 
     def tracking_uri(self) -> str:
@@ -170,11 +176,13 @@ class BaseHandler(APIHandler):
             raise BadRequest(f"notebook path {value!r} is outside the server's root")
         return str(path)
 
-    def checked_tracking(self) -> str:
+    async def checked_tracking(self) -> str:
+        """The request's store, checked reachable (503 otherwise)."""
         from nbrepro.tracking import check_reachable
 
         uri = self.tracking_uri()
-        check_reachable(uri)
+        # A probe of an HTTP store waits up to seconds: not on the server's event loop.
+        await asyncio.to_thread(check_reachable, uri)
         return uri
 
 
@@ -195,7 +203,7 @@ class RunsHandler(BaseHandler):
             raise BadRequest("max_results must be a whole number") from None
         if not 1 <= size <= MAX_PAGE:
             raise BadRequest(f"max_results must be between 1 and {MAX_PAGE}")
-        uri = self.checked_tracking()
+        uri = await self.checked_tracking()
         # MLflow calls block: keep them off the server's event loop.
         rows, token = await asyncio.to_thread(
             list_rows,
@@ -216,7 +224,7 @@ class RunHandler(BaseHandler):
         from nbrepro.runs import load_run
 
         captured = await asyncio.to_thread(
-            load_run, self.run_id_arg(run_id), self.checked_tracking()
+            load_run, self.run_id_arg(run_id), await self.checked_tracking()
         )
         rec = captured.record
         drift = await asyncio.to_thread(table_drift, rec["data"]["reads"])
@@ -251,7 +259,7 @@ class CompareHandler(BaseHandler):
 
         a = self.run_id_arg(self.get_argument("a", ""))
         b = self.run_id_arg(self.get_argument("b", ""))
-        report = await asyncio.to_thread(diff, a, b, self.checked_tracking())
+        report = await asyncio.to_thread(diff, a, b, await self.checked_tracking())
         self.finish(json.dumps(report, default=str))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import tornado
 
-from nbrepro.kernelexec import NoRunningKernel, call_in_kernel
+from nbrepro.kernelexec import KernelBusy, NoRunningKernel, call_in_kernel
 from nbrepro.server import BadRequest, BaseHandler
 
 
@@ -26,7 +26,7 @@ class RerunsHandler(BaseHandler):
         from nbrepro.jobs import RerunRequest
         from nbrepro.runs import load_run
 
-        uri = self.checked_tracking()
+        uri = await self.checked_tracking()
         request = RerunRequest.from_json({**self.json_body(), "tracking_uri": uri})
         # Refuse now what the rerun would refuse after seconds of start-up.
         await asyncio.to_thread(load_run, request.run_id, uri)
@@ -112,6 +112,12 @@ class CaptureHandler(KernelHandler):
                 "(run a cell), then capture again"
             )
         _, manager = found
+        if getattr(manager, "execution_state", None) == "busy":
+            # Queued behind a running cell, the capture would run after the request timed
+            # out, and a second click would capture twice.
+            raise KernelBusy(
+                f"the kernel of {value!r} is busy running a cell: capture once it is idle"
+            )
         result = await self.call(manager, "nbrepro.ipython_ext", "capture_for_sidebar", **arguments)
         self.finish(result)
 
@@ -125,7 +131,7 @@ class EnvironmentHandler(KernelHandler):
         from nbrepro.runs import load_run
 
         captured = await asyncio.to_thread(
-            load_run, self.run_id_arg(run_id), self.checked_tracking()
+            load_run, self.run_id_arg(run_id), await self.checked_tracking()
         )
         notebook = self.notebook_arg()
         found = await self.kernel_for(notebook) if notebook else None
@@ -159,7 +165,7 @@ class OpenHandler(BaseHandler):
         if unknown:
             raise BadRequest(f"unknown field(s) {', '.join(unknown)} in the open request")
         captured = await asyncio.to_thread(
-            load_run, self.run_id_arg(run_id), self.checked_tracking()
+            load_run, self.run_id_arg(run_id), await self.checked_tracking()
         )
         result = await asyncio.to_thread(
             write_copy, captured, which, self.server_root(), self.settings_obj.open_dir

@@ -145,3 +145,41 @@ def test_run_links_need_an_mlflow_ui_address() -> None:
 def test_table_names_are_the_last_part_of_the_uri() -> None:
     assert table_name("s3://lake/features/wine/") == "wine"
     assert table_name("/data/lake/wine") == "wine"
+
+
+def _minimal_record() -> dict:
+    return {
+        "run": {
+            "run_id": "a" * 32,
+            "run_name": "<b>r</b>",
+            "status": "FINISHED",
+            "experiment_id": "1",
+            "experiment_name": "e",
+        },
+        "code": {
+            "cells": [],
+            "document": {"path": None},
+            "hidden_state": {"hidden": False, "explanations": []},
+        },
+        "data": {"reads": [], "writes": []},
+        "environment": {"hash": "0" * 64},
+        "warnings": [],
+    }
+
+
+def test_card_escapes_job_errors_and_hides_uri_credentials() -> None:
+    from nbrepro.card import ReproCard
+
+    card = ReproCard(
+        _minimal_record(), "store", None, tracking_uri="https://me:s3cret@mlflow.example.com"
+    )
+    assert "s3cret" not in card.header.value and "mlflow.example.com" in card.header.value
+    assert "<b>r</b>" not in card.header.value
+    card._render_job(
+        {
+            "state": "failed",
+            "error": "cell raised ValueError: <img src=x onerror=alert(1)>",
+            "progress": {},
+        }
+    )
+    assert "<img" not in card.status.value and "&lt;img" in card.status.value

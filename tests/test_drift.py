@@ -65,3 +65,8 @@ def test_a_local_tables_new_commit_is_seen_at_once_despite_the_cache(tmp_path: P
     write_deltalake(uri, pd.DataFrame({"x": [2]}), mode="append")
     # A refresh right after the nightly append must show the move, not a cached v0.
     assert drift.current_table(uri, max_age=3600) == (1, DeltaTable(uri).metadata().id)
+
+
+def test_a_hand_edited_tag_is_unknown_not_an_error() -> None:
+    assert drift.decode_reads_tag('[["/t", 0, null], {"dropped": "many"}]') is None
+    assert drift.reads_changed('[{"dropped": "many"}]')["data_changed"] is None

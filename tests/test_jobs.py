@@ -15,7 +15,7 @@ from helpers import write_notebook
 
 from nbrepro import paths, procs
 from nbrepro.jobs import JobManager, JobRequestError, RerunRequest
-from nbrepro.jobstate import Job, JobNotFound, cli_error, utcnow
+from nbrepro.jobstate import Job, JobNotFound, JobUnreadable, cli_error, utcnow
 
 pytestmark = pytest.mark.kernel
 
@@ -183,8 +183,48 @@ def test_exit_codes_map_to_states(tmp_path: Path) -> None:
     job.settle(1)  # "differs" exit, but no report: never shown as completed
     assert job.state == "failed" and "exited with code 1" in (job.error or "")
     job.state, job.finished_at = "running", None
-    job.settle(-9)
-    assert job.state == "cancelled" and job.error == "stopped by SIGKILL"
+    job.settle(-15)  # SIGTERM from outside nbrepro: stopped, not broken
+    assert job.state == "cancelled" and job.error == "stopped by SIGTERM"
+    job.state, job.finished_at = "running", None
+    job.settle(-9)  # not a Cancel (that state comes first): say it was killed
+    assert job.state == "failed" and "out of memory" in (job.error or "")
     assert (
         cli_error(["warn", "Error: the data is gone:", "  - t v0"]) == "the data is gone:\n  - t v0"
     )
+
+
+@pytest.mark.server
+def test_a_rerun_against_a_tracking_server_succeeds(
+    mlflow_server, tmp_path: Path, nbrepro_home: Path
+) -> None:
+    """MLflow prints "View run ... at" to stdout for an HTTP store: the report must still parse."""
+    from nbrepro.headless import run_notebook
+
+    nb = write_notebook(tmp_path / "srv.ipynb", [("a", "x = 1"), ("b", "print(x)")])
+    run_id = run_notebook(nb, tracking_uri=mlflow_server.uri).run_id
+    manager = JobManager(tmp_path / "jobs")
+    job = manager.submit(RerunRequest(run_id=run_id, tracking_uri=mlflow_server.uri))
+    done = wait_for(manager, job.job_id, lambda j: j.finished, timeout=180)
+    assert (done.state, done.verdict, done.error) == ("succeeded", "reproduced", None)
+    assert done.to_json()["report"]["verdict"] == "reproduced"
+
+
+def test_the_log_tail_and_error_keep_no_uri_credentials(tmp_path: Path) -> None:
+    job = _job(tmp_path, state="running", owner=procs.identity(os.getpid()))
+    (job.folder / "log.txt").write_text(
+        "🏃 View run r at: https://me:s3cret@mlflow.example.com/#/experiments/1\n"
+        "Error: cannot reach https://me:s3cret@mlflow.example.com\n"
+    )
+    job.settle(2)
+    assert "s3cret" not in json.dumps(job.to_json())
+    assert job.error == "cannot reach https://mlflow.example.com"
+
+
+def test_a_damaged_job_file_is_left_out_of_the_list(tmp_path: Path) -> None:
+    good = _job(tmp_path, state="succeeded", owner=procs.identity(os.getpid()))
+    bad = _job(tmp_path, "e" * 32, state="queued", owner=procs.identity(os.getpid()))
+    (bad.folder / "job.json").write_text("{not json")
+    manager = JobManager(tmp_path)
+    assert [j.job_id for j in manager.list()] == [good.job_id]
+    with pytest.raises(JobUnreadable, match="unreadable"):
+        manager.get(bad.job_id)

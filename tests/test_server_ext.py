@@ -265,6 +265,25 @@ async def test_bad_requests(jp_fetch, nbrepro_home: Path) -> None:
     assert resp.code == 400 and "not valid JSON" in json.loads(resp.body)["message"]
 
 
+async def test_a_silent_tracking_server_does_not_stall_the_jupyter_server(
+    jp_fetch, nbrepro_home: Path
+) -> None:
+    """The store's health probe waits seconds for an answer: other requests go on meanwhile."""
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        runs = asyncio.ensure_future(get(jp_fetch, "runs", tracking_uri=uri))
+        await asyncio.sleep(0.3)  # the probe has started
+        assert (await get(jp_fetch, "version"))[0] == 200
+        assert time.monotonic() - started < 2.0  # the probe gives up after 3 s
+        code, answer = await runs
+        assert code == 503, answer
+
+
 async def test_open_writes_the_replay_and_the_document_under_the_root(
     jp_fetch, captured, jp_root_dir: Path
 ) -> None:
@@ -392,6 +411,15 @@ async def test_capture_of_a_running_kernel_and_its_environment(
         await client.wait_for_ready(timeout=60)
         reply = await client.execute_interactive("x = 41 + 1\nprint(x)", timeout=60)
         assert reply["content"]["status"] == "ok"
+        # A kernel busy with a cell: refused at once rather than queued behind it.
+        client.execute("import time; time.sleep(3)", store_history=False)
+        deadline = time.monotonic() + 10
+        while manager.execution_state != "busy" and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        code, busy = await call(jp_fetch, "POST", "capture", body={"notebook": "k.ipynb"})
+        assert code == 409 and "busy" in busy["message"]
+        while manager.execution_state != "idle" and time.monotonic() < deadline + 10:
+            await asyncio.sleep(0.1)
     finally:
         client.stop_channels()
 
@@ -415,3 +443,15 @@ async def test_capture_of_a_running_kernel_and_its_environment(
     check(env, "EnvironmentDrift")
     assert (env["against"], env["kernel"], env["same"]) == ("kernel", "python3", True)
     await jp_fetch("api", "sessions", session["id"], method="DELETE")
+
+
+async def test_the_tracking_uri_header_names_another_store(jp_fetch, captured, tmp_path) -> None:
+    # The sidebar's override travels as a header, so credentials stay out of request logs.
+    run_id, _table, nb = captured
+    other = f"sqlite:///{tmp_path / 'other' / 'mlflow.db'}"
+    resp = await jp_fetch(
+        "nbrepro", "runs", params={"notebook": nb.name}, headers={"X-Nbrepro-Tracking-Uri": other}
+    )
+    assert check(json.loads(resp.body), "RunsPage")["runs"] == []
+    code, body = await get(jp_fetch, "runs", notebook=nb.name)
+    assert code == 200 and [r["run_id"] for r in body["runs"]] == [run_id]

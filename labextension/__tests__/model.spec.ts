@@ -547,6 +547,53 @@ describe('reruns', () => {
     expect(server.callsTo('GET reruns')[1].query).toMatchObject({ run_id: 'r1' });
   });
 
+  it('stops polling a job cancelled while a poll was failing', async () => {
+    let rejectPoll: (error: unknown) => void = () => undefined;
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('POST reruns', () => job('running'))
+      .on(
+        'GET reruns/j1',
+        () =>
+          new Promise((_, reject) => {
+            rejectPoll = reject;
+          })
+      )
+      .on('DELETE reruns/j1', () => job('cancelled'));
+    model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.rerun('r1');
+    await until(() => server.callsTo('GET reruns/j1').length === 1, 'a poll');
+    await model.cancel('r1');
+    rejectPoll(new RequestError(503, 'tracking store unreachable', '', true));
+    await new Promise(resolve => setTimeout(resolve, 20));
+    expect(server.callsTo('GET reruns/j1')).toHaveLength(1);
+    expect(model.jobOf('r1')?.job?.state).toBe('cancelled');
+    expect(model.jobOf('r1')?.problem).toBeNull();
+  });
+
+  it('keeps a finished job finished when an older job list arrives', async () => {
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('POST reruns', () => job('running'))
+      .on('GET reruns/j1', () => job('succeeded', { verdict: 'reproduced', report: REPORT }));
+    model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
+    const finished: Job[] = [];
+    model.jobFinished.connect((_, done) => finished.push(done));
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.rerun('r1');
+    await until(() => finished.length === 1, 'the verdict');
+    // A lookup sent while the job still ran answers after the poll saw it end.
+    server.on('GET reruns', () => ({ jobs: [job('running')] }));
+    await model.findJobs('r1');
+    expect(model.jobOf('r1')?.job?.state).toBe('succeeded');
+    await new Promise(resolve => setTimeout(resolve, 20));
+    expect(server.callsTo('GET reruns/j1')).toHaveLength(1);
+    expect(finished).toHaveLength(1);
+  });
+
   it('gives up on a job the server no longer knows', async () => {
     connected(new FakeServer())
       .on('GET runs', () => ({ runs: [], next_page_token: null }))

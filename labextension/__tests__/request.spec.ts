@@ -1,6 +1,6 @@
 /** request.ts: URLs, query arguments, and errors turned into RequestError. */
 import { RequestError, problemFrom } from '../errors';
-import { endpoint, requestAPI } from '../request';
+import { endpoint, requestAPI, TRACKING_URI_HEADER } from '../request';
 
 const makeRequest = jest.fn();
 
@@ -38,6 +38,21 @@ it('calls <base_url>/nbrepro/<endpoint> with the query, leaving out empty argume
   expect(body.runs).toEqual([]);
   expect(makeRequest.mock.calls[0][0]).toBe(
     'http://127.0.0.1:8888/base/nbrepro/runs?notebook=a+b.ipynb&max_results=50'
+  );
+});
+
+it('sends the tracking URI override as a header, never in the logged URL', async () => {
+  makeRequest.mockResolvedValue(new Response('{"jobs": []}'));
+  await requestAPI(
+    'reruns',
+    { method: 'GET' },
+    { run_id: 'a'.repeat(32), tracking_uri: 'https://user:secret@mlflow.example' }
+  );
+  const [url, init] = makeRequest.mock.calls[0];
+  expect(url).not.toContain('secret');
+  expect(url).toBe(`http://127.0.0.1:8888/base/nbrepro/reruns?run_id=${'a'.repeat(32)}`);
+  expect(new Headers(init.headers).get(TRACKING_URI_HEADER)).toBe(
+    'https://user:secret@mlflow.example'
   );
 });
 
