@@ -53,6 +53,7 @@ class KernelState:
         self.watcher = DeltaWatcher(on_event=self._stream_event)
         self.headless_dir = os.environ.get(CAPTURE_DIR_ENV) or None
         self.last_card: Any = None  # the card of the latest capture (nbrepro.card)
+        self.outside_cell = False  # True while the sidebar captures (no cell runs)
 
     def _stream_event(self, event: dict[str, Any]) -> None:
         if self.headless_dir:
@@ -83,9 +84,10 @@ class KernelState:
         last = entries[-1][1] if entries else None
         for _session, line, source in entries:
             outcome = self.outcomes.get(line)
-            # The running cell (a %repro cell) has no outcome yet; a capture asked for
-            # from outside a cell (the sidebar) finds the last one already finished.
-            if line == last and outcome is None:
+            # The running cell (a %repro cell) has no outcome yet. A capture asked for
+            # from outside a cell (the sidebar) runs no cell: the last one has finished,
+            # and without an outcome its error is unknown, not absent.
+            if line == last and outcome is None and not self.outside_cell:
                 cells.append(ExecutedCell(line, source, self.current_cell_id, current_error, True))
             elif outcome is not None:
                 cells.append(ExecutedCell(line, source, outcome["cell_id"], outcome["error"], True))
@@ -350,11 +352,13 @@ def capture_for_sidebar(
     stderr = io.StringIO()
     shown = magics.show_summary
     magics.show_summary = False  # the sidebar shows the result, not the notebook
+    state.outside_cell = True
     try:
         with contextlib.redirect_stderr(stderr):
             run_captured(magics, args, {}, "", mode="sidebar")
     finally:
         magics.show_summary = shown
+        state.outside_cell = False
     # nbrepro's own warnings (store unreachable, capture failed) are printed, one each.
     printed = stderr.getvalue().split("nbrepro warning: ")
     warnings.extend(w.strip() for w in printed[1:] if w.strip())

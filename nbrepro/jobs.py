@@ -40,6 +40,7 @@ from nbrepro.jobstate import (
     Job,
     JobNotFound,
     JobUnreadable,
+    job_lock,
     utcnow,
 )
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV, PROGRESS_FILE_ENV
@@ -243,11 +244,14 @@ class JobManager:
             JobNotFound: no such job.
         """
         check_job_id(job_id)
-        with self._lock:
+        folder = self.folder / job_id
+        if not folder.is_dir():
+            raise JobNotFound(f"no rerun job {job_id} in {self.folder}")
+        with self._lock, job_lock(folder):
             if job_id in self._owned:
                 job = self._owned_state(job_id)
             else:
-                job = self._reconciled(Job.load(self.folder / job_id))
+                job = self._reconciled(Job.load(folder), locked=True)
             if job.finished:
                 return replace(job)
             if job.state == "running" and job.process:
@@ -278,11 +282,25 @@ class JobManager:
                 job.state, job.finished_at = "cancelled", stored.finished_at
         return job
 
-    def _reconciled(self, job: Job) -> Job:
-        """A job of another manager, settled if its owner's process is gone."""
+    def _reconciled(self, job: Job, *, locked: bool = False) -> Job:
+        """A job of another manager, settled if its owner's process is gone.
+
+        ``locked``: the caller holds the job's lock (flock does not nest).
+        """
         if job.finished or procs.is_alive(job.owner) is not False:
             return job
         lost = f"the process that started this job (pid {job.owner.get('pid')})"
+        if locked:
+            return self._settle_orphan(job, lost)
+        with job_lock(job.folder):
+            stored = Job.load(job.folder)  # as it is now, under the lock
+            if stored.finished:
+                return stored
+            return self._settle_orphan(stored, lost)
+
+    @staticmethod
+    def _settle_orphan(job: Job, lost: str) -> Job:
+        """Settle a job whose owner is gone (its job lock held)."""
         if job.state == "queued":
             job.state, job.finished_at = "failed", utcnow()
             job.error = f"never started: {lost} ended first"
@@ -301,16 +319,17 @@ class JobManager:
         for job in queued:
             if len(self._procs) >= self.max_concurrent:
                 return
-            if self._owned_state(job.job_id).state != "queued":
-                self._forget(job.job_id)  # cancelled meanwhile by another manager
-                continue
-            try:
-                self._start(job)
-            except OSError as exc:
-                job.state, job.finished_at = "failed", utcnow()
-                job.error = f"could not start nbrepro rerun: {exc}"
-                job.save()
-                self._forget(job.job_id)
+            with job_lock(job.folder):
+                if self._owned_state(job.job_id).state != "queued":
+                    self._forget(job.job_id)  # cancelled meanwhile by another manager
+                    continue
+                try:
+                    self._start(job)
+                except OSError as exc:
+                    job.state, job.finished_at = "failed", utcnow()
+                    job.error = f"could not start nbrepro rerun: {exc}"
+                    job.save()
+                    self._forget(job.job_id)
 
     def _forget(self, job_id: str) -> None:
         """Stop holding a finished job in memory: its folder says all (lock held)."""
@@ -355,8 +374,9 @@ class JobManager:
         exit_code = proc.wait()
         with self._lock:
             self._procs.pop(job.job_id, None)
-            self._owned_state(job.job_id)
-            job.settle(exit_code)
-            job.save()
+            with job_lock(job.folder):
+                self._owned_state(job.job_id)  # a cancel from another process counts
+                job.settle(exit_code)
+                job.save()
             self._forget(job.job_id)
             self._schedule()

@@ -18,6 +18,8 @@ import json
 import os
 import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from nbrepro.progress import read_progress
 from nbrepro.redact import strip_uris_in_text
 
 STATE_FILE = "job.json"
+LOCK_FILE = "job.lock"
 LOG_FILE = "log.txt"
 OUTPUT_FILE = "output.json"
 PROGRESS_FILE = "progress.jsonl"
@@ -44,6 +47,27 @@ INTERRUPTED_EXITS = (130, 143)
 KILLED_EXITS = (-9, 137)
 LOG_TAIL_LINES = 20
 _TAIL_BYTES = 16_384
+
+
+@contextmanager
+def job_lock(folder: Path) -> Iterator[None]:
+    """Hold a job's state for a read-decide-write, against every other process.
+
+    The process that runs a job and one that cancels it (the Jupyter server and a
+    kernel's card share the folder) would otherwise overwrite each other's
+    ``job.json``: a job started just as it was cancelled, or settled as done.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks
+        yield
+        return
+    with open(folder / LOCK_FILE, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class JobUnreadable(NbreproError):

@@ -436,6 +436,8 @@ async def test_capture_of_a_running_kernel_and_its_environment(
     rec = run_record(paths.default_tracking_uri(), result["run_id"])
     assert rec["mode"] == "sidebar"
     assert [c["source"] for c in rec["code"]["cells"]] == ["x = 41 + 1\nprint(x)"]
+    # nbrepro was not loaded when the cell ran: its outcome is unknown, not "no error".
+    assert rec["code"]["cells"][0]["error_known"] is False
     assert rec["code"]["document"]["path"] == str(jp_root_dir / "k.ipynb")
 
     code, env = await get(jp_fetch, "runs", result["run_id"], "environment", notebook="k.ipynb")
