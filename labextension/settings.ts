@@ -4,7 +4,7 @@ export type RerunEnv = 'current' | 'recorded';
 export type RerunData = 'pinned' | 'latest';
 
 export interface ReproSettings {
-  /** Sent as `tracking_uri` on every request when not empty. */
+  /** Sent with every request when not empty (a header: see request.ts). */
   trackingUri: string;
   /** The experiment "all runs" lists and Capture run logs to (empty: all / nbrepro's default). */
   defaultExperiment: string;
