@@ -21,7 +21,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from nbrepro.display import summary_html, summary_lines
+from nbrepro.display import summary_bundle
 from nbrepro.tracking import display_uri
 
 POLL_SECONDS = 1.0
@@ -76,8 +76,7 @@ class ReproCard(widgets.VBox):
         self.warning = warning
         self.tracking_uri = tracking_uri
         self.mlflow_ui = mlflow_ui_for(tracking_uri, mlflow_ui)
-        self._text = "\n".join(summary_lines(rec, store, warning))
-        self._html = summary_html(rec, store, warning)
+        self._summary = summary_bundle(rec, store, warning)
         self._job_id: str | None = None
         self._stop = threading.Event()
 
@@ -179,8 +178,7 @@ class ReproCard(widgets.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         data: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
         # Seen wherever the widget cannot render (nbconvert, papermill output).
-        data["text/plain"] = self._text
-        data["text/html"] = self._html
+        data.update(self._summary)
         return data
 
     # -- re-execution ----------------------------------------------------------------
@@ -309,13 +307,7 @@ def show_capture(
 
     if getattr(shell, "kernel", None) is None:
         # Terminal IPython: no frontend to render a widget.
-        display(
-            {
-                "text/plain": "\n".join(summary_lines(rec, store, warning)),
-                "text/html": summary_html(rec, store, warning),
-            },
-            raw=True,
-        )
+        display(summary_bundle(rec, store, warning), raw=True)
         return None
     card = ReproCard(rec, store, warning, tracking_uri=tracking_uri, mlflow_ui=mlflow_ui)
     display(card)

@@ -37,6 +37,14 @@ def summary_lines(rec: dict[str, Any], store: str, warning: str | None) -> list[
     return lines
 
 
+def summary_bundle(rec: dict[str, Any], store: str, warning: str | None) -> dict[str, str]:
+    """The summary as a display bundle: text for terminals and viewers, HTML for Jupyter."""
+    return {
+        "text/plain": "\n".join(summary_lines(rec, store, warning)),
+        "text/html": summary_html(rec, store, warning),
+    }
+
+
 def summary_html(rec: dict[str, Any], store: str, warning: str | None) -> str:
     """The same summary as a small HTML card."""
     esc = html.escape

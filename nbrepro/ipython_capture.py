@@ -148,7 +148,7 @@ def _finish(
     if err is not None:
         outputs.append({"output_type": "error", **err})
     try:
-        executed = state.executed_cells(current_error=err)
+        executed = state.executed_cells(current_error=err, in_cell=mode != "sidebar")
         watcher = state.watcher
         inp = capture.CaptureInput(
             capture_id=session.capture_id,
@@ -193,7 +193,8 @@ def _finish(
     store = display_uri(session.tracking_uri)
     if result.warning:
         _warn(result.warning)
-    if magics.show_summary:
+    # A sidebar capture is shown in the sidebar, not in the notebook.
+    if magics.show_summary and mode != "sidebar":
         _show_summary(magics, cap.record, store, result.warning, session.tracking_uri)
 
 
@@ -203,7 +204,7 @@ def _show_summary(
     """The card under the cell (ipywidgets), else the plain summary."""
     from IPython.display import display
 
-    from nbrepro.display import summary_html, summary_lines
+    from nbrepro.display import summary_bundle
 
     if magics.card:
         try:
@@ -220,13 +221,7 @@ def _show_summary(
             return
         except Exception as exc:  # e.g. a broken ipywidgets: the summary still shows
             _warn(f"the capture card failed ({type(exc).__name__}: {exc}); plain summary shown")
-    display(
-        {
-            "text/plain": "\n".join(summary_lines(rec, store, warning)),
-            "text/html": summary_html(rec, store, warning),
-        },
-        raw=True,
-    )
+    display(summary_bundle(rec, store, warning), raw=True)
 
 
 def _html_after_cell(session: Any, cap: Any, result: Any) -> None:

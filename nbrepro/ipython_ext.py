@@ -53,7 +53,6 @@ class KernelState:
         self.watcher = DeltaWatcher(on_event=self._stream_event)
         self.headless_dir = os.environ.get(CAPTURE_DIR_ENV) or None
         self.last_card: Any = None  # the card of the latest capture (nbrepro.card)
-        self.outside_cell = False  # True while the sidebar captures (no cell runs)
 
     def _stream_event(self, event: dict[str, Any]) -> None:
         if self.headless_dir:
@@ -75,8 +74,14 @@ class KernelState:
             "error": None if err is None else {"ename": type(err).__name__, "evalue": str(err)},
         }
 
-    def executed_cells(self, current_error: dict[str, Any] | None = None) -> list[Any]:
-        """The session's executions, raw source in execution order."""
+    def executed_cells(
+        self, current_error: dict[str, Any] | None = None, in_cell: bool = True
+    ) -> list[Any]:
+        """The session's executions, raw source in execution order.
+
+        ``in_cell``: the capture runs in a cell (``%repro``, ``%%repro``), the last
+        one in the history; False for the sidebar's, which runs outside any cell.
+        """
         from nbrepro.history import ExecutedCell
 
         entries = list(self.shell.history_manager.get_range(session=0, start=1, raw=True))
@@ -87,7 +92,7 @@ class KernelState:
             # The running cell (a %repro cell) has no outcome yet. A capture asked for
             # from outside a cell (the sidebar) runs no cell: the last one has finished,
             # and without an outcome its error is unknown, not absent.
-            if line == last and outcome is None and not self.outside_cell:
+            if line == last and outcome is None and in_cell:
                 cells.append(ExecutedCell(line, source, self.current_cell_id, current_error, True))
             elif outcome is not None:
                 cells.append(ExecutedCell(line, source, outcome["cell_id"], outcome["error"], True))
@@ -350,15 +355,8 @@ def capture_for_sidebar(
     )
     state.last_record = None  # type: ignore[attr-defined]
     stderr = io.StringIO()
-    shown = magics.show_summary
-    magics.show_summary = False  # the sidebar shows the result, not the notebook
-    state.outside_cell = True
-    try:
-        with contextlib.redirect_stderr(stderr):
-            run_captured(magics, args, {}, "", mode="sidebar")
-    finally:
-        magics.show_summary = shown
-        state.outside_cell = False
+    with contextlib.redirect_stderr(stderr):
+        run_captured(magics, args, {}, "", mode="sidebar")
     # nbrepro's own warnings (store unreachable, capture failed) are printed, one each.
     printed = stderr.getvalue().split("nbrepro warning: ")
     warnings.extend(w.strip() for w in printed[1:] if w.strip())
