@@ -13,18 +13,18 @@ process sharing the folder reads them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import signal
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from nbrepro.errors import NbreproError
+from nbrepro.paths import file_lock
 from nbrepro.progress import read_progress
 from nbrepro.redact import strip_uris_in_text
 
@@ -49,25 +49,14 @@ LOG_TAIL_LINES = 20
 _TAIL_BYTES = 16_384
 
 
-@contextmanager
-def job_lock(folder: Path) -> Iterator[None]:
+def job_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     """Hold a job's state for a read-decide-write, against every other process.
 
     The process that runs a job and one that cancels it (the Jupyter server and a
     kernel's card share the folder) would otherwise overwrite each other's
     ``job.json``: a job started just as it was cancelled, or settled as done.
     """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks
-        yield
-        return
-    with open(folder / LOCK_FILE, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return file_lock(folder / LOCK_FILE)
 
 
 class JobUnreadable(NbreproError):

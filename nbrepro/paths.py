@@ -15,6 +15,8 @@ started from JupyterLab or a capture card).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Environment variables by which `nbrepro run` / `rerun` talk to the kernel they start.
@@ -46,10 +48,35 @@ def artifact_root_for(tracking_uri: str) -> str | None:
     experiment; nbrepro puts them next to the database instead. Returns None for
     remote stores, whose server decides.
     """
+    db_path = sqlite_path(tracking_uri)
+    return None if db_path is None else str(db_path.parent / "mlartifacts")
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` tracking URI; None for other stores."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    db_path = Path(tracking_uri[len("sqlite:///") :])
-    return str(db_path.parent / "mlartifacts")
+    return Path(tracking_uri[len("sqlite:///") :])
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing), across processes.
+
+    Locks do not nest: a second ``file_lock`` on the same path, even in the same
+    process, waits for the first. Without ``fcntl`` (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def spool_dir() -> Path:

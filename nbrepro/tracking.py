@@ -8,14 +8,14 @@ params or Delta reads: one ``log_batch``, one ``log_inputs``, one
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,8 +69,7 @@ def check_reachable(uri: str, timeout: float = HEALTH_TIMEOUT_S) -> None:
             raise TrackingUnavailable(shown, f"cannot connect ({type(exc).__name__})") from exc
         if resp.status_code >= 500:
             raise TrackingUnavailable(shown, f"health check answered HTTP {resp.status_code}")
-    elif uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///") :])
+    elif (db := paths.sqlite_path(uri)) is not None:
         folder = db.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -86,42 +85,32 @@ def client_for(uri: str) -> MlflowClient:
     """An MlflowClient bound to ``uri`` (imports mlflow on first use; one per URI)."""
     from mlflow import MlflowClient
 
-    if uri.startswith("sqlite:///"):
-        with _store_lock(Path(uri[len("sqlite:///") :])):
-            client = MlflowClient(tracking_uri=uri)
-            # The first search builds the model registry's store too.
-            client.search_experiments(max_results=1)
-        return client
-    return MlflowClient(tracking_uri=uri)
+    db = paths.sqlite_path(uri)
+    if db is None:
+        return MlflowClient(tracking_uri=uri)
+    with _store_guard(db):
+        client = MlflowClient(tracking_uri=uri)
+        # The first search builds the model registry's store too.
+        client.search_experiments(max_results=1)
+    return client
 
 
-@contextmanager
-def _store_lock(db: Path) -> Iterator[None]:
-    """Open (create or upgrade) a SQLite store one process at a time.
+def _store_guard(db: Path) -> contextlib.AbstractContextManager[Any]:
+    """A lock beside a SQLite store, so that processes open it one at a time.
 
     MLflow creates and migrates the schema when a process first opens a store. On a
     new store, two processes doing it at once (on first use, a kernel's capture and
     the Jupyter server's runs list) make one of them fail ("duplicate column name",
     "Online migration expected to match one row"), and that capture would be spooled
-    for nothing. A lock file beside the database serializes the opening.
+    for nothing.
     """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; MLflow's own behaviour
-        yield
-        return
+    lock = db.with_name(db.name + ".lock")
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(db.with_name(db.name + ".lock"), "a")  # noqa: SIM115 - closed below
-    except OSError:  # an unwritable folder: check_reachable reports it
-        yield
-        return
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.touch()
+    except OSError:  # an unwritable folder: opened unlocked, and check_reachable says why
+        return contextlib.nullcontext()
+    return paths.file_lock(lock)
 
 
 _experiment_ids: dict[tuple[str, str], str] = {}
