@@ -40,27 +40,37 @@ def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "detail": "",
         }
         try:
-            from deltalake import DeltaTable
-
-            table = DeltaTable(str(read["uri"]))
-            current = int(table.version())
-            current_id = str(table.metadata().id)
+            now = _open_table(str(read["uri"]))
         except ImportError:
             row["detail"] = "deltalake is not installed"
         except Exception as exc:  # TableNotFoundError, storage errors: shown to the user
             row["detail"] = f"{type(exc).__name__}: {str(exc)[:200]}"
         else:
-            row["current_version"] = current
-            if read.get("table_id") and current_id != read.get("table_id"):
-                row["state"] = "recreated"
+            row["current_version"] = now[0]
+            row["state"] = _state(int(read["version"]), read.get("table_id"), now)
+            if row["state"] == "recreated":
                 row["detail"] = "the table was re-created (new table id)"
-            elif current > int(read["version"]):
-                row["state"] = "moved"
-                row["detail"] = f"v{read['version']} read, table now at v{current}"
-            else:
-                row["state"] = "current"
+            elif row["state"] == "moved":
+                row["detail"] = f"v{read['version']} read, table now at v{now[0]}"
         out.append(row)
     return out
+
+
+def _open_table(uri: str) -> tuple[int, str]:
+    """A table's current ``(version, table id)``; raises what deltalake raises."""
+    from deltalake import DeltaTable
+
+    table = DeltaTable(uri)
+    return int(table.version()), str(table.metadata().id)
+
+
+def _state(version_read: int, table_id: str | None, now: tuple[int, str]) -> str:
+    """``recreated`` (another table id at the URI), ``moved`` (newer versions) or ``current``."""
+    if table_id and now[1] != table_id:
+        return "recreated"
+    if now[0] > version_read:
+        return "moved"
+    return "current"
 
 
 def encode_reads_tag(reads: Iterable[Mapping[str, Any]]) -> str:
@@ -131,10 +141,7 @@ def current_table(uri: str, max_age: float | None = None) -> tuple[int, str] | N
         return hit[1]
     answer: tuple[int, str] | None
     try:
-        from deltalake import DeltaTable
-
-        table = DeltaTable(uri)
-        answer = (int(table.version()), str(table.metadata().id))
+        answer = _open_table(uri)
     except Exception:  # not installed, not found, no access: unknown, the list says so
         answer = None
     with _cache_lock:
@@ -175,7 +182,7 @@ def reads_changed(value: str | None) -> dict[str, Any]:
         now = current_table(uri)
         if now is None:
             unknown = True
-        elif now[0] > version or (table_id is not None and now[1] != table_id):
+        elif _state(version, table_id, now) != "current":
             changed.add(uri)
     return {
         "data_changed": True if changed else (None if unknown else False),
