@@ -230,8 +230,9 @@ class Job:
         elif exit_code is None:
             self.error = f"{lost_owner} ended before the rerun finished, and it left no report"
         else:
+            tail = self.log_tail()
             self.error = f"nbrepro rerun exited with code {exit_code}" + (
-                ":\n" + "\n".join(self.log_tail()) if self.log_tail() else " and wrote no log"
+                ":\n" + "\n".join(tail) if tail else " and wrote no log"
             )
 
 
