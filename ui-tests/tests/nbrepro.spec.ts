@@ -14,21 +14,25 @@ const IMAGES = process.env.NBREPRO_SCREENSHOTS
 
 test.use({ autoGoto: true, viewport: { width: 1440, height: 900 } });
 
-/** Open the wine notebook, write its table (v0), load nbrepro, run the %%repro cell. */
-async function captureWineRun(page: IJupyterLabPageFixture, tmpPath: string): Promise<void> {
+/** Open the wine notebook and run its first cells (0: write the table at v0). */
+async function openWine(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  cells: number[]
+): Promise<void> {
   await page.contents.uploadFile(
     path.resolve(__dirname, 'notebooks', NOTEBOOK),
     `${tmpPath}/${NOTEBOOK}`
   );
   await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
   await page.notebook.activate(NOTEBOOK);
-  for (const cell of [0, 1, 2]) {
+  for (const cell of cells) {
     await page.notebook.runCell(cell);
   }
 }
 
 test('capture, drift, re-execute and verdict', async ({ page, tmpPath }) => {
-  await captureWineRun(page, tmpPath);
+  await openWine(page, tmpPath, [0, 1, 2]); // the table at v0, %load_ext, %%repro
   const card = page.locator('.nbrepro-card');
   await expect(card).toBeVisible();
   await expect(card).toContainText('ui-baseline');
@@ -84,7 +88,7 @@ test('capture, drift, re-execute and verdict', async ({ page, tmpPath }) => {
 });
 
 test('the card re-executes in place', async ({ page, tmpPath }) => {
-  await captureWineRun(page, tmpPath);
+  await openWine(page, tmpPath, [0, 1, 2]); // the table at v0, %load_ext, %%repro
   const card = page.locator('.nbrepro-card');
   await card.locator('.nbrepro-card-rerun').click();
   await expect(card.locator('.nbrepro-card-verdict')).toContainText('reproduced', {
@@ -94,13 +98,7 @@ test('the card re-executes in place', async ({ page, tmpPath }) => {
 });
 
 test('Capture run records the kernel session without a magic', async ({ page, tmpPath }) => {
-  await page.contents.uploadFile(
-    path.resolve(__dirname, 'notebooks', NOTEBOOK),
-    `${tmpPath}/${NOTEBOOK}`
-  );
-  await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
-  await page.notebook.activate(NOTEBOOK);
-  await page.notebook.runCell(0); // only the setup cell: no %load_ext, no %%repro
+  await openWine(page, tmpPath, [0]); // only the setup cell: no %load_ext, no %%repro
   await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
   const sidebar = page.getByTestId('nbrepro-sidebar');
   await expect(sidebar.getByTestId('nbrepro-empty')).toBeVisible();
