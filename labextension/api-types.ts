@@ -460,18 +460,30 @@ export interface ValuesComparison {
  */
 export interface OutputCellDiff {
   /**
-   * Position in the executed sequence.
+   * The cell's identity: its position in the original's executed sequence (a rerun's cells are matched to the executions they replay).
    */
   cell: number;
+  /**
+   * The cell as a reader finds it in the original, e.g. 'In [3] (cell 4)'.
+   */
+  label: string;
   same: boolean;
   /**
-   * Unified diff of the sanitized outputs, at most 40 lines.
+   * Unified diff of the outputs after removing noise, at most 40 lines.
    */
   diff: string;
   images_differ: boolean;
+  /**
+   * The kinds of volatile values (times, durations) that explain the whole difference; empty when they do not.
+   */
+  volatile: ('times' | 'durations')[];
+  /**
+   * False when the difference is volatile and the comparison was asked to ignore volatile values.
+   */
+  counted: boolean;
 }
 /**
- * Report section outputs: the cells both runs recorded outputs of; stderr is compared apart and does not decide the verdict.
+ * Report section outputs: the cells both runs recorded outputs of, stdout, stderr and rich outputs after removing noise; and how each run ended.
  *
  * This interface was referenced by `NbreproApi`'s JSON-Schema
  * via the `definition` "OutputsComparison".
@@ -482,12 +494,44 @@ export interface OutputsComparison {
   cells: OutputCellDiff[];
   only_in_a: number[];
   only_in_b: number[];
-  stderr_same: boolean;
-  stderr_cells: OutputCellDiff[];
+  /**
+   * Every differing cell differs only in volatile values.
+   */
+  volatile_only: boolean;
+  failures: FailuresComparison;
   /**
    * Cells only one run recorded outputs of (not a difference).
    */
   recorded_by_one_side: number[];
+}
+/**
+ * How each run ended: null when it completed, else the error that ended it. same: both completed, or both failed in the same cell with the same error.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "FailuresComparison".
+ */
+export interface FailuresComparison {
+  same: boolean;
+  original: RunFailure | null;
+  rerun: RunFailure | null;
+}
+/**
+ * The error that ended a run, and the cell it ended in.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RunFailure".
+ */
+export interface RunFailure {
+  /**
+   * The cell's identity (as OutputCellDiff.cell); null when the run stopped before any cell.
+   */
+  cell: number | null;
+  /**
+   * The cell as a reader finds it, e.g. 'In [2] (cell 3)'.
+   */
+  label: string;
+  ename: string;
+  evalue: string;
 }
 /**
  * The report's sections, causes before effects.
@@ -504,14 +548,21 @@ export interface ReportSections {
   outputs: OutputsComparison;
 }
 /**
- * The rerun's cell that raised (verdict failed).
+ * The rerun's failure when it is not the original's (verdict failed, or differs when the same cell failed another way).
  *
  * This interface was referenced by `NbreproApi`'s JSON-Schema
  * via the `definition` "ReportFailure".
  */
 export interface ReportFailure {
+  /**
+   * 0-based index of the cell in the rerun's notebook; -1 when unknown.
+   */
   cell_index: number;
   execution_count: number | null;
+  /**
+   * The cell as a reader finds it, e.g. 'In [2] (cell 2), the original's In [5]'.
+   */
+  cell: string;
   ename: string;
   evalue: string;
 }
@@ -522,12 +573,27 @@ export interface ReportFailure {
  * via the `definition` "Report".
  */
 export interface Report {
+  /**
+   * reproduced: every compared result is the same (a failure of the original, reproduced, included); differs: data, code or a result differs; failed: the rerun failed where the original did not, or nothing could be compared.
+   */
   verdict: 'reproduced' | 'differs' | 'failed';
   differs: string[];
   drift: string[];
   original: string;
   rerun: string;
   failure: ReportFailure | null;
+  /**
+   * The original's failure, when the rerun failed the same way (same cell, same error): part of a reproduction.
+   */
+  failure_reproduced: RunFailure | null;
+  /**
+   * Volatile values in differing outputs: which kinds, whether only they differ, whether they were ignored (--ignore-volatile).
+   */
+  volatile: {
+    ignored: boolean;
+    kinds: ('times' | 'durations')[];
+    only: boolean;
+  };
   sections: ReportSections;
   notes: string[];
   /**

@@ -11,13 +11,29 @@
 export type Error = {
   ename: string;
   evalue: string;
+  /**
+   * 0-based, in the notebook as the user sees it.
+   */
   cell_index?: number | null;
+  execution_count?: number | null;
+  /**
+   * The failing execution's index in code.cells.
+   */
+  position?: number | null;
   [k: string]: unknown | undefined;
 } & Error1;
 export type Error1 = {
   ename: string;
   evalue: string;
+  /**
+   * 0-based, in the notebook as the user sees it.
+   */
   cell_index?: number | null;
+  execution_count?: number | null;
+  /**
+   * The failing execution's index in code.cells.
+   */
+  position?: number | null;
   [k: string]: unknown | undefined;
 } | null;
 
@@ -38,6 +54,20 @@ export interface RunRecord {
     error?: Error;
     duration_seconds?: number | null;
     offline?: boolean;
+    /**
+     * papermill parameters the run was executed with (secret-named ones as [REDACTED]); a rerun replays them.
+     */
+    parameters?: {
+      [k: string]: unknown | undefined;
+    } | null;
+    /**
+     * Per-cell timeout in seconds a headless run was executed with.
+     */
+    timeout?: number | null;
+    /**
+     * A rerun: the run it re-executed.
+     */
+    reproduces?: string | null;
     [k: string]: unknown | undefined;
   };
   code: {
@@ -80,6 +110,31 @@ export interface RunRecord {
     git?: {
       [k: string]: unknown | undefined;
     } | null;
+    /**
+     * The Jupyter kernel the run used; name is null when nothing named it (an unsaved notebook).
+     */
+    kernel?: {
+      name: string | null;
+      display_name: string | null;
+      language: string | null;
+      /**
+       * The kernelspec's command line.
+       */
+      argv: string[] | null;
+      /**
+       * The Python the kernel ran.
+       */
+      interpreter: string | null;
+      /**
+       * Whether the kernelspec existed where the run was captured.
+       */
+      installed: boolean;
+      /**
+       * Why the kernelspec could not be read, when it could not.
+       */
+      note?: string;
+      [k: string]: unknown | undefined;
+    } | null;
     [k: string]: unknown | undefined;
   };
   data: {
@@ -104,6 +159,14 @@ export interface ExecutedCell {
   cell_id: string | null;
   error: Error;
   error_known?: boolean;
+  /**
+   * A rerun's execution: the index, in the original's code.cells, of the execution it replays.
+   */
+  origin?: number | null;
+  /**
+   * papermill's injected-parameters cell.
+   */
+  injected_parameters?: boolean;
   [k: string]: unknown | undefined;
 }
 /**

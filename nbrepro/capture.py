@@ -58,6 +58,10 @@ class CaptureInput:
     # Git state computed ahead (e.g. while the cell ran): a value or a Future of one.
     git: Any = None
     extra_tags: dict[str, str] = field(default_factory=dict)
+    # More literal secrets to redact everywhere (secret-named papermill parameters).
+    extra_secrets: list[str] = field(default_factory=list)
+    # Params nbrepro logs for the run (papermill parameters), already redacted.
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -187,15 +191,23 @@ def build(inp: CaptureInput) -> Capture:
         if loaded is None:
             warnings.append(f"notebook document not recorded: {doc_info['missing_reason']}")
 
-    executed = history.match_to_document(inp.executed, document)
-    hidden = history.find_hidden_state(executed, document, inp.capture_index)
-    replay = history.build_replay(executed, document)
-
-    env = (
+    env = dict(
         inp.environment
         if inp.environment is not None
         else environment.capture_environment(env_allow=inp.env_allow)
     )
+    if "kernel" not in env:
+        env["kernel"] = kernel_of(document, env)
+
+    executed = history.match_to_document(inp.executed, document)
+    # A headless run ends at its last executed cell: cells below a failure never ran
+    # because the run stopped, which is not hidden state.
+    end = inp.capture_index
+    if end is None and inp.mode == "headless" and executed:
+        end = len(executed) - 1
+    hidden = history.find_hidden_state(executed, document, end)
+    replay = history.build_replay(executed, document, kernelspec=_kernelspec(env["kernel"]))
+
     if inp.git is None:
         git = gitstate.capture_git(git_root(inp.notebook_path), max_diff_bytes=inp.max_diff_bytes)
     elif isinstance(inp.git, Future):
@@ -203,7 +215,6 @@ def build(inp: CaptureInput) -> Capture:
     else:
         git = inp.git
     git_diff = git.pop("diff", None) if git else None
-    env = dict(env)
     env["git"] = git
 
     outputs, truncated = cap_outputs(inp.outputs, inp.max_output_bytes)
@@ -262,7 +273,7 @@ def build(inp: CaptureInput) -> Capture:
         "warnings": warnings,
     }
 
-    secrets = secret_values(os.environ)
+    secrets = [*secret_values(os.environ), *inp.extra_secrets]
     # Redact the serialized record as text (secrets may hide in any field), then parse
     # it back: the text logged and the record returned are the same, redacted.
     text = redact_text(record.dumps(rec), secrets)
@@ -272,8 +283,30 @@ def build(inp: CaptureInput) -> Capture:
     clean = {path: _redact_file(data, secrets) for path, data in files.items()}
     tags = run_tags(rec, inp.extra_tags)
     tags = {k: redact_text(v, secrets) for k, v in tags.items()}
-    bundle = LogBundle(tags=tags, files=clean, datasets=inp.delta_reads)
+    params = {k: redact_text(v, secrets) for k, v in inp.params.items()}
+    bundle = LogBundle(tags=tags, files=clean, datasets=inp.delta_reads, params=params)
     return Capture(record=rec, bundle=bundle, html_source=html_source, secrets=secrets)
+
+
+def kernel_of(document: nbformat.NotebookNode | None, env: dict[str, Any]) -> dict[str, Any]:
+    """The kernel a magic capture ran in: the notebook names it, the kernel is this process."""
+    spec = (document.metadata.get("kernelspec") if document is not None else None) or {}
+    return environment.kernel_record(
+        spec.get("name"),
+        display_name=spec.get("display_name"),
+        language=spec.get("language"),
+        interpreter=(env.get("python") or {}).get("executable"),
+    )
+
+
+def _kernelspec(kernel: dict[str, Any]) -> dict[str, Any] | None:
+    if not kernel.get("name"):
+        return None
+    return {
+        "name": kernel["name"],
+        "display_name": kernel.get("display_name") or kernel["name"],
+        "language": kernel.get("language") or "python",
+    }
 
 
 def _redact_file(data: str | bytes, secrets: list[str]) -> bytes:

@@ -270,9 +270,19 @@ class ReproCard(widgets.VBox):
         failure = report.get("failure")
         if failure:
             lines.append(
-                f"cell {failure.get('cell_index')} raised "
+                f"{html.escape(str(failure.get('cell') or 'a cell'))} raised "
                 f"{html.escape(str(failure.get('ename')))}: {html.escape(str(failure.get('evalue')))}"
             )
+        reproduced = report.get("failure_reproduced")
+        if reproduced and verdict == "reproduced":
+            lines.append(
+                f"the original's failure too: {html.escape(str(reproduced.get('label')))} raised "
+                f"{html.escape(str(reproduced.get('ename')))}"
+            )
+        volatile = report.get("volatile") or {}
+        if verdict == "differs" and volatile.get("only"):
+            kinds = ", ".join(html.escape(str(k)) for k in volatile.get("kinds") or [])
+            lines.append(f"only volatile values differ ({kinds})")
         rerun_id = job.get("rerun_run_id")
         if rerun_id:
             link = run_link(self.mlflow_ui, str(self.rec["run"]["experiment_id"]), rerun_id)

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from nbrepro._version import __version__
-from nbrepro.errors import NbreproError
+from nbrepro.errors import KernelNotFound, NbreproError
 
 
 def _resolve_value(value: str) -> Any:
@@ -91,13 +91,40 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
+def _error_json(message: str, code: int, **extra: Any) -> dict[str, Any]:
+    return {"status": "error", "run_id": None, "exit_code": code, "error": message, **extra}
+
+
+def _fail_json(as_json: bool, message: str, code: int, **extra: Any) -> None:
+    """Fail with ``message``: with ``--json``, also one JSON object on stdout."""
+    if as_json:
+        click.echo(json.dumps(_error_json(message, code, **extra), indent=1, default=str))
+    _fail(message, code)
+
+
+def _input_error(exc: NbreproError) -> bool:
+    """A problem with what the user asked for (exit code 2), not with the execution."""
+    from nbrepro.headless import NotebookUnusable
+    from nbrepro.runs import RunNotUsable
+
+    return isinstance(exc, NotebookUnusable | RunNotUsable | KernelNotFound)
+
+
+_KERNEL_OPTION = click.option(
+    "--kernel",
+    "-k",
+    default=None,
+    help="Kernel name (default: the notebook's; for rerun, the recorded one).",
+)
+
+
 @main.command()
 @click.argument("notebook", type=click.Path(dir_okay=False))
 @_PARAMETER_OPTION
 @click.option("--experiment", "-e", default=None, help="MLflow experiment name.")
 @click.option("--name", "-n", "run_name", default=None, help="Run name (default: notebook name).")
 @_OUTPUT_OPTION
-@click.option("--kernel", "-k", default=None, help="Kernel name (default: the notebook's).")
+@_KERNEL_OPTION
 @click.option("--timeout", type=int, default=None, help="Per-cell timeout in seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def run(
@@ -110,9 +137,15 @@ def run(
     timeout: int | None,
     as_json: bool,
 ) -> None:
-    """Execute NOTEBOOK with papermill and capture the run to MLflow."""
+    """Execute NOTEBOOK with papermill and capture the run to MLflow.
+
+    Exit code: 0 the notebook ran to its end, 1 a cell failed (or the kernel died, or a
+    cell timed out; the run is recorded as FAILED), 2 usage or input error (nothing
+    run), 130 interrupted.
+    """
     from nbrepro.headless import run_notebook
 
+    _interrupt_on_sigterm()
     params = {name: _resolve_value(value) for name, value in parameters}
     try:
         with _json_only_stdout(as_json):
@@ -126,8 +159,11 @@ def run(
                 progress=not as_json and sys.stderr.isatty(),
                 timeout=timeout,
             )
+    except KeyboardInterrupt:
+        _fail_json(as_json, "the run was interrupted (recorded as KILLED)", INTERRUPTED_EXIT)
+        return
     except NbreproError as exc:
-        _fail(str(exc), 2 if "not found" in str(exc) or "not a readable" in str(exc) else 1)
+        _fail_json(as_json, str(exc), 2 if _input_error(exc) else 1)
         return
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1))
@@ -144,11 +180,8 @@ def run(
             click.echo(f"Warning: {result.warning}", err=True)
     if result.error is not None:
         err = result.error
-        click.echo(
-            f"Error: cell {err.cell_index} (execution {err.execution_count}) raised "
-            f"{err.ename}: {err.evalue}",
-            err=True,
-        )
+        where = f"{err.where} raised" if err.cell_index >= 0 else "the notebook could not run:"
+        click.echo(f"Error: {where} {err.ename}: {err.evalue}", err=True)
         sys.exit(1)
 
 
@@ -195,6 +228,12 @@ _COMPARE_OPTIONS = [
         default=None,
         help="Extra output sanitizers (nbval's file format).",
     ),
+    click.option(
+        "--ignore-volatile",
+        is_flag=True,
+        help="Output differences explained by times, dates, durations or random ids do "
+        "not count (they are still listed).",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
 ]
 
@@ -239,7 +278,13 @@ _VERDICT_EXIT = {"reproduced": 0, "differs": 1, "failed": 3}
 )
 @_PARAMETER_OPTION
 @_OUTPUT_OPTION
-@click.option("--timeout", type=int, default=None, help="Per-cell timeout in seconds.")
+@_KERNEL_OPTION
+@click.option(
+    "--timeout",
+    type=int,
+    default=None,
+    help="Per-cell timeout in seconds (default: the original run's).",
+)
 @_compare_options
 def rerun(
     run_id: str,
@@ -248,17 +293,23 @@ def rerun(
     allow_missing: bool,
     parameters: tuple[tuple[str, str], ...],
     output: str | None,
+    kernel: str | None,
     timeout: int | None,
     tolerance: tuple[str, ...],
     sanitizers: str | None,
+    ignore_volatile: bool,
     as_json: bool,
 ) -> None:
     """Re-execute RUN_ID pinned to its Delta versions and report whether it reproduced.
 
-    Exit code: 0 reproduced, 1 differs, 2 usage or input error, 3 execution failed.
+    The recorded papermill parameters are replayed; -p overrides one.
+
+    Exit code: 0 reproduced (a failure of the original, reproduced in the same cell
+    with the same error, counts as reproduced and is named), 1 differs, 2 usage or
+    input error (nothing run), 3 failed (the rerun failed where the original did not,
+    or nothing could be compared), 130 interrupted.
     """
     from nbrepro.compare import render_text
-    from nbrepro.headless import ExecutionFailed
     from nbrepro.paths import PROGRESS_FILE_ENV
     from nbrepro.rerun import RerunOptions
     from nbrepro.rerun import rerun as do_rerun
@@ -277,20 +328,19 @@ def rerun(
         tolerances=per_metric,
         default_tolerance=default,
         sanitizers=_sanitizers(sanitizers),
+        ignore_volatile=ignore_volatile,
         progress=not as_json and sys.stderr.isatty(),
+        kernel_name=kernel,
         progress_file=os.environ.get(PROGRESS_FILE_ENV) or None,
     )
     try:
         with _json_only_stdout(as_json):
             result = do_rerun(run_id, resolve_tracking_uri(), options)
     except KeyboardInterrupt:
-        _fail("the rerun was interrupted", INTERRUPTED_EXIT)
-        return
-    except ExecutionFailed as exc:
-        _fail(str(exc), 3)
+        _fail_json(as_json, "the rerun was interrupted", INTERRUPTED_EXIT, reproduces=run_id)
         return
     except NbreproError as exc:
-        _fail(str(exc), 2)
+        _fail_json(as_json, str(exc), 2 if _input_error(exc) else 3, reproduces=run_id)
         return
     report = result.report
     if as_json:
@@ -313,7 +363,12 @@ def rerun(
 @click.argument("run_b")
 @_compare_options
 def diff(
-    run_a: str, run_b: str, tolerance: tuple[str, ...], sanitizers: str | None, as_json: bool
+    run_a: str,
+    run_b: str,
+    tolerance: tuple[str, ...],
+    sanitizers: str | None,
+    ignore_volatile: bool,
+    as_json: bool,
 ) -> None:
     """Compare two captured runs: data, environment, code, params, metrics, outputs.
 
@@ -332,9 +387,10 @@ def diff(
             tolerances=per_metric,
             default_tolerance=default,
             sanitizers=_sanitizers(sanitizers),
+            ignore_volatile=ignore_volatile,
         )
     except NbreproError as exc:
-        _fail(str(exc), 2)
+        _fail_json(as_json, str(exc), 2)
         return
     click.echo(json.dumps(report, indent=1, default=str) if as_json else render_text(report))
     sys.exit(0 if report["verdict"] == "reproduced" else 1)

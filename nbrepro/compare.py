@@ -1,11 +1,11 @@
 """The reproduction report: what differs between two captured runs, and the verdict.
 
 Sections, in the order a reader needs them (causes before effects): data,
-environment, code, then the results: params, metrics, outputs. The verdict is
-``failed`` when the rerun raised, ``differs`` when data, code or any result
-differs, else ``reproduced``. Environment drift is always reported but does not
-by itself make a run differ: identical results on another environment *are* a
-reproduction.
+environment, code, then the results: params, metrics, outputs (a run's failure is
+one of its outputs). Environment drift is always reported but does not by itself
+make a run differ: identical results on another environment *are* a reproduction.
+Cells are compared by identity, never by position. docs/verdict.md says what each
+verdict means and what is compared.
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import nbformat
+
 from nbrepro import codediff, environment, outputs
-from nbrepro.errors import NotebookExecutionError
+from nbrepro.errors import NotebookExecutionError, cell_label
+from nbrepro.history import INJECTED_PARAMETERS_TAG, tags_of
 from nbrepro.runs import CapturedRun
 
+DEAD_KERNEL = "DeadKernelError"  # nbclient's name for a kernel that died in a cell
 SECTIONS = ("data", "environment", "code", "params", "metrics", "outputs")
 VERDICT_SECTIONS = ("data", "code", "params", "metrics", "outputs")
 
@@ -81,7 +85,10 @@ def compare_environment(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str,
     for section, keys in (
         ("os", ("system", "release", "machine")),
         ("hardware", ("cpu_model", "logical_cores", "gpus")),
+        ("kernel", ("name", "language")),
     ):
+        if not ea.get(section) or not eb.get(section):
+            continue  # a record from before nbrepro recorded it
         for key in keys:
             va, vb = (ea.get(section) or {}).get(key), (eb.get(section) or {}).get(key)
             if va != vb:
@@ -124,34 +131,71 @@ def _close(a: float, b: float, rel: float) -> bool:
 
 
 def _compare_recorded_outputs(
-    original: CapturedRun, rerun: CapturedRun, sanitizers: Sequence[tuple[str, str]]
+    original: CapturedRun,
+    rerun: CapturedRun,
+    sanitizers: Sequence[tuple[str, str]],
+    ignore_volatile: bool,
 ) -> dict[str, Any]:
+    # Cells are aligned by identity: a rerun's cells by the original's execution each
+    # replays, so a cell papermill added (its parameters) cannot shift the others.
     # A magic capture records only its own cell's outputs: compare the cells both runs
     # recorded; a cell recorded by one side only is not a difference.
-    # stderr (warnings, progress bars) depends on import order and library versions, not
-    # on the result: it is compared and shown, but does not decide the verdict.
-    oa, ob = original.executed_outputs(), rerun.executed_outputs()
+    by_origin = rerun.reproduces == original.run_id and original.run_id != ""
+    oa = original.executed_outputs()
+    ob = rerun.executed_outputs(by_origin=by_origin)
     common = sorted(oa.keys() & ob.keys())
     result = outputs.compare_outputs(
-        {k: _no_stderr(oa[k]) for k in common}, {k: _no_stderr(ob[k]) for k in common}, sanitizers
-    )
-    stderr = outputs.compare_outputs(
-        {k: _only_stderr(oa[k]) for k in common},
-        {k: _only_stderr(ob[k]) for k in common},
+        {k: oa[k] for k in common},
+        {k: ob[k] for k in common},
         sanitizers,
+        ignore_volatile=ignore_volatile,
+        labels=original.cell_labels(),
     )
-    result["stderr_same"] = stderr["same"]
-    result["stderr_cells"] = stderr["cells"]
     result["recorded_by_one_side"] = sorted(oa.keys() ^ ob.keys())
     return result
 
 
-def _no_stderr(cell: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [o for o in cell if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+def _failure_of(run: CapturedRun, by_origin: bool) -> dict[str, Any] | None:
+    """The error that ended a run, with the identity of the cell it ended in."""
+    rec = run.record
+    err = rec["run"].get("error")
+    if not err:
+        return None
+    cells = rec["code"]["cells"]
+    position = err.get("position")
+    if position is None and "position" not in err:  # a %%repro capture: its own cell
+        capture = rec["code"].get("capture_cell")
+        position = capture if capture is not None else (len(cells) - 1 if cells else None)
+    key = position
+    if by_origin and position is not None and position < len(cells):
+        key = cells[position].get("origin")
+    cell = cells[position] if position is not None and position < len(cells) else {}
+    return {
+        "cell": key,
+        "label": cell_label(cell.get("doc_index"), cell.get("execution_count"))
+        if cell
+        else "before any cell",
+        "ename": str(err.get("ename", "")),
+        "evalue": str(err.get("evalue", "")),
+    }
 
 
-def _only_stderr(cell: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [o for o in cell if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+def compare_failures(
+    original: CapturedRun, rerun: CapturedRun, sanitizers: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """Whether the runs ended the same way: both completed, or both failed in the same
+    cell with the same error (name, and message after removing noise)."""
+    by_origin = rerun.reproduces == original.run_id
+    fa, fb = _failure_of(original, False), _failure_of(rerun, by_origin)
+    same = fa is None and fb is None
+    if fa is not None and fb is not None:
+        clean = [*sanitizers, *outputs.DEFAULT_SANITIZERS]
+        same = (
+            fa["cell"] == fb["cell"]
+            and fa["ename"] == fb["ename"]
+            and outputs.sanitize(fa["evalue"], clean) == outputs.sanitize(fb["evalue"], clean)
+        )
+    return {"same": same, "original": fa, "rerun": fb}
 
 
 def build_report(
@@ -161,66 +205,143 @@ def build_report(
     tolerances: Mapping[str, float] | None = None,
     default_tolerance: float = 0.0,
     sanitizers: Sequence[tuple[str, str]] = (),
+    ignore_volatile: bool = False,
     failure: NotebookExecutionError | None = None,
 ) -> dict[str, Any]:
-    """Compare two captured runs (a rerun against its original, or any two)."""
+    """Compare two captured runs (a rerun against its original, or any two).
+
+    The verdict is ``failed`` when the rerun failed where the original did not (or in
+    another cell), or when nothing at all could be compared; ``differs`` when data,
+    code or a result differs, or the runs failed differently; else ``reproduced`` (a
+    failure the original had, reproduced in the same cell with the same error, is
+    part of a reproduction and is named in ``failure_reproduced``).
+
+    Args:
+        failure: the rerun's failing cell as the executor saw it (shown as is).
+    """
     a, b = original.record, rerun.record
-    metrics_a = original.metrics
-    metrics_b = rerun.metrics
     sections: dict[str, Any] = {
         "data": compare_data(a, b),
         "environment": compare_environment(a, b),
-        "code": codediff.code_diff(original.replay(), rerun.replay()),
+        "code": codediff.code_diff(_code_only(original.replay()), _code_only(rerun.replay())),
         "params": compare_values(original.params, rerun.params),
-        "metrics": compare_values(metrics_a, metrics_b, tolerances, default_tolerance),
-        "outputs": _compare_recorded_outputs(original, rerun, sanitizers),
+        "metrics": compare_values(original.metrics, rerun.metrics, tolerances, default_tolerance),
+        "outputs": _compare_recorded_outputs(original, rerun, sanitizers, ignore_volatile),
     }
+    failures = compare_failures(original, rerun, sanitizers)
+    out = sections["outputs"]
+    notes: list[str] = []
+    died = failures["original"]
+    if failures["same"] and died is not None and died["ename"] == DEAD_KERNEL:
+        # What a dying kernel printed last may or may not reach Jupyter before it dies.
+        dropped = [c for c in out["cells"] if c["cell"] == died["cell"]]
+        if dropped:
+            out["cells"] = [c for c in out["cells"] if c["cell"] != died["cell"]]
+            out["same"] = not any(c["counted"] for c in out["cells"]) and not (
+                out["only_in_a"] or out["only_in_b"]
+            )
+            out["volatile_only"] = bool(out["cells"]) and all(c["volatile"] for c in out["cells"])
+            notes.append(
+                f"The kernel died in {died['label']} in both runs; that cell's outputs were "
+                "not compared (what a kernel prints just before it dies may not arrive)."
+            )
+    out["failures"] = failures
+    if not failures["same"]:
+        out["same"] = False
     differs = [s for s in VERDICT_SECTIONS if not sections[s]["same"]]
-    if failure is not None:
+    compared = (
+        out["compared"]
+        + sections["params"]["compared"]
+        + sections["metrics"]["compared"]
+        + len(sections["data"]["tables"])
+    )
+    fa, fb = failures["original"], failures["rerun"]
+    failed = fb is not None and (fa is None or fa["cell"] != fb["cell"])
+    if failed:
         verdict = "failed"
+    elif compared == 0:
+        verdict = "failed"
+        notes.append(
+            "Nothing could be compared: the original recorded no outputs, params, metrics or "
+            "Delta reads that the rerun also has, so whether it reproduces is unknown."
+        )
     elif differs:
         verdict = "differs"
     else:
         verdict = "reproduced"
-    notes = []
     hidden = a["code"]["hidden_state"]
     if hidden["hidden"]:
         notes.append(
             "The original session had hidden state; the rerun replays the executed order, "
             "not the document order: " + " ".join(hidden["explanations"])
         )
+    shown_failure = None
+    if fb is not None and not failures["same"]:
+        shown_failure = {
+            "cell_index": failure.cell_index if failure is not None else -1,
+            "execution_count": failure.execution_count if failure is not None else None,
+            "cell": fb["label"] if failure is None else failure.where,
+            "ename": fb["ename"],
+            "evalue": fb["evalue"],
+        }
+    volatile = sorted({k for c in out["cells"] for k in c["volatile"]})
     return {
         "verdict": verdict,
         "differs": differs,
         "drift": [] if sections["environment"]["same"] else ["environment"],
         "original": original.run_id,
         "rerun": rerun.run_id,
-        "failure": None
-        if failure is None
-        else {
-            "cell_index": failure.cell_index,
-            "execution_count": failure.execution_count,
-            "ename": failure.ename,
-            "evalue": failure.evalue,
+        "failure": shown_failure,
+        "failure_reproduced": fa if fa is not None and failures["same"] else None,
+        "volatile": {
+            "ignored": ignore_volatile,
+            "kinds": volatile,
+            "only": out["volatile_only"],
         },
         "sections": sections,
         "notes": notes,
     }
 
 
+def _code_only(nb: Any) -> Any:
+    """The replay without papermill's parameters cell: parameters are compared as params."""
+    copy = nbformat.from_dict(dict(nb))
+    copy.cells = [c for c in nb.cells if INJECTED_PARAMETERS_TAG not in tags_of(c)]
+    return copy
+
+
+def verdict_line(report: Mapping[str, Any]) -> str:
+    """``Verdict: DIFFERS (outputs)``, with what a reader must know to trust it."""
+    verdict = report["verdict"].upper()
+    if report["differs"] and report["verdict"] != "failed":
+        verdict += f" ({', '.join(report['differs'])})"
+    volatile = report.get("volatile") or {}
+    kinds = ", ".join(volatile.get("kinds") or [])
+    if report["verdict"] == "differs" and volatile.get("only") and report["differs"] == ["outputs"]:
+        verdict += (
+            f": only volatile values differ ({kinds}); --ignore-volatile would not count them"
+        )
+    elif volatile.get("ignored") and kinds:
+        verdict += f" (volatile values ignored: {kinds})"
+    done = report.get("failure_reproduced")
+    if done and report["verdict"] == "reproduced":
+        verdict += (
+            f", including the original's failure: {done['label']} raised "
+            f"{done['ename']}: {done['evalue']}"
+        )
+    return f"Verdict: {verdict}"
+
+
 def render_text(report: Mapping[str, Any]) -> str:
     """The report for a terminal."""
     s = report["sections"]
-    verdict = report["verdict"].upper()
-    if report["differs"]:
-        verdict += f" ({', '.join(report['differs'])})"
     lines = [
         f"Reproduction report: run {report['rerun']} against {report['original']}",
-        f"Verdict: {verdict}",
+        verdict_line(report),
     ]
     if report["failure"]:
         f = report["failure"]
-        lines.append(f"  failed: cell {f['cell_index']} raised {f['ename']}: {f['evalue']}")
+        lines.append(f"  failed: {f['cell']} raised {f['ename']}: {f['evalue']}")
     data = s["data"]
     lines.append("  data: " + ("same" if data["same"] else "DIFFERS"))
     for t in data["tables"]:
@@ -254,10 +375,23 @@ def render_text(report: Mapping[str, Any]) -> str:
     out = s["outputs"]
     lines.append(
         f"  outputs: {'same' if out['same'] else 'DIFFER'} ({out['compared']} cell(s) compared)"
-        + ("" if out.get("stderr_same", True) else "; stderr differs (warnings, not counted)")
     )
+    failures = out.get("failures") or {}
+    if not failures.get("same", True):
+        fa, fb = failures.get("original"), failures.get("rerun")
+        lines.append(
+            "    the original "
+            + (f"failed at {fa['label']} with {fa['ename']}" if fa else "completed")
+            + ", the rerun "
+            + (f"failed at {fb['label']} with {fb['ename']}" if fb else "completed")
+        )
     for cell in out.get("cells", [])[:5]:
-        lines.append(f"    cell {cell['cell']}:")
+        tag = ""
+        if cell.get("volatile"):
+            tag = f" (volatile: {', '.join(cell['volatile'])}" + (
+                "; not counted)" if not cell.get("counted", True) else ")"
+            )
+        lines.append(f"    {cell.get('label') or 'cell ' + str(cell['cell'])}{tag}:")
         lines.extend("      " + line for line in cell["diff"].splitlines()[:12])
     lines.extend(f"  note: {n}" for n in report["notes"])
     return "\n".join(lines)

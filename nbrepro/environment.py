@@ -441,3 +441,72 @@ def diff_environments(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, A
         "removed": removed,
         "changed": changed,
     }
+
+
+def _interpreter(argv: Sequence[str]) -> str | None:
+    """The program a kernelspec's argv starts: jupyter_client runs its own Python for
+    ``python``, ``python3`` and ``python3.X`` (see ``KernelManager.format_kernel_cmd``)."""
+    if not argv:
+        return None
+    major, minor = sys.version_info[:2]
+    if argv[0] in ("python", f"python{major}", f"python{major}.{minor}"):
+        return sys.executable
+    return shutil.which(argv[0]) or argv[0]
+
+
+def installed_kernels() -> dict[str, str]:
+    """Kernel name -> display name, for every kernel installed here."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().get_all_specs()
+    return {name: str(s.get("spec", {}).get("display_name", name)) for name, s in specs.items()}
+
+
+def kernel_record(
+    name: str | None,
+    *,
+    display_name: str | None = None,
+    language: str | None = None,
+    interpreter: str | None = None,
+) -> dict[str, Any]:
+    """What the record says of the kernel a run used.
+
+    Args:
+        name: the kernelspec name (``python3``); None when nobody knows it.
+        display_name, language: as the notebook's metadata gives them; the installed
+            kernelspec's own values win when it is found here.
+        interpreter: the Python the kernel ran (its ``sys.executable``), when known.
+
+    Returns:
+        ``{"name", "display_name", "language", "argv", "interpreter", "installed"}``:
+        ``argv`` is the kernelspec's command line with ``{connection_file}`` left as is,
+        ``installed`` whether a kernel of that name exists on this machine.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    rec: dict[str, Any] = {
+        "name": name,
+        "display_name": display_name,
+        "language": language,
+        "argv": None,
+        "interpreter": interpreter,
+        "installed": False,
+    }
+    if not name:
+        return rec
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        return rec
+    except Exception as exc:  # a broken kernelspec must not cost the capture
+        rec["note"] = f"kernelspec {name!r} could not be read: {type(exc).__name__}: {exc}"
+        return rec
+    rec.update(
+        display_name=spec.display_name or display_name,
+        language=spec.language or language,
+        argv=list(spec.argv),
+        installed=True,
+    )
+    if rec["interpreter"] is None:
+        rec["interpreter"] = _interpreter(spec.argv)
+    return rec

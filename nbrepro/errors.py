@@ -23,15 +23,58 @@ class RecordError(NbreproError):
 class NotebookExecutionError(NbreproError):
     """A notebook cell raised during a headless run.
 
-    Attributes mirror papermill's ``PapermillExecutionError``.
+    Attributes mirror papermill's ``PapermillExecutionError``: ``cell_index`` counts the
+    cells of the notebook as the user sees it (0-based; nbrepro's own note not counted)
+    and ``execution_count`` is the cell's ``In [n]``. In a rerun,
+    ``original_execution_count`` is the ``In [n]`` of the original's execution the
+    cell replays.
     """
 
     def __init__(
-        self, cell_index: int, execution_count: int | None, source: str, ename: str, evalue: str
+        self,
+        cell_index: int,
+        execution_count: int | None,
+        source: str,
+        ename: str,
+        evalue: str,
+        original_execution_count: int | None = None,
     ) -> None:
-        super().__init__(f"cell {cell_index} raised {ename}: {evalue}")
         self.cell_index = cell_index
         self.execution_count = execution_count
         self.source = source
         self.ename = ename
         self.evalue = evalue
+        self.original_execution_count = original_execution_count
+        super().__init__(f"{self.where} raised {ename}: {evalue}")
+
+    @property
+    def where(self) -> str:
+        """The cell as a user finds it: ``In [2] (cell 3)``, as papermill names it."""
+        return cell_label(self.cell_index, self.execution_count, self.original_execution_count)
+
+
+def cell_label(
+    cell_index: int | None,
+    execution_count: int | None,
+    original_execution_count: int | None = None,
+) -> str:
+    """``In [2] (cell 3)``: a cell named the way Jupyter and papermill show it.
+
+    ``cell_index`` is 0-based; people count cells from 1. A replayed cell also names
+    the original's execution it stands for.
+    """
+    parts = []
+    if execution_count is not None:
+        parts.append(f"In [{execution_count}]")
+    if cell_index is not None and cell_index >= 0:
+        parts.append(f"cell {cell_index + 1}")
+    label = parts[0] if parts else "a cell"
+    if len(parts) > 1:
+        label += f" ({parts[1]})"
+    if original_execution_count is not None and original_execution_count != execution_count:
+        label += f", the original's In [{original_execution_count}]"
+    return label
+
+
+class KernelNotFound(NbreproError):
+    """The kernel a notebook or a run names is not installed here."""

@@ -5,6 +5,14 @@ tagged ``raises-exception`` that nbclient was told to run past, and it inserts
 its own marker cells. A replay tags the cells that raised in the original
 session that way, so here an error is a failure only in an untagged cell.
 
+A cell can fail without an error output (a line magic that does not exist prints
+a ``UsageError`` on stderr, and the kernel's reply says "error"): papermill marks
+such a cell ``metadata.papermill.exception``, and so it is a failure here too.
+
+nbrepro loads itself in the kernel through the kernel's command line
+(``--InteractiveShellApp.extra_extensions``), not through a cell: execution counts
+and cell numbers are the ones papermill and the user see.
+
 With a progress file, execution goes through :class:`ProgressEngine`, a papermill
 engine that appends a line per finished cell (see :mod:`nbrepro.progress`).
 """
@@ -12,6 +20,7 @@ engine that appends a line per finished cell (see :mod:`nbrepro.progress`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,47 +28,78 @@ from typing import Any
 import nbformat
 
 from nbrepro.errors import NotebookExecutionError
+from nbrepro.history import cell_error, tags_of, was_executed
 from nbrepro.progress import ProgressWriter
 
 EXPECTED_ERROR_TAG = "raises-exception"
 # papermill.execute.ERROR_MARKER_TAG, named here to avoid importing papermill early.
 PAPERMILL_MARKER_TAG = "papermill-error-cell-tag"
-# The first cell `nbrepro run` inserts to load nbrepro in the kernel.
+PARAMETERS_TAG = "parameters"
+INJECTED_PARAMETERS_TAG = "injected-parameters"
+# The markdown cell listing a rerun's Delta pins at the top of the output notebook.
 INJECTED_TAG = "nbrepro-injected"
 PROGRESS_ENGINE = "nbrepro-progress"
+# The kernel's own log (transport warnings, its dying words after a timeout) is not the
+# user's business; nbrepro loads as an extension, so no cell of the user's shifts.
+KERNEL_ARGUMENTS = (
+    "--IPKernelApp.log_level=CRITICAL",
+    "--InteractiveShellApp.extra_extensions=nbrepro",
+)
+
+
+def user_cells(nb: nbformat.NotebookNode) -> list[Any]:
+    """The notebook's cells without nbrepro's own (the pins note)."""
+    return [c for c in nb.cells if INJECTED_TAG not in tags_of(c)]
 
 
 def first_unexpected_error(nb: nbformat.NotebookNode) -> NotebookExecutionError | None:
-    """The first error output in a cell not tagged ``raises-exception``."""
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+    """The first failing cell not tagged ``raises-exception``.
+
+    ``cell_index`` counts the cells the user sees in the output notebook (papermill's
+    parameters cell included, nbrepro's note not).
+    """
+    for index, cell in enumerate(user_cells(nb)):
+        if cell.cell_type != "code" or EXPECTED_ERROR_TAG in tags_of(cell):
             continue
-        if EXPECTED_ERROR_TAG in cell.get("metadata", {}).get("tags", []):
-            continue
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error":
-                continue
-            if out.get("ename") == "SystemExit" and out.get("evalue") in ("", "0"):
-                continue
-            return NotebookExecutionError(
-                index, cell.get("execution_count"), cell.source, out["ename"], out["evalue"]
-            )
+        err = cell_error(cell)
+        if err is not None:
+            return error_at(cell, index, err)
     return None
 
 
+def note_reply_error(cell: Any, cell_index: int, execute_reply: Mapping[str, Any]) -> None:
+    """nbclient's ``on_cell_error`` hook: keep the kernel's error reply in the cell.
+
+    A cell tagged ``raises-exception`` that fails without an error output (a missing
+    line magic) is otherwise indistinguishable from one that ran fine.
+    """
+    content = execute_reply.get("content") or {}
+    cell.setdefault("metadata", {}).setdefault("nbrepro", {})["reply_error"] = {
+        "ename": str(content.get("ename", "")),
+        "evalue": str(content.get("evalue", "")),
+    }
+
+
+def error_at(cell: Any, index: int, err: Mapping[str, str]) -> NotebookExecutionError:
+    origin = (cell.get("metadata") or {}).get("nbrepro") or {}
+    return NotebookExecutionError(
+        index,
+        cell.get("execution_count"),
+        cell.get("source", ""),
+        err["ename"],
+        err["evalue"],
+        original_execution_count=origin.get("execution_count"),
+    )
+
+
 def strip_papermill_markers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    nb.cells = [
-        c for c in nb.cells if PAPERMILL_MARKER_TAG not in c.get("metadata", {}).get("tags", [])
-    ]
+    nb.cells = [c for c in nb.cells if PAPERMILL_MARKER_TAG not in tags_of(c)]
     return nb
 
 
 def _counted(cell: Any) -> bool:
-    """A cell the user's run consists of (nbrepro's own loader cell is not)."""
-    return bool(
-        cell.get("cell_type") == "code"
-        and INJECTED_TAG not in cell.get("metadata", {}).get("tags", [])
-    )
+    """A cell the user's run consists of."""
+    return bool(cell.get("cell_type") == "code" and INJECTED_TAG not in tags_of(cell))
 
 
 def report_cell_progress(nb_man: Any, writer: ProgressWriter) -> None:
@@ -104,6 +144,53 @@ def _register_progress_engine() -> str:
     return PROGRESS_ENGINE
 
 
+@dataclass
+class Execution:
+    """What one papermill execution ended with.
+
+    Attributes:
+        error: the first failing cell not expected to fail.
+        failure: why the execution stopped short of a cell's error (the kernel died,
+            a cell timed out, the kernel could not start), as ``"Name: message"``.
+        failure_cell: the user-visible index of the cell running when it stopped.
+        interrupted: stopped by Ctrl-C or SIGTERM.
+    """
+
+    error: NotebookExecutionError | None = None
+    failure: str | None = None
+    failure_name: str | None = None
+    failure_cell: int | None = None
+    interrupted: bool = False
+
+
+def _restore_parameter_identity(source: nbformat.NotebookNode, out: nbformat.NotebookNode) -> None:
+    """Give papermill's new ``injected-parameters`` cell the identity of the one it replaced.
+
+    papermill replaces an existing ``injected-parameters`` cell with a fresh cell (new
+    id, no metadata). A replay's copy of the original's parameters cell carries which
+    execution of the original it stands for: the rerun's must too, or the comparison
+    would align the cells after it wrongly.
+    """
+    old = [c for c in source.cells if INJECTED_PARAMETERS_TAG in tags_of(c)]
+    if not old or "nbrepro" not in old[0].get("metadata", {}):
+        return
+    for cell in out.cells:
+        if INJECTED_PARAMETERS_TAG in tags_of(cell) and "nbrepro" not in cell.metadata:
+            cell.metadata["nbrepro"] = dict(old[0].metadata["nbrepro"])
+            cell["id"] = old[0].get("id", cell.get("id"))
+
+
+def _stopped_at(nb: nbformat.NotebookNode | None) -> int | None:
+    """The user-visible index of the last cell that started running."""
+    if nb is None:
+        return None
+    last = None
+    for index, cell in enumerate(user_cells(nb)):
+        if was_executed(cell):
+            last = index
+    return last
+
+
 def run_papermill(
     source: str | Path,
     output: str | Path,
@@ -114,11 +201,12 @@ def run_papermill(
     progress: bool = False,
     timeout: int | None = None,
     progress_file: str | Path | None = None,
-) -> NotebookExecutionError | None:
-    """Execute ``source`` into ``output``; returns the failing cell's error, or None.
+) -> Execution:
+    """Execute ``source`` into ``output`` and say how it ended.
 
-    Other failures (kernel death, timeout, missing kernel) propagate as papermill
-    raises them.
+    Never raises for a notebook's own failure (a failing cell, a dead kernel, a
+    timeout, a kernel that cannot start): the :class:`Execution` says which. An
+    interrupt is reported too; the caller re-raises it once the run is recorded.
 
     Args:
         progress_file: append a progress line per finished cell to this file
@@ -130,22 +218,47 @@ def run_papermill(
     engine: dict[str, Any] = {}
     if progress_file:
         engine = {"engine_name": _register_progress_engine(), "progress_file": str(progress_file)}
+    result = Execution()
     try:
         pm.execute_notebook(
             str(source),
             str(output),
-            parameters=dict(parameters or {}),
+            parameters=dict(parameters) if parameters else None,
             cwd=None if cwd is None else str(cwd),
             kernel_name=kernel_name,
             progress_bar=progress,
             execution_timeout=timeout,
-            # The kernel's own log (transport warnings, its dying words after a timeout)
-            # is not the user's business; cell errors are in the notebook either way.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            extra_arguments=list(KERNEL_ARGUMENTS),
+            on_cell_error=note_reply_error,
             **engine,
         )
     except PapermillExecutionError:
-        nb = strip_papermill_markers(nbformat.read(str(output), as_version=4))
+        pass  # read from the notebook below, with nbrepro's rules
+    except KeyboardInterrupt:
+        result.interrupted = True
+        result.failure_name = "KeyboardInterrupt"
+        result.failure = "KeyboardInterrupt: the execution was interrupted"
+    except Exception as exc:  # kernel died, timeout, missing kernel: papermill's own errors
+        result.failure_name = type(exc).__name__
+        result.failure = f"{type(exc).__name__}: {_first_line(exc)}"
+    nb = _read(output)
+    if nb is not None:
+        strip_papermill_markers(nb)
+        _restore_parameter_identity(nbformat.read(str(source), as_version=4), nb)
         nbformat.write(nb, str(output))
-        return first_unexpected_error(nb)
-    return None
+        result.error = first_unexpected_error(nb)
+    if result.failure is not None:
+        result.failure_cell = _stopped_at(nb)
+    return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or "no message"
+    return text.splitlines()[0]
+
+
+def _read(path: str | Path) -> nbformat.NotebookNode | None:
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError):
+        return None

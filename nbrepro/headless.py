@@ -2,10 +2,13 @@
 
 The parent process opens the MLflow run; the kernel joins it through
 ``MLFLOW_RUN_ID`` (so the notebook's own ``mlflow.log_*`` calls land in it) and
-loads nbrepro from an injected, tagged first cell. The kernel writes its
-environment snapshot and a stream of Delta reads to a capture folder, which
-survives a failing cell; the parent then records the executed notebook as the
-document and ends the run.
+loads nbrepro from its command line (see :mod:`nbrepro.execute`). The kernel writes
+its environment snapshot and a stream of Delta reads to a capture folder, which
+survives a failing cell or a dead kernel; the parent then records the executed
+notebook as the document and ends the run.
+
+papermill parameters are logged as MLflow params (the notebook's own ``log_param``
+of the same name wins) and kept in the record, so a rerun replays them.
 """
 
 from __future__ import annotations
@@ -21,17 +24,21 @@ from typing import Any
 
 import nbformat
 
-from nbrepro import capture, environment, record
-from nbrepro.errors import NbreproError, NotebookExecutionError
-from nbrepro.execute import INJECTED_TAG, run_papermill
-from nbrepro.history import executed_from_notebook
+from nbrepro import capture, environment, magic_options, record
+from nbrepro.errors import KernelNotFound, NbreproError, NotebookExecutionError
+from nbrepro.execute import INJECTED_TAG, Execution, error_at, run_papermill, user_cells
+from nbrepro.history import ExecutedCell, executed_from_notebook
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV
+from nbrepro.redact import MIN_SECRET_LENGTH, REDACTED, is_secret_name
 from nbrepro.session import RunOptions, RunSession
 from nbrepro.tracking import display_uri
 
+# MLflow refuses longer param values.
+MAX_PARAM_CHARS = 6000
 
-class ExecutionFailed(NbreproError):
-    """The notebook could not run to its end: kernel died, timeout, missing kernel."""
+
+class NotebookUnusable(NbreproError):
+    """The notebook cannot be run as asked (missing, unreadable, no kernel): exit code 2."""
 
 
 @dataclass
@@ -58,20 +65,27 @@ class HeadlessResult:
             "output_path": self.output_path,
             "spooled_to": self.spooled_to,
             "warning": self.warning,
+            "kernel": (self.record["environment"].get("kernel") or {}).get("name"),
+            "parameters": self.record["run"].get("parameters") or {},
             "delta_reads": [
                 {"uri": r["uri"], "version": r["version"], "table_id": r.get("table_id")}
                 for r in self.record["data"]["reads"]
             ],
             "hidden_state": self.record["code"]["hidden_state"]["hidden"],
-            "error": None
-            if self.error is None
-            else {
-                "cell_index": self.error.cell_index,
-                "execution_count": self.error.execution_count,
-                "ename": self.error.ename,
-                "evalue": self.error.evalue,
-            },
+            "error": None if self.error is None else error_json(self.error),
         }
+
+
+def error_json(error: NotebookExecutionError) -> dict[str, Any]:
+    """A failing cell as ``--json`` and the report show it."""
+    return {
+        "cell_index": error.cell_index,
+        "execution_count": error.execution_count,
+        "original_execution_count": error.original_execution_count,
+        "cell": error.where,
+        "ename": error.ename,
+        "evalue": error.evalue,
+    }
 
 
 @contextmanager
@@ -88,25 +102,73 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def inject_capture_cell(
-    nb: nbformat.NotebookNode, pins: Mapping[str, Any] | None = None
+def add_pins_note(
+    nb: nbformat.NotebookNode, pins: Mapping[str, Any] | None
 ) -> nbformat.NotebookNode:
-    """Put the tagged cell that loads nbrepro first, as papermill shows its injected cells.
+    """Put a tagged note listing the Delta pins first, as papermill shows its parameters.
 
-    With pins, the cell lists them: the output notebook shows which Delta versions
-    the run was held to (the kernel reads them from ``NBREPRO_PINS``).
+    A markdown cell: it runs nothing and takes no execution count, so the user's cells
+    keep their numbers (the kernel reads the pins from ``NBREPRO_PINS``).
     """
-    lines = ["# Injected by nbrepro: capture this run"]
-    if pins:
-        lines.append("# Delta tables read without a version are pinned to the original's:")
-        lines.extend(
-            f"#   {uri} -> version {pin['version']} (table id {pin.get('table_id')})"
-            for uri, pin in sorted(pins.items())
-        )
-    lines.append("%load_ext nbrepro")
-    cell = nbformat.v4.new_code_cell(source="\n".join(lines), metadata={"tags": [INJECTED_TAG]})
+    if not pins:
+        return nb
+    lines = ["**nbrepro**: Delta tables read without a version are pinned to the original's:", ""]
+    lines.extend(
+        f"- `{uri}` -> version {pin['version']} (table id `{pin.get('table_id')}`)"
+        for uri, pin in sorted(pins.items())
+    )
+    cell = nbformat.v4.new_markdown_cell(source="\n".join(lines), metadata={"tags": [INJECTED_TAG]})
     nb.cells.insert(0, cell)
     return nb
+
+
+def require_kernel(nb: nbformat.NotebookNode, kernel_name: str | None, what: str) -> str:
+    """The kernel to run ``nb`` with, checked to exist here before anything starts.
+
+    Raises:
+        KernelNotFound: no kernel named, or the named one is not installed; the
+            message lists the kernels there are and the way out (``-k NAME``).
+    """
+    spec = nb.metadata.get("kernelspec") or {}
+    name = kernel_name or spec.get("name")
+    installed = environment.installed_kernels()
+    available = ", ".join(f"{k} ({v})" for k, v in sorted(installed.items())) or "none"
+    if not name:
+        raise KernelNotFound(
+            f"{what} names no kernel (its metadata has no kernelspec): pass -k NAME. "
+            f"Kernels installed here: {available}."
+        )
+    if environment.kernel_record(name)["installed"]:
+        return str(name)
+    shown = spec.get("display_name") if not kernel_name else None
+    label = f"{name!r}" + (f" ({shown})" if shown and shown != name else "")
+    raise KernelNotFound(
+        f"{what} runs on the kernel {label}, which is not installed here. "
+        f"Kernels installed here: {available}. Pass -k NAME to run it on one of them."
+    )
+
+
+def parameter_params(parameters: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """MLflow params for papermill parameters, and the secret values among them.
+
+    A parameter whose name looks secret (``api_token``) is logged as ``[REDACTED]``
+    and its value is redacted wherever it appears in the capture.
+    """
+    params: dict[str, str] = {}
+    secrets: list[str] = []
+    for name, value in parameters.items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        if is_secret_name(name):
+            if len(text) >= MIN_SECRET_LENGTH:
+                secrets.append(text)
+            text = REDACTED
+        params[name] = text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
+    return params, secrets
+
+
+def recorded_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as the record keeps them (typed, so a rerun replays them as given)."""
+    return {name: REDACTED if is_secret_name(name) else value for name, value in parameters.items()}
 
 
 def read_delta_events(folder: Path) -> list[dict[str, Any]]:
@@ -143,8 +205,12 @@ def run_notebook(
     notebook_path: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     progress_file: str | Path | None = None,
+    what: str | None = None,
 ) -> HeadlessResult:
     """Execute ``notebook`` with papermill and capture it as one MLflow run.
+
+    A failing cell, a dead kernel or a timeout is recorded (the run ends ``FAILED``)
+    and returned in ``error``; only input problems raise before a run is opened.
 
     Args:
         cwd: the kernel's working directory (default: the notebook's folder).
@@ -154,30 +220,36 @@ def run_notebook(
         notebook_path: the path to record as the document's (default: ``notebook``).
         extra_env: more environment variables for the kernel (e.g. ``JUPYTER_PATH``).
         progress_file: where to append a progress line per executed cell.
+        what: how error messages name the notebook (default: its path).
 
     Raises:
+        NotebookUnusable: the notebook is missing or unreadable.
+        KernelNotFound: its kernel is not installed here (or none is named).
         KeyboardInterrupt: after recording the run as ``KILLED``, when the execution
             was interrupted (a cancelled rerun job sends SIGTERM, which the CLI turns
             into an interrupt so the kernel is shut down and the run ended).
     """
     src = Path(notebook).expanduser().resolve()
     if not src.is_file():
-        raise NbreproError(f"notebook not found: {notebook}")
+        raise NotebookUnusable(f"notebook not found: {notebook}")
     try:
         nb = nbformat.read(str(src), as_version=4)
     except (ValueError, OSError) as exc:
-        raise NbreproError(f"{src} is not a readable notebook: {exc}") from exc
+        raise NotebookUnusable(f"{src} is not a readable notebook: {exc}") from exc
+    with _environ(dict(extra_env or {})):  # JUPYTER_PATH may name a rebuilt env's kernel
+        kernel = require_kernel(nb, kernel_name, what or str(notebook))
+    parameters = dict(parameters or {})
+    # The notebook's %%repro cells say what its run is (the command line wins).
+    cell_options = magic_options.from_cells(c.source for c in nb.cells if c.cell_type == "code")
 
     capture_id = record.new_capture_id()
     session = RunSession(
         RunOptions(
-            experiment=experiment,
-            run_name=run_name or src.stem,
+            experiment=experiment or cell_options.experiment,
+            run_name=run_name or cell_options.name or src.stem,
             tracking_uri=tracking_uri,
-            tags={
-                "nbrepro.parameters": json.dumps(dict(parameters or {}), default=str)[:5000],
-                **(extra_tags or {}),
-            },
+            tags={**cell_options.tags, **(extra_tags or {})},
+            seed=cell_options.seed,
         ),
         capture_id,
     )
@@ -187,7 +259,7 @@ def run_notebook(
     with tempfile.TemporaryDirectory(prefix="nbrepro-run-") as tmp:
         folder = Path(tmp)
         injected = folder / src.name
-        nbformat.write(inject_capture_cell(nb, pins), str(injected))
+        nbformat.write(add_pins_note(nb, pins), str(injected))
         target = out_path or folder / f"{src.stem}.output.ipynb"
         kernel_uri = (
             session.entry.local_tracking_uri
@@ -203,49 +275,37 @@ def run_notebook(
             PINS_ENV: json.dumps(dict(pins or {})),
             **(extra_env or {}),
         }
-        error: NotebookExecutionError | None = None
-        failure: str | None = None
-        interrupted = False
         with _environ(env):
-            try:
-                error = run_papermill(
-                    injected,
-                    target,
-                    parameters=parameters,
-                    cwd=Path(cwd) if cwd else src.parent,
-                    kernel_name=kernel_name,
-                    progress=progress,
-                    timeout=timeout,
-                    progress_file=progress_file,
-                )
-            except KeyboardInterrupt:
-                # Re-raised once the run is recorded: an interrupted run is KILLED in the
-                # store, not left RUNNING forever.
-                interrupted = True
-                failure = "KeyboardInterrupt: the execution was interrupted"
-            except Exception as exc:  # kernel died, timeout, missing kernel
-                failure = f"{type(exc).__name__}: {exc}"
+            execution = run_papermill(
+                injected,
+                target,
+                parameters=parameters,
+                cwd=Path(cwd) if cwd else src.parent,
+                kernel_name=kernel,
+                progress=progress,
+                timeout=timeout,
+                progress_file=progress_file,
+            )
         executed_nb = _read_output(target)
-        status = "FINISHED" if error is None and failure is None else "FAILED"
-        if interrupted:
-            status = "KILLED"
+        run_extra = {
+            **dict(run_extra or {}),
+            "parameters": recorded_parameters(parameters),
+            "timeout": timeout,
+        }
         result = _record_run(
             session,
             notebook_path or str(src),
             executed_nb,
             folder,
-            status,
-            error,
-            failure,
-            dict(run_extra or {}),
+            execution,
+            kernel,
+            parameters,
+            run_extra,
+            cell_options.notes,
         )
         result.output_path = str(target) if out_path else ""
-        if interrupted:
+        if execution.interrupted:
             raise KeyboardInterrupt
-        if failure is not None and error is None:
-            raise ExecutionFailed(
-                f"notebook run failed: {failure} (run {result.run_id} recorded as FAILED)"
-            )
         return result
 
 
@@ -256,32 +316,99 @@ def _read_output(path: Path) -> nbformat.NotebookNode | None:
         return None
 
 
+def terminal_error(
+    executed_nb: nbformat.NotebookNode | None, executed: list[ExecutedCell], execution: Execution
+) -> tuple[NotebookExecutionError | None, int | None]:
+    """The error that ended the run, and its position in the executed sequence.
+
+    A dead kernel or a timeout ends it in the cell that was running. Else the first
+    cell that raised without being expected to. Else, in a replay, a last cell that
+    raised: the original's failure, tagged ``raises-exception`` so the replay runs up
+    to it, happened again.
+    """
+    cells = user_cells(executed_nb) if executed_nb is not None else []
+    position_of = {cell.doc_index: k for k, cell in enumerate(executed)}
+    if execution.failure is not None:
+        name = execution.failure_name or "ExecutionFailure"
+        message = execution.failure.partition(": ")[2] or execution.failure
+        index = execution.failure_cell
+        if index is None or index >= len(cells):
+            return NotebookExecutionError(-1, None, "", name, message), None
+        error = error_at(cells[index], index, {"ename": name, "evalue": message})
+        cell = executed[position_of[index]] if index in position_of else None
+        if cell is not None and cell.error is None:
+            cell.error = {"ename": name, "evalue": message}
+        return error, position_of.get(index)
+    if execution.error is not None:
+        return execution.error, position_of.get(execution.error.cell_index)
+    # papermill's parameters cell of the rerun may follow it: it replays nothing.
+    replayed = [k for k, cell in enumerate(executed) if cell.origin is not None]
+    if replayed and executed[replayed[-1]].error is not None:
+        last = executed[replayed[-1]]
+        index = last.doc_index if last.doc_index is not None else -1
+        if 0 <= index < len(cells) and last.error is not None:
+            return error_at(cells[index], index, last.error), replayed[-1]
+    return None, None
+
+
+def _params_to_log(
+    session: RunSession, parameters: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """papermill parameters as params, without those the notebook logged itself."""
+    params, secrets = parameter_params(parameters)
+    notes = []
+    already = session.logged_params()
+    for name in sorted(set(params) & set(already)):
+        if already[name] != params[name]:
+            notes.append(
+                f"parameter {name!r} = {params[name]!r} was not logged as a param: "
+                f"the notebook logged {name!r} = {already[name]!r} itself"
+            )
+        del params[name]
+    return params, secrets, notes
+
+
 def _record_run(
     session: RunSession,
     src: str,
     executed_nb: nbformat.NotebookNode | None,
     folder: Path,
-    status: str,
-    error: NotebookExecutionError | None,
-    failure: str | None,
+    execution: Execution,
+    kernel: str,
+    parameters: Mapping[str, Any],
     run_extra: dict[str, Any],
+    notes: list[str],
 ) -> HeadlessResult:
-    warnings: list[str] = []
-    if executed_nb is not None:
-        executed_nb.cells = [
-            c
-            for c in executed_nb.cells
-            if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])
-        ]
-        executed = executed_from_notebook(executed_nb)
-    else:
-        executed = []
-        warnings.append("the executed notebook could not be read back")
+    warnings: list[str] = list(notes)
     env_file = folder / "environment.json"
     env = json.loads(env_file.read_text("utf-8")) if env_file.exists() else None
     if env is None:
         warnings.append("the kernel did not report its environment; this process's was recorded")
         env = environment.capture_environment()
+    kernel_rec = environment.kernel_record(
+        kernel, interpreter=(env.get("python") or {}).get("executable")
+    )
+    env["kernel"] = kernel_rec
+    if executed_nb is not None:
+        executed_nb.cells = user_cells(executed_nb)
+        if not executed_nb.metadata.get("kernelspec"):
+            # Run with -k on a notebook that names no kernel: the document says what ran.
+            executed_nb.metadata["kernelspec"] = {
+                "name": kernel,
+                "display_name": kernel_rec["display_name"] or kernel,
+                "language": kernel_rec["language"] or "python",
+            }
+        executed = executed_from_notebook(executed_nb)
+    else:
+        executed = []
+        warnings.append("the executed notebook could not be read back")
+    error, position = terminal_error(executed_nb, executed, execution)
+    if execution.interrupted:
+        status = "KILLED"
+    elif error is not None:
+        status = "FAILED"
+    else:
+        status = "FINISHED"
     events = read_delta_events(folder)
     reads: list[Any] = [
         {k: v for k, v in e.items() if k != "kind"} for e in events if e["kind"] == "read"
@@ -293,9 +420,15 @@ def _record_run(
         reads = list(DeltaWatcher().finalize(reads))
     err = None
     if error is not None:
-        err = {"ename": error.ename, "evalue": error.evalue, "cell_index": error.cell_index}
-    elif failure is not None:
-        err = {"ename": "ExecutionFailure", "evalue": failure, "cell_index": None}
+        err = {
+            "ename": error.ename,
+            "evalue": error.evalue,
+            "cell_index": error.cell_index if error.cell_index >= 0 else None,
+            "execution_count": error.execution_count,
+            "position": position,
+        }
+    params, secrets, notes = _params_to_log(session, parameters)
+    warnings.extend(notes)
     inp = capture.CaptureInput(
         capture_id=session.capture_id,
         mode="headless",
@@ -307,6 +440,8 @@ def _record_run(
         delta_writes=writes,
         warnings=warnings,
         environment=env,
+        params=params,
+        extra_secrets=secrets,
     )
     cap = capture.build(inp)
     fin = session.finish(cap.bundle, status)

@@ -7,12 +7,82 @@ the document; this module finds hidden state and builds the replay notebook.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import nbformat
 
 REPLAY_TAG = "nbrepro-replay"
+INJECTED_PARAMETERS_TAG = "injected-parameters"  # papermill's parameters cell
+
+# "UsageError: Line magic function `%x` not found." as IPython prints it on stderr.
+_STDERR_ERROR = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): ?(.*)$")
+
+
+def tags_of(cell: Mapping[str, Any]) -> list[str]:
+    tags = (cell.get("metadata") or {}).get("tags") or []
+    return [str(t) for t in tags]
+
+
+def _benign_exit(ename: str, evalue: str) -> bool:
+    # papermill's rule: sys.exit() and sys.exit(0) end a notebook without failing it.
+    return ename == "SystemExit" and evalue in ("", "0")
+
+
+def cell_error(cell: Mapping[str, Any]) -> dict[str, str] | None:
+    """How a cell failed, from its outputs or the kernel's reply; None when it did not.
+
+    An error output says it directly. A cell can fail without one (IPython prints a
+    ``UsageError`` on stderr): then the kernel's reply, which nbrepro notes in the
+    cell's metadata while executing, names the error; for a notebook executed
+    elsewhere, papermill's ``exception`` mark and the last error line on stderr do.
+    """
+    benign_exit = False
+    for out in cell.get("outputs") or []:
+        if out.get("output_type") != "error":
+            continue
+        ename, evalue = str(out.get("ename", "")), str(out.get("evalue", ""))
+        if _benign_exit(ename, evalue):
+            benign_exit = True
+            continue
+        return {"ename": ename, "evalue": evalue}
+    if benign_exit:
+        return None
+    metadata = cell.get("metadata") or {}
+    reply = (metadata.get("nbrepro") or {}).get("reply_error")
+    if reply:
+        # The kernel's reply said "error" (see nbrepro.execute.note_reply_error).
+        ename, evalue = str(reply.get("ename", "")), str(reply.get("evalue", ""))
+        return None if _benign_exit(ename, evalue) else {"ename": ename, "evalue": evalue}
+    papermill = metadata.get("papermill") or {}
+    if papermill.get("exception") is not True:
+        return None
+    stderr = "".join(
+        "".join(o.get("text", ""))
+        for o in cell.get("outputs") or []
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    )
+    for line in reversed(stderr.strip().splitlines()):
+        match = _STDERR_ERROR.match(line.strip())
+        if match:
+            return {"ename": match.group(1), "evalue": match.group(2)}
+    return {"ename": "CellExecutionError", "evalue": "the kernel reported an error"}
+
+
+def was_executed(cell: Mapping[str, Any]) -> bool:
+    """Whether a code cell ran, even if the kernel died before it answered.
+
+    nbclient skips empty cells (papermill still stamps a start time on them).
+    """
+    source = cell.get("source", "")
+    if cell.get("cell_type") != "code" or not "".join(source).strip():
+        return False
+    if cell.get("execution_count") is not None:
+        return True
+    papermill = (cell.get("metadata") or {}).get("papermill") or {}
+    return papermill.get("start_time") is not None
 
 
 @dataclass
@@ -26,9 +96,14 @@ class ExecutedCell:
     # False for cells executed before nbrepro was loaded: whether they raised is unknown.
     error_known: bool = True
     doc_index: int | None = None
+    # A rerun's execution: the position, in the original's executed sequence, of the
+    # execution it replays. Cells are compared by this identity, not by position.
+    origin: int | None = None
+    # papermill's ``injected-parameters`` cell: compared as params, not as code.
+    injected_parameters: bool = False
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        rec: dict[str, Any] = {
             "execution_count": self.execution_count,
             "source": self.source,
             "cell_id": self.cell_id,
@@ -36,6 +111,11 @@ class ExecutedCell:
             "error": self.error,
             "error_known": self.error_known,
         }
+        if self.origin is not None:
+            rec["origin"] = self.origin
+        if self.injected_parameters:
+            rec["injected_parameters"] = True
+        return rec
 
 
 @dataclass
@@ -194,29 +274,35 @@ def _fmt(values: list[int]) -> str:
 def build_replay(
     executed: list[ExecutedCell],
     document: nbformat.NotebookNode | None = None,
+    kernelspec: Mapping[str, Any] | None = None,
 ) -> nbformat.NotebookNode:
     """A notebook that, run top to bottom in a fresh kernel, performs the executed sequence.
 
     Cells that raised in the original session keep running past their error in a
     replay (papermill honours the ``raises-exception`` tag), as they did interactively.
     The last execution of the document's ``parameters`` cell keeps that tag so
-    papermill can inject parameters after it.
+    papermill can inject parameters after it, and the execution of papermill's own
+    ``injected-parameters`` cell keeps its tag, so a rerun's parameters replace it.
+    Each cell's ``metadata.nbrepro.position`` is its place in the executed sequence:
+    the identity by which a rerun's cells are compared with the original's.
+
+    Args:
+        kernelspec: the kernel the run used, when the document does not name one
+            (a notebook without kernelspec run with ``-k``).
     """
     nb = nbformat.v4.new_notebook()
     if document is not None:
         for key in ("kernelspec", "language_info"):
             if key in document.metadata:
                 nb.metadata[key] = document.metadata[key]
-    else:
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
+    if "kernelspec" not in nb.metadata:
+        nb.metadata["kernelspec"] = dict(
+            kernelspec or {"name": "python3", "display_name": "Python 3", "language": "python"}
+        )
     param_doc_index = None
     if document is not None:
         for i, c in enumerate(document.cells):
-            if "parameters" in c.get("metadata", {}).get("tags", []):
+            if "parameters" in tags_of(c):
                 param_doc_index = i
     last_param = None
     if param_doc_index is not None:
@@ -230,6 +316,8 @@ def build_replay(
             tags.append("raises-exception")
         if k == last_param:
             tags.append("parameters")
+        if cell.injected_parameters:
+            tags.append(INJECTED_PARAMETERS_TAG)
         # Built as a plain node: new_code_cell validates every cell (~1 ms each).
         nb.cells.append(
             nbformat.from_dict(
@@ -242,6 +330,7 @@ def build_replay(
                     "metadata": {
                         "tags": tags,
                         "nbrepro": {
+                            "position": k,
                             "execution_count": cell.execution_count,
                             "doc_index": cell.doc_index,
                             "cell_id": cell.cell_id,
@@ -265,23 +354,30 @@ def history_script(executed: list[ExecutedCell]) -> str:
     return "\n".join(parts)
 
 
+def origin_of(cell: Mapping[str, Any]) -> int | None:
+    """The original's execution a replayed cell stands for (see :func:`build_replay`)."""
+    position = ((cell.get("metadata") or {}).get("nbrepro") or {}).get("position")
+    return position if isinstance(position, int) else None
+
+
 def executed_from_notebook(nb: nbformat.NotebookNode) -> list[ExecutedCell]:
-    """Executed cells of a notebook run top to bottom (papermill's output), in order."""
+    """Executed cells of a notebook run top to bottom (papermill's output), in order.
+
+    A cell that started but never answered (the kernel died in it) counts as executed.
+    """
     cells = []
     for i, c in enumerate(nb.cells):
-        if c.cell_type != "code" or c.get("execution_count") is None:
+        if not was_executed(c):
             continue
-        error = None
-        for out in c.get("outputs", []):
-            if out.get("output_type") == "error":
-                error = {"ename": out.get("ename", ""), "evalue": out.get("evalue", "")}
         cells.append(
             ExecutedCell(
-                execution_count=c.execution_count,
+                execution_count=c.get("execution_count"),
                 source=c.source,
                 cell_id=c.get("id"),
-                error=error,
+                error=cell_error(c),
                 doc_index=i,
+                origin=origin_of(c),
+                injected_parameters=INJECTED_PARAMETERS_TAG in tags_of(c),
             )
         )
     return cells

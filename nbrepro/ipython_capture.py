@@ -86,6 +86,8 @@ def run_captured(
         git_future = _background().submit(
             gitstate.capture_git, capture.git_root(notebook), magics.max_diff_bytes
         )
+        # The record names the kernel from its kernelspec: load that module meanwhile too.
+        _background().submit(environment.installed_kernels)
         capture_id = record.new_capture_id()
         options = RunOptions(
             experiment=args.experiment or magics.experiment or None,

@@ -20,6 +20,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Int, List, Unicode
 
 from nbrepro.delta import DeltaWatcher
+from nbrepro.magic_options import REPRO_OPTIONS, parse_tags
 from nbrepro.paths import CAPTURE_DIR_ENV
 
 
@@ -110,6 +111,13 @@ class KernelState:
         return None
 
 
+def repro_options(func: Any) -> Any:
+    """Apply the ``%%repro`` options (:data:`nbrepro.magic_options.REPRO_OPTIONS`)."""
+    for flags, kwargs in reversed(REPRO_OPTIONS):
+        func = argument(*flags, **kwargs)(func)
+    return func
+
+
 @magics_class
 class ReproMagics(Magics):
     """``%%repro`` captures a cell's run to MLflow; ``%repro status`` previews a capture."""
@@ -146,19 +154,7 @@ class ReproMagics(Magics):
         self.state = state
 
     @magic_arguments()
-    @argument("--experiment", "-e", default=None, help="MLflow experiment name.")
-    @argument("--name", "-n", default=None, help="Run name.")
-    @argument(
-        "--tag",
-        "-t",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="Run tag (repeatable).",
-    )
-    @argument("--seed", type=int, default=None, help="Seed random, numpy and torch; recorded.")
-    @argument("--notebook", default=None, help="Notebook path, when the kernel cannot tell.")
-    @argument("--tracking-uri", default=None, help="MLflow tracking URI for this run.")
+    @repro_options
     @argument(
         "subcommand", nargs="*", help="Line magic only: 'status' or 'sync' (none: capture now)."
     )
@@ -252,13 +248,10 @@ def _reject_top_level_await(shell: Any, cell: str) -> None:
 
 
 def _parse_tags(items: list[str]) -> dict[str, str]:
-    tags = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--tag takes KEY=VALUE, got {item!r}")
-        tags[key] = value
-    return tags
+    try:
+        return parse_tags(items)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 _STATE_ATTR = "_nbrepro_state"

@@ -1,9 +1,15 @@
 """Compare cell outputs of two notebook runs the way nbval does: sanitize, then compare.
 
-Outputs are nbformat v4 output dicts. Volatile content (memory addresses, timestamps,
-durations, temporary paths, run ids) is replaced by placeholders before comparing, so
-only changes that matter for reproducibility remain. Plain numbers are left alone: a
-metric that moved from ``0.10`` to ``0.12`` is exactly what a reproduction report is for.
+Outputs are nbformat v4 output dicts. Only *noise* is removed before comparing: what
+cannot be a result of the notebook (memory addresses in reprs, temporary paths,
+progress-bar redraws and timings, Python warnings, MLflow's and nbrepro's own lines,
+well-known library chatter). Anything the notebook printed is compared, stderr
+included: a loss written with ``logging`` is a result.
+
+A difference that goes away when times, dates and durations are masked is labelled
+*volatile* (with the kinds: ``times``, ``durations``), so a reader
+sees at once why a run "differs"; ``ignore_volatile`` makes such differences not count.
+docs/verdict.md has the full list and the reasons.
 """
 
 from __future__ import annotations
@@ -20,33 +26,80 @@ from typing import Any
 _CLOCK = r"\d+:\d{2}(?::\d{2})?"
 _PATH_CHARS = r"""[^\s'"<>|:,;()\[\]{}]"""
 
+# Noise: replaced before comparing, always. Never a value the notebook computed.
 DEFAULT_SANITIZERS: list[tuple[str, str]] = [
-    # Temp paths first: id patterns would eat only parts of their random names.
     (rf"(?<![\w.])(?:/private)?/(?:tmp|var/folders)/{_PATH_CHARS}*", "TMPPATH"),
     (
         rf"(?i)\b[A-Z]:\\(?:Users\\[^\\\s'\"]+\\AppData\\Local\\|Windows\\)Temp\\{_PATH_CHARS}*",
         "TMPPATH",
     ),
-    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "ID"),
-    # 32-hex ids (MLflow run ids); at least one letter so long decimal results survive.
-    (r"\b(?=[0-9]*[a-fA-F])[0-9a-fA-F]{32}\b", "ID"),
-    (r"\b0x[0-9a-fA-F]{6,}\b", "0xADDRESS"),
-    (
-        r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
-        "TIMESTAMP",
-    ),
-    # tqdm: "[00:01<00:00, 4.99it/s]" and "[00:00<?, ?it/s]".
-    (rf"\[{_CLOCK}(?:<(?:{_CLOCK}|\?))?", "[DURATION"),
-    (r"(?:(?<![\w.])\d+(?:\.\d+)?|\?)\s?(?:it|[kMG]?B)/s\b", "DURATION"),
-    (r"(?<![\w.])\d+(?:\.\d+)?\s?s/it\b", "DURATION"),
-    (r"(?<![\w.:])\d+:\d{2}:\d{2}(?:\.\d+)?\b", "DURATION"),
-    (
-        r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|μs|ms|s|sec|secs|seconds?|min|mins|minutes?|h)\b(?!\s*=)",
-        "DURATION",
-    ),
-    # %timeit picks its loop count from how fast the machine happens to be.
-    (r"\d[\d,]*\s+loops?\s+each", "N loops each"),
+    # A repr's address: "<Model object at 0x7f3a2b1c9d10>". A bare hex number may be a
+    # checksum the notebook printed, so only the "at 0x..." form goes.
+    (r"(?<=\bat )0x[0-9a-fA-F]+\b", "0xADDRESS"),
+    # tqdm's timing bracket: "[00:01<00:00, 9.87it/s]", "[00:00<?, ?it/s]".
+    (rf"\[{_CLOCK}(?:<(?:{_CLOCK}|\?))?(?:,[^\]\n]*)?\]", "[PROGRESS]"),
+    # Keras: "32/32 ━━━━━━━━━━ 0s 2ms/step - loss: 0.1200": the loss stays, the speed goes.
+    (r"(?<![\w.])(?:\d+m?s )?\d+(?:\.\d+)?[mµu]?s/(?:step|sample|epoch)\b", "DURATION/step"),
 ]
+
+# Whole lines of noise, dropped from streams before comparing (multiline patterns).
+NOISE_LINES: list[tuple[str, str]] = [
+    # A Python warning, "path.py:12: FutureWarning: message", and the indented source
+    # line(s) that follow it; and the same routed through logging.
+    ("warnings", r"^[^\n]*:\d+: [A-Z]\w*(?:Warning|Deprecation)\b[^\n]*\n(?:[ \t]+[^\n]*\n)*"),
+    ("warnings", r"^WARNING:py\.warnings:[^\n]*\n(?:[ \t]+[^\n]*\n)*"),
+    # A progress bar's final state: "100%|██████████| 10/10 [...]".
+    ("progress", r"^[^\n]*\b\d{1,3}%\|[^\n]*\|[^\n]*\n"),
+    # MLflow's own lines: its logger, its links, the model registry's notices.
+    (
+        "mlflow",
+        r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (?:DEBUG|INFO|WARNING|ERROR) (?:mlflow|alembic)[\w.]*: [^\n]*\n",
+    ),
+    ("mlflow", r"^INFO  \[alembic[^\]]*\] [^\n]*\n"),
+    ("mlflow", r"^(?:🏃 View run|🧪 View experiment) [^\n]*\n"),
+    (
+        "mlflow",
+        r"^(?:Successfully registered model|Created version '\d+' of model|Registered model '[^'\n]*' already exists)[^\n]*\n",
+    ),
+    # nbrepro's own lines.
+    ("nbrepro", r"^nbrepro(?: warning)?: [^\n]*\n"),
+    # Library chatter: glog/absl (TensorFlow, JAX), Spark's log4j start-up lines.
+    ("chatter", r"^[IWE]\d{4} \d{2}:\d{2}:\d{2}\.\d+ +\d+ [\w.]+:\d+\] [^\n]*\n"),
+    ("chatter", r"^WARNING: All log messages before absl::InitializeLog\(\) is called [^\n]*\n"),
+    (
+        "chatter",
+        r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+: [IWE] (?:tensorflow|external/)[^\n]*\n",
+    ),
+    (
+        "chatter",
+        r"^(?:Setting default log level to|To adjust logging level use sc\.setLogLevel)[^\n]*\n",
+    ),
+    ("chatter", r"^\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (?:WARN|INFO) [\w.$]+: [^\n]*\n"),
+]
+_NOISE_LINES = [(kind, re.compile(p, re.MULTILINE)) for kind, p in NOISE_LINES]
+
+# Volatile: compared, but a difference they explain is labelled with their kind.
+VOLATILE_PATTERNS: dict[str, list[str]] = {
+    "times": [
+        r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
+        r"\b\d{4}[-/]\d{2}[-/]\d{2}\b",
+        r"\bdatetime\.(?:datetime|date|time)\([^)]*\)",
+        r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+        r"[ \d]\d \d{2}:\d{2}:\d{2} \d{4}\b",
+        r"(?<![\w.:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b",
+    ],
+    "durations": [
+        # %timeit: "1.2 ms ± 3 µs per loop (mean ± std. dev. of 7 runs, 1,000 loops each)".
+        r"[\d.]+ \S?s ± [\d.]+ \S?s per loop \(mean ± std\. dev\. of \d+ runs?, [\d,]+ loops? each\)",
+        r"(?:(?<![\w.])\d+(?:\.\d+)?|\?)\s?(?:it|[kMG]?B)/s\b",
+        r"(?<![\w.])\d+(?:\.\d+)?\s?s/it\b",
+        r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|μs|ms|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)\b(?!\s*=)",
+    ],
+}
+VOLATILE_KINDS = tuple(VOLATILE_PATTERNS)
+_VOLATILE = {
+    kind: [re.compile(p) for p in patterns] for kind, patterns in VOLATILE_PATTERNS.items()
+}
 
 TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "application/json")
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
@@ -97,6 +150,16 @@ def _is_ignored(output: Mapping[str, Any]) -> bool:
     return _text(data.get("text/plain", "")).startswith(NBREPRO_PREFIX)
 
 
+def drop_noise_lines(text: str) -> str:
+    """Remove whole lines of noise (warnings, progress bars, MLflow's and nbrepro's lines)."""
+    if not text:
+        return text
+    ended = text if text.endswith("\n") else text + "\n"
+    for _kind, pattern in _NOISE_LINES:
+        ended = pattern.sub("", ended)
+    return ended if text.endswith("\n") else ended[:-1]
+
+
 def output_signature(
     output: Mapping[str, Any], sanitizers: Sequence[tuple[str, str]] = DEFAULT_SANITIZERS
 ) -> dict[str, Any]:
@@ -107,16 +170,22 @@ def output_signature(
         sanitizers: Patterns applied to text content.
 
     Returns:
-        ``{}`` for ignored outputs (widget views, nbrepro's ``"nbrepro:"`` summary);
-        for streams ``output_type``, ``name`` and sanitized ``text``; for rich outputs
-        ``output_type`` and ``data`` mapping each mime type to sanitized text (text
-        mimes) or ``sha256:<hex>`` (images, other mimes); for errors ``ename`` and
-        sanitized ``evalue``.
+        ``{}`` for ignored outputs (widget views, nbrepro's ``"nbrepro:"`` summary, a
+        stream left empty once its noise lines are gone); for streams ``output_type``,
+        ``name`` and sanitized ``text``; for rich outputs ``output_type`` and ``data``
+        mapping each mime type to sanitized text (text mimes) or ``sha256:<hex>``
+        (images, other mimes); for errors ``ename`` and sanitized ``evalue``.
     """
     kind = output.get("output_type", "")
     if kind == "stream":
-        text = sanitize(_resolve_carriage_returns(_text(output.get("text", ""))), sanitizers)
-        return {"output_type": kind, "name": output.get("name", ""), "text": text}
+        text = drop_noise_lines(_resolve_carriage_returns(_text(output.get("text", ""))))
+        if not text.strip():
+            return {}
+        return {
+            "output_type": kind,
+            "name": output.get("name", ""),
+            "text": sanitize(text, sanitizers),
+        }
     if kind == "error":
         # Tracebacks carry file paths and ANSI colour codes; ename + evalue say what failed.
         evalue = sanitize(_text(output.get("evalue", "")), sanitizers)
@@ -173,24 +242,59 @@ def _images(sigs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(m, v) for sig in sigs for m, v in sig.get("data", {}).items() if m in IMAGE_MIMES]
 
 
+def mask_volatile(text: str, kinds: Sequence[str] = VOLATILE_KINDS) -> str:
+    """``text`` with the volatile values of ``kinds`` replaced by ``<times>`` etc."""
+    for kind in kinds:
+        for pattern in _VOLATILE[kind]:
+            text = pattern.sub(f"<{kind}>", text)
+    return text
+
+
+def volatile_kinds(lines_a: Sequence[str], lines_b: Sequence[str]) -> list[str]:
+    """The fewest volatile kinds whose masking makes two renderings equal; [] if none do.
+
+    Masking every kind must make them equal, else the difference is real. Then each
+    kind that can be left unmasked, with the rest still equal, is not needed.
+    """
+    text_a, text_b = "\n".join(lines_a), "\n".join(lines_b)
+    if mask_volatile(text_a) != mask_volatile(text_b):
+        return []
+    needed = list(VOLATILE_KINDS)
+    for kind in VOLATILE_KINDS:
+        rest = [k for k in needed if k != kind]
+        if mask_volatile(text_a, rest) == mask_volatile(text_b, rest):
+            needed = rest
+    return needed
+
+
 def compare_outputs(
     a: Mapping[int, Sequence[Mapping[str, Any]]],
     b: Mapping[int, Sequence[Mapping[str, Any]]],
     extra_sanitizers: Sequence[tuple[str, str]] = (),
+    *,
+    ignore_volatile: bool = False,
+    labels: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """Compare the outputs of two runs cell by cell.
 
     Args:
-        a: Cell key (position in the executed sequence) to that cell's outputs, run A.
+        a: Cell key (the cell's identity: its position in the original's executed
+            sequence) to that cell's outputs, run A.
         b: The same for run B.
         extra_sanitizers: User patterns, applied before :data:`DEFAULT_SANITIZERS` so
             they can be written against the raw output.
+        ignore_volatile: a difference explained by volatile values (see
+            :func:`volatile_kinds`) does not count; it is still listed.
+        labels: how to name each cell for a reader (``In [3]``).
 
     Returns:
-        ``{"same", "compared", "cells", "only_in_a", "only_in_b"}``. ``cells`` lists only
-        differing cells as ``{"cell", "same", "diff", "images_differ"}`` where ``diff``
-        is a unified diff of the sanitized signatures capped at 40 lines. ``same`` is
-        False if any compared cell differs or any key is present on one side only.
+        ``{"same", "compared", "cells", "only_in_a", "only_in_b", "volatile_only"}``.
+        ``cells`` lists only differing cells as ``{"cell", "label", "same", "diff",
+        "images_differ", "volatile", "counted"}``, where ``diff`` is a unified diff of
+        the sanitized signatures capped at 40 lines and ``volatile`` the kinds of
+        volatile values that explain the difference ([] when they do not). ``same`` is
+        False if any counted cell differs or any key is present on one side only;
+        ``volatile_only`` is True when every differing cell is volatile.
     """
     sanitizers = [*extra_sanitizers, *DEFAULT_SANITIZERS]
     common = sorted(set(a) & set(b))
@@ -200,29 +304,32 @@ def compare_outputs(
         sig_b = _cell_signatures(b[key], sanitizers)
         if sig_a == sig_b:
             continue
-        diff = list(
-            difflib.unified_diff(
-                _render(sig_a), _render(sig_b), f"a/cell {key}", f"b/cell {key}", lineterm=""
-            )
-        )
+        lines_a, lines_b = _render(sig_a), _render(sig_b)
+        images_differ = _images(sig_a) != _images(sig_b)
+        kinds = [] if images_differ else volatile_kinds(lines_a, lines_b)
+        diff = list(difflib.unified_diff(lines_a, lines_b, "original", "rerun", lineterm=""))
         if len(diff) > MAX_DIFF_LINES:
             diff = [*diff[:MAX_DIFF_LINES], f"... ({len(diff) - MAX_DIFF_LINES} more lines)"]
         cells.append(
             {
                 "cell": key,
+                "label": (labels or {}).get(key, f"cell {key}"),
                 "same": False,
                 "diff": "\n".join(diff),
-                "images_differ": _images(sig_a) != _images(sig_b),
+                "images_differ": images_differ,
+                "volatile": kinds,
+                "counted": not (ignore_volatile and kinds),
             }
         )
     only_in_a = sorted(set(a) - set(b))
     only_in_b = sorted(set(b) - set(a))
     return {
-        "same": not cells and not only_in_a and not only_in_b,
+        "same": not any(c["counted"] for c in cells) and not only_in_a and not only_in_b,
         "compared": len(common),
         "cells": cells,
         "only_in_a": only_in_a,
         "only_in_b": only_in_b,
+        "volatile_only": bool(cells) and all(c["volatile"] for c in cells),
     }
 
 

@@ -22,8 +22,9 @@ import nbformat
 from nbrepro import compare, record
 from nbrepro.delta import DeltaWatcher, Pin
 from nbrepro.envbuild import ensure_environment
-from nbrepro.headless import run_notebook
+from nbrepro.headless import require_kernel, run_notebook
 from nbrepro.progress import ProgressWriter
+from nbrepro.redact import REDACTED
 from nbrepro.runs import CapturedRun, RunNotUsable, load_run
 from nbrepro.tracking import LogBundle, client_for, log_bundle
 
@@ -46,6 +47,7 @@ class RerunOptions:
     tolerances: dict[str, float] = field(default_factory=dict)
     default_tolerance: float = 0.0
     sanitizers: Sequence[tuple[str, str]] = ()
+    ignore_volatile: bool = False
     progress: bool = False
     kernel_name: str | None = None
     log: Callable[[str], None] = lambda _: None
@@ -88,6 +90,36 @@ def check_pinned_data(pins: Mapping[str, Pin]) -> None:
         )
 
 
+def replay_parameters(rec: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The papermill parameters to rerun with: the recorded ones, then ``-p`` overrides.
+
+    Raises:
+        RunNotUsable: a secret-named parameter was redacted in the record and not
+            given again.
+    """
+    merged = {**(rec["run"].get("parameters") or {}), **overrides}
+    missing = sorted(k for k, v in merged.items() if v == REDACTED)
+    if missing:
+        flags = " ".join(f"-p {name} VALUE" for name in missing)
+        raise RunNotUsable(
+            f"parameter(s) {', '.join(missing)} look secret, so the run recorded them as "
+            f"{REDACTED}; give them again: {flags}"
+        )
+    return merged
+
+
+def rerun_kernel(
+    rec: Mapping[str, Any], replay: nbformat.NotebookNode, run_id: str, override: str | None
+) -> str:
+    """The kernel to rerun on: ``-k``, else the recorded one, checked to exist here."""
+    recorded = (rec["environment"].get("kernel") or {}).get("name")
+    if recorded and not override:
+        spec = replay.metadata.setdefault("kernelspec", {})
+        spec.setdefault("display_name", rec["environment"]["kernel"].get("display_name"))
+        spec["name"] = recorded
+    return require_kernel(replay, override, f"run {run_id}")
+
+
 def working_dir(rec: Mapping[str, Any]) -> Path:
     """Where the original ran: its notebook's folder when it still exists."""
     path = rec["code"]["document"].get("path")
@@ -102,6 +134,15 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     progress.write("checking data")
     original = load_run(run_id, tracking_uri)
     rec = original.record
+    if not rec["code"]["cells"]:
+        raise RunNotUsable(
+            f"run {run_id} executed no code, so there is nothing to re-execute or compare"
+        )
+    parameters = replay_parameters(rec, options.parameters)
+    replay = original.replay()
+    kernel_name: str | None = None
+    if options.env != "recorded":
+        kernel_name = rerun_kernel(rec, replay, run_id, options.kernel_name)
     pins: dict[str, Pin] = {}
     notes: list[str] = []
     if options.data == "pinned":
@@ -110,7 +151,6 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     elif options.data != "latest":
         raise RunNotUsable(f"--data takes 'pinned' or 'latest', not {options.data!r}")
 
-    kernel_name = options.kernel_name
     extra_env: dict[str, str] = {}
     built = None
     if options.env == "recorded":
@@ -130,19 +170,19 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
 
     with tempfile.TemporaryDirectory(prefix="nbrepro-rerun-") as tmp:
         replay_path = Path(tmp) / "replay.ipynb"
-        nbformat.write(original.replay(), str(replay_path))
+        nbformat.write(replay, str(replay_path))
         base = rec["run"].get("run_name") or run_id[:8]
         progress.write("executing")
         result = run_notebook(
             replay_path,
-            parameters=options.parameters,
+            parameters=parameters,
             experiment=original.experiment_name,
             run_name=f"rerun of {base}",
             output=options.output,
             tracking_uri=tracking_uri,
             kernel_name=kernel_name,
             progress=options.progress,
-            timeout=options.timeout,
+            timeout=options.timeout if options.timeout is not None else rec["run"].get("timeout"),
             cwd=working_dir(rec),
             pins=pins,
             extra_tags={
@@ -154,6 +194,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
             notebook_path=rec["code"]["document"].get("path"),
             extra_env=extra_env,
             progress_file=options.progress_file,
+            what=f"run {run_id}",
         )
 
     progress.write("comparing")
@@ -168,6 +209,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
         tolerances=options.tolerances,
         default_tolerance=options.default_tolerance,
         sanitizers=options.sanitizers,
+        ignore_volatile=options.ignore_volatile,
         failure=result.error,
     )
     report["notes"].extend(notes)

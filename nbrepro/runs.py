@@ -17,7 +17,8 @@ from typing import Any
 import nbformat
 
 from nbrepro import record
-from nbrepro.errors import NbreproError, RecordError
+from nbrepro.errors import NbreproError, RecordError, cell_label
+from nbrepro.history import was_executed
 from nbrepro.tracking import client_for, display_uri
 
 RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -79,32 +80,59 @@ class CapturedRun:
                 ) from exc
         return self._replay
 
-    def executed_outputs(self) -> dict[int, list[dict[str, Any]]]:
-        """Outputs per position in the executed sequence, as far as the run recorded them.
+    @property
+    def reproduces(self) -> str | None:
+        """The run this one re-executed, when it is a rerun."""
+        value = self.record["run"].get("reproduces")
+        return str(value) if value else None
+
+    def cell_keys(self, by_origin: bool) -> list[int | None]:
+        """Each recorded execution's identity, in the executed order.
+
+        By position in this run's own executed sequence; ``by_origin``: by the
+        original's execution each one replays (a rerun compared with its original),
+        None for a cell no execution of the original stands for (papermill's new
+        parameters cell).
+        """
+        cells = self.record["code"]["cells"]
+        if not by_origin:
+            return list(range(len(cells)))
+        return [cell.get("origin") for cell in cells]
+
+    def executed_outputs(self, by_origin: bool = False) -> dict[int, list[dict[str, Any]]]:
+        """Outputs per cell identity (see :meth:`cell_keys`), as far as the run recorded them.
 
         Headless runs record the executed notebook (every cell's outputs); magic runs
         record the ``%%repro`` cell's own outputs.
         """
         code = self.record["code"]
+        keys = self.cell_keys(by_origin)
         outputs: dict[int, list[dict[str, Any]]] = {}
         if self.record["mode"] == "headless" and code["document"]["available"]:
             doc = nbformat.reads(self.artifact_text("document"), as_version=4)
-            position = 0
-            for cell in doc.cells:
-                tags = cell.get("metadata", {}).get("tags", [])
-                if "injected-parameters" in tags and "nbrepro-replay" not in tags:
-                    continue  # papermill's cell of this execution: not in the other run
-                if cell.cell_type == "code" and cell.get("execution_count") is not None:
-                    outputs[position] = [dict(o) for o in cell.get("outputs", [])]
-                    position += 1
+            executed = [c for c in doc.cells if was_executed(c)]
+            for position, cell in enumerate(executed):
+                key = keys[position] if position < len(keys) else None
+                if key is not None:
+                    outputs[key] = [dict(o) for o in cell.get("outputs", [])]
         elif code.get("capture_cell") is not None:
+            key = keys[int(code["capture_cell"])]
             try:
-                outputs[int(code["capture_cell"])] = json.loads(self.artifact_text("outputs"))
+                recorded = json.loads(self.artifact_text("outputs"))
             except json.JSONDecodeError as exc:
                 raise RunNotUsable(
                     f"run {self.run_id}: nbrepro/capture_outputs.json is corrupted"
                 ) from exc
+            if key is not None:
+                outputs[key] = recorded
         return outputs
+
+    def cell_labels(self) -> dict[int, str]:
+        """How a reader finds each execution: ``In [7] (cell 3)``, by position."""
+        return {
+            k: cell_label(cell.get("doc_index"), cell.get("execution_count"))
+            for k, cell in enumerate(self.record["code"]["cells"])
+        }
 
 
 def load_run(run_id: str, tracking_uri: str) -> CapturedRun:

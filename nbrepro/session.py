@@ -195,6 +195,14 @@ class RunSession:
             return str(run.info.run_name)
         return self.options.run_name
 
+    def logged_params(self) -> dict[str, str]:
+        """Params the run has already (the notebook's own ``mlflow.log_param`` calls)."""
+        uri = self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri
+        try:
+            return dict(tracking.client_for(uri).get_run(self.run_id).data.params)
+        except Exception:  # the store went away: finish() spools the capture and says so
+            return {}
+
     def finish(self, bundle: tracking.LogBundle, status: str) -> FinishResult:
         """Log nbrepro's part and end the run; spool it when the store fails."""
         import mlflow

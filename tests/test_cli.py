@@ -90,8 +90,11 @@ def test_run_failing_notebook_exits_nonzero_with_cell_and_error(
     assert data["status"] == "FAILED"
     assert data["error"]["ename"] == "ValueError"
     assert data["error"]["evalue"] == "bad data"
-    assert data["error"]["cell_index"] == 2  # in the output notebook (after nbrepro's cell)
-    assert "raised ValueError: bad data" in res.stderr
+    # Numbered as the user sees the notebook: nbrepro adds no cell of its own.
+    assert data["error"]["cell_index"] == 1
+    assert data["error"]["execution_count"] == 2
+    assert data["error"]["cell"] == "In [2] (cell 2)"
+    assert "Error: In [2] (cell 2) raised ValueError: bad data" in res.stderr
     run = latest_run(paths.default_tracking_uri())
     assert run.info.status == "FAILED"
 
@@ -101,6 +104,25 @@ def test_run_missing_notebook_is_a_clear_usage_error(tmp_path: Path, nbrepro_hom
     assert res.returncode == 2
     assert "notebook not found" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_json_is_one_object_on_stdout_also_for_errors(tmp_path: Path, nbrepro_home: Path) -> None:
+    nb = write_notebook(tmp_path / "root.ipynb", [("a", "print(1)")])
+    data = json.loads(nb.read_text())
+    data["metadata"]["kernelspec"] = {"name": "Python [Root]", "display_name": "Python [Root]"}
+    nb.write_text(json.dumps(data))
+    res = nbrepro("run", str(nb), "--json")
+    assert res.returncode == 2
+    body = json.loads(res.stdout)
+    assert body["status"] == "error" and body["run_id"] is None and body["exit_code"] == 2
+    assert "'Python [Root]'" in body["error"] and "python3" in body["error"]
+    assert "-k NAME" in body["error"] and "Traceback" not in res.stderr
+
+    res = nbrepro("rerun", "0" * 32, "--json")
+    assert res.returncode == 2
+    body = json.loads(res.stdout)
+    assert body["status"] == "error" and "no run" in body["error"]
+    assert body["reproduces"] == "0" * 32
 
 
 def test_info_prints_the_one_store(nbrepro_home: Path) -> None:

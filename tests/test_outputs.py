@@ -27,44 +27,121 @@ def result(data: dict[str, Any], kind: str = "execute_result") -> Any:
     return new_output(kind, data=data)
 
 
-VOLATILE_A = (
+NOISY_A = (
     "<Model object at 0x7f3a2b1c9d10>\n"
-    "started 2024-05-01T10:22:33.123456+00:00, logged 2024-05-01 10:22:34.5\n"
-    "Wall time: 1.23 s; CPU times: user 12 ms, sys: 3.4 µs; elapsed 0:00:01.23\n"
     "100%|██████████| 10/10 [00:01<00:00, 9.87it/s]\n"
     "saved to /tmp/tmpab12cd/model.pkl and /var/folders/xy/T/abc/x.csv\n"
     "win C:\\Users\\me\\AppData\\Local\\Temp\\tmp99\\f.txt\n"
-    "run 0123456789abcdef0123456789abcdef uuid 123e4567-e89b-12d3-a456-426614174000\n"
+    "32/32 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.1200\n"
     "rmse=0.0993 n=32\n"
 )
-VOLATILE_B = (
+NOISY_B = (
     "<Model object at 0x55d0e3ffa2c0>\n"
-    "started 2025-01-09T23:01:02Z, logged 2025-01-09 23:01:02\n"
-    "Wall time: 980 ms; CPU times: user 1.5 s, sys: 10 µs; elapsed 0:00:00.98\n"
     "100%|██████████| 10/10 [00:00<00:00, 123.4it/s]\n"
     "saved to /tmp/tmpzz99qq/model.pkl and /var/folders/q1/T/zzz/x.csv\n"
     "win C:\\Users\\you\\AppData\\Local\\Temp\\tmpAB\\f.txt\n"
-    "run fedcba9876543210fedcba9876543210 uuid 00000000-1111-2222-3333-444444444444\n"
+    "32/32 ━━━━━━━━━━━━━━━━━━━━ 1s 31ms/step - loss: 0.1200\n"
     "rmse=0.0993 n=32\n"
 )
+TIMES_A = "started 2024-05-01T10:22:33.123456+00:00, logged 2024-05-01 10:22:34.5\n"
+TIMES_B = "started 2025-01-09T23:01:02Z, logged 2025-01-09 23:01:02\n"
+DURATIONS_A = "Wall time: 1.23 s; CPU times: user 12 ms, sys: 3.4 µs\n"
+DURATIONS_B = "Wall time: 980 ms; CPU times: user 1.5 s, sys: 10 µs\n"
 
 
-def test_sanitize_replaces_volatile_content_and_keeps_results() -> None:
-    clean = sanitize(VOLATILE_A)
-    assert clean == sanitize(VOLATILE_B)
-    for placeholder in ("0xADDRESS", "TIMESTAMP", "DURATION", "TMPPATH", "ID"):
+def test_noise_is_removed_and_results_are_kept() -> None:
+    clean = sanitize(NOISY_A)
+    assert clean == sanitize(NOISY_B)
+    for placeholder in ("0xADDRESS", "[PROGRESS]", "TMPPATH", "DURATION/step"):
         assert placeholder in clean
-    assert "rmse=0.0993 n=32" in clean
+    assert "rmse=0.0993 n=32" in clean and "loss: 0.1200" in clean
     assert sanitize("accuracy 0.95, loss 12.5, 3 samples, epoch 2") == (
         "accuracy 0.95, loss 12.5, 3 samples, epoch 2"
     )
 
 
-def test_volatile_outputs_compare_same() -> None:
-    a = {0: [stream(VOLATILE_A)], 1: [result({"text/plain": "<Foo at 0x7f00aa11bb22>"})]}
-    b = {0: [stream(VOLATILE_B)], 1: [result({"text/plain": "<Foo at 0x7f99cc33dd44>"})]}
+def test_printed_values_that_look_volatile_are_kept() -> None:
+    # A checksum, a run id, a time the notebook printed: values, not noise.
+    for text in ("crc 0x1c291ca3", "md5 0123456789abcdef0123456789abcdef", TIMES_A, DURATIONS_A):
+        assert sanitize(text) == text
+
+
+def test_noise_outputs_compare_same() -> None:
+    a = {0: [stream(NOISY_A)], 1: [result({"text/plain": "<Foo at 0x7f00aa11bb22>"})]}
+    b = {0: [stream(NOISY_B)], 1: [result({"text/plain": "<Foo at 0x7f99cc33dd44>"})]}
     report = compare_outputs(a, b)
-    assert report == {"same": True, "compared": 2, "cells": [], "only_in_a": [], "only_in_b": []}
+    assert report == {
+        "same": True,
+        "compared": 2,
+        "cells": [],
+        "only_in_a": [],
+        "only_in_b": [],
+        "volatile_only": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "kinds"),
+    [
+        (TIMES_A, TIMES_B, ["times"]),
+        (DURATIONS_A, DURATIONS_B, ["durations"]),
+        (TIMES_A + DURATIONS_A, TIMES_B + DURATIONS_B, ["times", "durations"]),
+        (
+            "1.2 ms ± 3 µs per loop (mean ± std. dev. of 7 runs, 1,000 loops each)\n",
+            "980 µs ± 12.1 µs per loop (mean ± std. dev. of 7 runs, 1 loop each)\n",
+            ["durations"],
+        ),
+        (
+            "at datetime.datetime(2026, 12, 2, 11, 0, 1)\n",
+            "at datetime.datetime(2026, 12, 3, 9, 4, 5)\n",
+            ["times"],
+        ),
+    ],
+)
+def test_volatile_differences_count_and_are_labelled(a: str, b: str, kinds: list[str]) -> None:
+    report = compare_outputs({0: [stream(a)]}, {0: [stream(b)]})
+    assert report["same"] is False and report["volatile_only"] is True
+    [cell] = report["cells"]
+    assert cell["volatile"] == kinds and cell["counted"] is True
+    ignored = compare_outputs({0: [stream(a)]}, {0: [stream(b)]}, ignore_volatile=True)
+    assert ignored["same"] is True
+    assert ignored["cells"][0]["counted"] is False
+
+
+def test_a_real_change_next_to_a_time_is_not_volatile() -> None:
+    a = {0: [stream("at 2026-12-02 10:00:00 rmse=0.10\n")]}
+    b = {0: [stream("at 2026-12-03 09:00:00 rmse=0.12\n")]}
+    report = compare_outputs(a, b, ignore_volatile=True)
+    assert report["same"] is False
+    assert report["cells"][0]["volatile"] == [] and report["volatile_only"] is False
+
+
+def test_random_ids_differ_and_are_not_volatile() -> None:
+    a = {0: [stream("run 0123456789abcdef0123456789abcdef\n")]}
+    b = {0: [stream("run fedcba9876543210fedcba9876543210\n")]}
+    report = compare_outputs(a, b, ignore_volatile=True)
+    assert report["same"] is False and report["cells"][0]["volatile"] == []
+
+
+def test_stderr_is_compared_after_its_noise_is_removed() -> None:
+    warning = (
+        "/site-packages/sklearn/base.py:12: FutureWarning: the default will change\n"
+        "  warnings.warn(\n"
+    )
+    mlflow_lines = (
+        "2026/12/02 11:00:00 INFO mlflow.tracking.fluent: Experiment set\n"
+        "🏃 View run gentle-cow-12 at: http://127.0.0.1:5000/#/experiments/1/runs/abc\n"
+        "Created version '3' of model 'wine'.\n"
+    )
+    a = {0: [stream(warning + "INFO:root:loss=0.25\n", "stderr")]}
+    b = {0: [stream(mlflow_lines + "INFO:root:loss=0.25\n", "stderr")]}
+    assert compare_outputs(a, b)["same"] is True
+    c = {0: [stream("INFO:root:loss=0.31\n", "stderr")]}
+    report = compare_outputs(a, c)
+    assert report["same"] is False
+    assert "-INFO:root:loss=0.25" in report["cells"][0]["diff"].splitlines()
+    # A stream with nothing left but noise is no output at all.
+    assert compare_outputs({0: [stream(warning, "stderr")]}, {0: []})["same"] is True
 
 
 def test_changed_metric_differs_with_diff_line() -> None:
@@ -162,7 +239,7 @@ def test_long_diff_is_capped() -> None:
 def test_json_and_html_are_sanitized_text() -> None:
     a = {0: [result({"application/json": {"run": "2024-01-01T00:00:00", "rmse": 0.1}})]}
     b = {0: [result({"application/json": {"run": "2025-02-02T11:11:11", "rmse": 0.1}})]}
-    assert compare_outputs(a, b)["same"] is True
+    assert compare_outputs(a, b)["cells"][0]["volatile"] == ["times"]
     c = {0: [result({"text/html": "<b>at 0x7f0000aaaa</b>"})]}
     d = {0: [result({"text/html": "<b>at 0x7f1111bbbb</b>"})]}
     assert compare_outputs(c, d)["same"] is True

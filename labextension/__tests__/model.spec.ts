@@ -103,6 +103,8 @@ const REPORT: Report = {
   original: 'r1',
   rerun: 'r2',
   failure: null,
+  failure_reproduced: null,
+  volatile: { ignored: false, kinds: [], only: false },
   notes: [],
   sections: {
     data: { same: true, tables: [] },
@@ -125,8 +127,8 @@ const REPORT: Report = {
       cells: [],
       only_in_a: [],
       only_in_b: [],
-      stderr_same: true,
-      stderr_cells: [],
+      volatile_only: false,
+      failures: { same: true, original: null, rerun: null },
       recorded_by_one_side: []
     }
   }

@@ -24,6 +24,8 @@ const VERDICT_TEXT = {
 /** The reproduction report: the verdict, then each section, same or differs. */
 export function ReportView({ report }: { report: Report }): JSX.Element {
   const { sections, failure, notes } = report;
+  const reproducedFailure = report.failure_reproduced;
+  const volatile = report.volatile;
   return (
     <div className="nbrepro-report" data-testid="nbrepro-report">
       <div
@@ -32,8 +34,30 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
         data-verdict={report.verdict}
       >
         {VERDICT_TEXT[report.verdict]}
-        {report.differs.length > 0 && <span>: {report.differs.join(', ')} differ</span>}
+        {report.differs.length > 0 && report.verdict !== 'failed' && (
+          <span>: {report.differs.join(', ')} differ</span>
+        )}
       </div>
+      {report.verdict === 'differs' && volatile.only && (
+        <div className="nbrepro-report-volatile" data-testid="nbrepro-report-volatile">
+          Only volatile values differ ({volatile.kinds.join(', ')}): the notebook prints something
+          that changes on every run.
+        </div>
+      )}
+      {volatile.ignored && volatile.kinds.length > 0 && (
+        <div className="nbrepro-report-volatile" data-testid="nbrepro-report-volatile">
+          Volatile values ignored: {volatile.kinds.join(', ')}.
+        </div>
+      )}
+      {reproducedFailure && report.verdict === 'reproduced' && (
+        <div
+          className="nbrepro-report-failure nbrepro-report-failure-reproduced"
+          data-testid="nbrepro-report-failure-reproduced"
+        >
+          The original&apos;s failure reproduced: {reproducedFailure.label} raised{' '}
+          {reproducedFailure.ename}: {reproducedFailure.evalue}
+        </div>
+      )}
       <div className="nbrepro-report-runs">
         run {shortId(report.rerun)} against {shortId(report.original)}
         {report.data_mode && ` · data ${report.data_mode}`}
@@ -41,7 +65,7 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
       </div>
       {failure && (
         <div className="nbrepro-report-failure" data-testid="nbrepro-report-failure">
-          Cell {failure.cell_index} raised {failure.ename}: {failure.evalue}
+          {failure.cell} raised {failure.ename}: {failure.evalue}
         </div>
       )}
       <ul className="nbrepro-report-sections">
@@ -154,12 +178,25 @@ function SectionDetail({
       return (
         <div className="nbrepro-detail">
           {plural(out.compared, 'cell')} compared
-          {!out.stderr_same && '; stderr differs (warnings, not counted)'}
+          {!out.failures.same && (
+            <div className="nbrepro-outputs-failures">
+              the original{' '}
+              {out.failures.original
+                ? `failed at ${out.failures.original.label} (${out.failures.original.ename})`
+                : 'completed'}
+              , the rerun{' '}
+              {out.failures.rerun
+                ? `failed at ${out.failures.rerun.label} (${out.failures.rerun.ename})`
+                : 'completed'}
+            </div>
+          )}
           {out.cells.slice(0, 5).map(cell => (
             <details key={cell.cell}>
               <summary>
-                cell {cell.cell}
+                {cell.label}
                 {cell.images_differ && ' (images differ)'}
+                {cell.volatile.length > 0 &&
+                  ` (volatile: ${cell.volatile.join(', ')}${cell.counted ? '' : ', not counted'})`}
               </summary>
               <pre className="nbrepro-diff">{cell.diff}</pre>
             </details>

@@ -83,7 +83,9 @@ test('capture, drift, re-execute and verdict', async ({ page, tmpPath }) => {
   );
   await expect(original.getByTestId('nbrepro-drift-warning')).toBeVisible();
   // The rerun is listed too, newest first, as a rerun of the original.
-  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText('rerun of ui-baseline');
+  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText(
+    'rerun of ui-baseline'
+  );
   await sidebar.screenshot({ path: path.join(IMAGES, 'sidebar-list.png') });
 });
 
@@ -114,4 +116,59 @@ test('Capture run records the kernel session without a magic', async ({ page, tm
   await expect(sidebar.getByTestId('nbrepro-run-row')).toHaveCount(1);
   // The notebook shows nothing of the capture: no card, no output.
   await expect(page.locator('.nbrepro-card')).toHaveCount(0);
+});
+
+/** Open verdicts.ipynb, run `cells`, and re-execute the newest run from the sidebar. */
+async function reexecuteNewest(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  cells: number[],
+  verdict: string
+): Promise<void> {
+  const name = 'verdicts.ipynb';
+  await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  for (const cell of cells) {
+    await page.notebook.runCell(cell);
+  }
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await sidebar.getByTestId('nbrepro-run-row').first().getByTestId('nbrepro-run-name').click();
+  const details = sidebar.getByTestId('nbrepro-run-details');
+  await details.getByTestId('nbrepro-rerun-button').click();
+  await expect(details.getByTestId('nbrepro-report-verdict')).toHaveAttribute(
+    'data-verdict',
+    verdict,
+    { timeout: 180000 }
+  );
+}
+
+/** The report in the sidebar, in the light theme and then in the dark one. */
+async function shoot(page: IJupyterLabPageFixture, name: string): Promise<void> {
+  const report = page.getByTestId('nbrepro-sidebar').getByTestId('nbrepro-report');
+  await report.screenshot({ path: path.join(IMAGES, `${name}.png`) });
+  await page.theme.setDarkTheme();
+  await report.screenshot({ path: path.join(IMAGES, `${name}-dark.png`) });
+  await page.theme.setLightTheme();
+}
+
+test('a printed time differs, and the report says it is volatile', async ({ page, tmpPath }) => {
+  await reexecuteNewest(page, tmpPath, [0, 1], 'differs');
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await expect(sidebar.getByTestId('nbrepro-report-volatile')).toContainText(
+    'Only volatile values differ (times)'
+  );
+  const outputs = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="outputs"]');
+  await expect(outputs).toContainText('(volatile: times)');
+  await shoot(page, 'report-volatile');
+});
+
+test('a failure the rerun repeats is a reproduction, and is named', async ({ page, tmpPath }) => {
+  await reexecuteNewest(page, tmpPath, [0, 2], 'reproduced');
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await expect(sidebar.getByTestId('nbrepro-report-failure-reproduced')).toContainText(
+    "The original's failure reproduced: In [2] (cell 3) raised AssertionError: no rows to train on"
+  );
+  await shoot(page, 'report-failure-reproduced');
 });

@@ -1,0 +1,207 @@
+"""The verdict rules, on records built by hand: each rule with a case that could fool it.
+
+End-to-end cases on real kernels are in test_verdict_corpus.py; these pin the rules
+themselves: identity alignment, failures, and "nothing compared".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import nbformat
+from helpers import api_check
+
+from nbrepro.compare import build_report, render_text
+from nbrepro.history import ExecutedCell, build_replay
+from nbrepro.runs import CapturedRun
+
+
+def stream(text: str) -> dict[str, Any]:
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+@dataclass
+class Cell:
+    source: str
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, str] | None = None
+    origin: int | None = None
+    parameters: bool = False
+
+
+class FakeRun(CapturedRun):
+    """A headless run whose document and replay come from memory, not from MLflow."""
+
+    def __init__(
+        self,
+        run_id: str,
+        cells: list[Cell],
+        *,
+        reproduces: str | None = None,
+        error_at: int | None = None,
+        params: dict[str, str] | None = None,
+        metrics: dict[str, float] | None = None,
+    ) -> None:
+        doc = nbformat.v4.new_notebook()
+        executed = []
+        for k, cell in enumerate(cells):
+            node = nbformat.v4.new_code_cell(cell.source, execution_count=k + 1)
+            node.outputs = [nbformat.from_dict(o) for o in cell.outputs]
+            if cell.origin is not None:
+                node.metadata["nbrepro"] = {"position": cell.origin}
+            if cell.parameters:
+                node.metadata["tags"] = ["injected-parameters"]
+            doc.cells.append(node)
+            executed.append(
+                ExecutedCell(
+                    k + 1,
+                    cell.source,
+                    error=cell.error,
+                    doc_index=k,
+                    origin=cell.origin,
+                    injected_parameters=cell.parameters,
+                )
+            )
+        error = None
+        if error_at is not None:
+            error = {**(cells[error_at].error or {}), "cell_index": error_at, "position": error_at}
+        record = {
+            "mode": "headless",
+            "run": {"run_id": run_id, "error": error, "reproduces": reproduces},
+            "code": {
+                "cells": [c.to_record() for c in executed],
+                "document": {"available": True},
+                "hidden_state": {"hidden": False, "explanations": []},
+                "capture_cell": None,
+            },
+            "environment": {"hash": "h", "python": {}, "packages": []},
+            "data": {"reads": []},
+        }
+        data = SimpleNamespace(params=params or {}, metrics=metrics or {}, tags={})
+        run = SimpleNamespace(info=SimpleNamespace(run_id=run_id), data=data)
+        super().__init__(run=run, record=record, tracking_uri="memory")
+        self._doc = doc
+        self._replay = build_replay(executed, doc)
+
+    def artifact_text(self, key: str) -> str:
+        assert key == "document"
+        return nbformat.writes(self._doc)
+
+
+A = "a" * 32
+B = "b" * 32
+
+
+def report_of(original: FakeRun, rerun: FakeRun, **kwargs: Any) -> dict[str, Any]:
+    report = build_report(original, rerun, **kwargs)
+    api_check(report, "Report")
+    render_text(report)  # renders every shape without error
+    return report
+
+
+def test_cells_are_matched_by_identity_not_position() -> None:
+    # The original ran with -p: papermill's parameters cell is its second execution. The
+    # rerun ran without parameters... and papermill added a parameters cell of its own
+    # at the top (no origin). By position every cell would be compared with the wrong one.
+    original = FakeRun(
+        A,
+        [
+            Cell("seed = 1"),
+            Cell("seed = 7", parameters=True),
+            Cell("print(seed)", [stream("7\n")]),
+            Cell("print('last')", [stream("last\n")]),
+        ],
+    )
+    rerun = FakeRun(
+        B,
+        [
+            Cell("extra = 0", parameters=True),
+            Cell("seed = 1", origin=0),
+            Cell("seed = 7", origin=1, parameters=True),
+            Cell("print(seed)", [stream("7\n")], origin=2),
+            Cell("print('last')", [stream("last\n")], origin=3),
+        ],
+        reproduces=A,
+    )
+    report = report_of(original, rerun)
+    assert report["verdict"] == "reproduced", report["sections"]["outputs"]
+    assert report["sections"]["outputs"]["compared"] == 4
+    # Parameters are compared as params, not as code.
+    assert report["sections"]["code"]["same"]
+
+    changed_last = FakeRun(
+        B,
+        [
+            Cell("seed = 1", origin=0),
+            Cell("seed = 7", origin=1, parameters=True),
+            Cell("print(seed)", [stream("7\n")], origin=2),
+            Cell("print('last')", [stream("LAST\n")], origin=3),
+        ],
+        reproduces=A,
+    )
+    report = report_of(original, changed_last)
+    assert report["verdict"] == "differs"
+    [cell] = report["sections"]["outputs"]["cells"]
+    assert cell["cell"] == 3 and cell["label"] == "In [4] (cell 4)"
+
+
+def failing(run_id: str, error: dict[str, str] | None, at: int = 1, **kw: Any) -> FakeRun:
+    cells = [Cell("x = 1", origin=0 if kw.get("reproduces") else None)]
+    last = Cell("check(x)", error=error, origin=1 if kw.get("reproduces") else None)
+    cells.append(last)
+    return FakeRun(run_id, cells, error_at=at if error else None, **kw)
+
+
+ASSERTION = {"ename": "AssertionError", "evalue": "x is not 2"}
+
+
+def test_the_same_failure_in_the_same_cell_reproduces_and_is_named() -> None:
+    report = report_of(failing(A, ASSERTION), failing(B, ASSERTION, reproduces=A))
+    assert report["verdict"] == "reproduced"
+    assert report["failure_reproduced"]["ename"] == "AssertionError"
+    assert report["failure"] is None
+    assert "including the original's failure: In [2] (cell 2)" in render_text(report)
+
+
+def test_a_failure_that_does_not_reproduce_differs() -> None:
+    report = report_of(failing(A, ASSERTION), failing(B, None, reproduces=A))
+    assert report["verdict"] == "differs" and report["differs"] == ["outputs"]
+    assert report["failure_reproduced"] is None
+    other = {"ename": "AssertionError", "evalue": "x is not 3"}
+    report = report_of(failing(A, ASSERTION), failing(B, other, reproduces=A))
+    assert report["verdict"] == "differs" and report["failure"]["evalue"] == "x is not 3"
+
+
+def test_a_new_failure_is_failed() -> None:
+    report = report_of(failing(A, None), failing(B, ASSERTION, reproduces=A))
+    assert report["verdict"] == "failed"
+    assert report["failure"]["ename"] == "AssertionError"
+    # Failing earlier than the original did is a new failure too.
+    early = FakeRun(B, [Cell("x = 1", error=ASSERTION, origin=0)], reproduces=A, error_at=0)
+    assert report_of(failing(A, ASSERTION), early)["verdict"] == "failed"
+
+
+def test_nothing_compared_is_never_reproduced() -> None:
+    # A capture that recorded no outputs, params, metrics or reads: equal by default.
+    original = FakeRun(A, [Cell("x = 1")])
+    original.record["mode"] = "sidebar"  # no outputs recorded
+    rerun = FakeRun(B, [Cell("x = 1", origin=0)], reproduces=A)
+    report = report_of(original, rerun)
+    assert report["verdict"] == "failed"
+    assert any("Nothing could be compared" in note for note in report["notes"])
+
+
+def test_volatile_only_differences_are_said_and_can_be_ignored() -> None:
+    original = FakeRun(A, [Cell("print(now())", [stream("at 2026-12-02 10:00:01\n")])])
+    rerun = FakeRun(
+        B, [Cell("print(now())", [stream("at 2026-12-02 10:05:09\n")], origin=0)], reproduces=A
+    )
+    report = report_of(original, rerun)
+    assert report["verdict"] == "differs"
+    assert report["volatile"] == {"ignored": False, "kinds": ["times"], "only": True}
+    assert "only volatile values differ (times)" in render_text(report)
+    report = report_of(original, rerun, ignore_volatile=True)
+    assert report["verdict"] == "reproduced"
+    assert "volatile values ignored: times" in render_text(report)
