@@ -481,6 +481,10 @@ export interface OutputCellDiff {
    * False when the difference is volatile and the comparison was asked to ignore volatile values.
    */
   counted: boolean;
+  /**
+   * One run's outputs of the cell are the other's cut short.
+   */
+  truncation: boolean;
 }
 /**
  * Report section outputs: the cells both runs recorded outputs of, stdout, stderr and rich outputs after removing noise; and how each run ended.
@@ -491,9 +495,23 @@ export interface OutputCellDiff {
 export interface OutputsComparison {
   same: boolean;
   compared: number;
+  /**
+   * Compared cells that showed anything in either run (a cell that printed nothing in both shows nothing).
+   */
+  with_outputs: number;
   cells: OutputCellDiff[];
+  /**
+   * Cells the original ran and the rerun did not (a difference).
+   */
   only_in_a: number[];
+  /**
+   * Cells the rerun ran and the original did not (a difference).
+   */
   only_in_b: number[];
+  /**
+   * How a reader finds the cells of only_in_a, e.g. 'In [3] (cell 4)'.
+   */
+  not_rerun: string[];
   /**
    * Every differing cell differs only in volatile values.
    */
@@ -523,7 +541,7 @@ export interface FailuresComparison {
  */
 export interface RunFailure {
   /**
-   * The cell's identity (as OutputCellDiff.cell); null when the run stopped before any cell.
+   * The cell's identity (as OutputCellDiff.cell); null when the run stopped before any cell, or in a cell that replays none of the original's (papermill's new parameters cell).
    */
   cell: number | null;
   /**

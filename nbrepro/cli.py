@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -48,6 +49,43 @@ def _json_only_stdout(as_json: bool) -> contextlib.AbstractContextManager[Any]:
 
 # Exit code of a run stopped by an interrupt or SIGTERM (the shells' 128 + SIGINT).
 INTERRUPTED_EXIT = 130
+# Exit code when nbrepro itself fails unexpectedly: a failed run, a failed rerun.
+_INTERNAL_ERROR_EXIT = {"run": 1, "rerun": 3, "diff": 2}
+
+
+class _JsonCommand(click.Command):
+    """A command whose ``--json`` output is one JSON object whatever happens.
+
+    Usage errors (a bad option value) and nbrepro's own unexpected failures print the
+    JSON error object too, before click's message or the traceback on stderr.
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> click.Context:
+        as_json = "--json" in args  # before click consumes the list
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            if as_json:
+                click.echo(json.dumps(_error_json(exc.format_message(), exc.exit_code)))
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if ctx.params.get("as_json"):
+                click.echo(json.dumps(_error_json(exc.format_message(), exc.exit_code)))
+            raise
+        except Exception as exc:  # a bug or an unreachable store: say so, then the traceback
+            code = _INTERNAL_ERROR_EXIT.get(self.name or "", 1)
+            message = f"{type(exc).__name__}: {exc}"
+            if ctx.params.get("as_json"):
+                click.echo(json.dumps(_error_json(message, code)))
+            traceback.print_exc()
+            click.echo(f"Error: nbrepro failed unexpectedly: {message}", err=True)
+            sys.exit(code)
 
 
 def _interrupt_on_sigterm() -> None:
@@ -118,7 +156,7 @@ _KERNEL_OPTION = click.option(
 )
 
 
-@main.command()
+@main.command(cls=_JsonCommand)
 @click.argument("notebook", type=click.Path(dir_okay=False))
 @_PARAMETER_OPTION
 @click.option("--experiment", "-e", default=None, help="MLflow experiment name.")
@@ -231,8 +269,8 @@ _COMPARE_OPTIONS = [
     click.option(
         "--ignore-volatile",
         is_flag=True,
-        help="Output differences explained by times, dates, durations or random ids do "
-        "not count (they are still listed).",
+        help="Output differences explained by times, dates or durations do not count "
+        "(they are still listed).",
     ),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
 ]
@@ -253,7 +291,7 @@ def _env_log(quiet: bool) -> Any:
 _VERDICT_EXIT = {"reproduced": 0, "differs": 1, "failed": 3}
 
 
-@main.command()
+@main.command(cls=_JsonCommand)
 @click.argument("run_id")
 @click.option(
     "--data",
@@ -358,7 +396,7 @@ def rerun(
     sys.exit(_VERDICT_EXIT[report["verdict"]])
 
 
-@main.command()
+@main.command(cls=_JsonCommand)
 @click.argument("run_a")
 @click.argument("run_b")
 @_compare_options

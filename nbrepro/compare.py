@@ -4,8 +4,9 @@ Sections, in the order a reader needs them (causes before effects): data,
 environment, code, then the results: params, metrics, outputs (a run's failure is
 one of its outputs). Environment drift is always reported but does not by itself
 make a run differ: identical results on another environment *are* a reproduction.
-Cells are compared by identity, never by position. docs/verdict.md says what each
-verdict means and what is compared.
+A rerun's cells are compared with the original's by identity (the execution each
+replays), never by position; two runs of which neither re-executes the other, by
+position. docs/verdict.md says what each verdict means and what is compared.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def compare_values(
 
 
 def _close(a: float, b: float, rel: float) -> bool:
-    if math.isnan(a) and math.isnan(b):
+    if a == b or (math.isnan(a) and math.isnan(b)):
         return True
     if rel <= 0:
         return a == b
@@ -137,9 +138,8 @@ def _compare_recorded_outputs(
     ignore_volatile: bool,
 ) -> dict[str, Any]:
     # Cells are aligned by identity: a rerun's cells by the original's execution each
-    # replays, so a cell papermill added (its parameters) cannot shift the others.
-    # A magic capture records only its own cell's outputs: compare the cells both runs
-    # recorded; a cell recorded by one side only is not a difference.
+    # replays, so a cell papermill added (its parameters) cannot shift the others. Two
+    # runs of which neither re-executes the other are aligned by position.
     by_origin = rerun.reproduces == original.run_id and original.run_id != ""
     oa = original.executed_outputs()
     ob = rerun.executed_outputs(by_origin=by_origin)
@@ -151,8 +151,28 @@ def _compare_recorded_outputs(
         ignore_volatile=ignore_volatile,
         labels=original.cell_labels(),
     )
-    result["recorded_by_one_side"] = sorted(oa.keys() ^ ob.keys())
+    # A cell one run lacks: if that run records every cell it runs (headless), it did
+    # not run it, which is a difference; a %%repro capture just did not record it.
+    result["only_in_a"] = sorted(oa.keys() - ob.keys()) if rerun.records_every_cell else []
+    labels = original.cell_labels()
+    result["not_rerun"] = [labels.get(k, f"cell {k}") for k in result["only_in_a"]]
+    result["only_in_b"] = sorted(ob.keys() - oa.keys()) if original.records_every_cell else []
+    one_side = oa.keys() ^ ob.keys()
+    result["recorded_by_one_side"] = sorted(
+        one_side - set(result["only_in_a"]) - set(result["only_in_b"])
+    )
+    _settle(result)
     return result
+
+
+def _settle(out: dict[str, Any]) -> None:
+    """Recompute the outputs section's ``same`` and ``volatile_only`` from its parts."""
+    out["same"] = not any(c["counted"] for c in out["cells"]) and not (
+        out["only_in_a"] or out["only_in_b"]
+    )
+    if out.get("failures") and not out["failures"]["same"]:
+        out["same"] = False
+    out["volatile_only"] = bool(out["cells"]) and all(c["volatile"] for c in out["cells"])
 
 
 def _failure_of(run: CapturedRun, by_origin: bool) -> dict[str, Any] | None:
@@ -230,40 +250,40 @@ def build_report(
     }
     failures = compare_failures(original, rerun, sanitizers)
     out = sections["outputs"]
+    out["failures"] = failures
     notes: list[str] = []
     died = failures["original"]
     if failures["same"] and died is not None and died["ename"] == DEAD_KERNEL:
-        # What a dying kernel printed last may or may not reach Jupyter before it dies.
-        dropped = [c for c in out["cells"] if c["cell"] == died["cell"]]
-        if dropped:
-            out["cells"] = [c for c in out["cells"] if c["cell"] != died["cell"]]
-            out["same"] = not any(c["counted"] for c in out["cells"]) and not (
-                out["only_in_a"] or out["only_in_b"]
-            )
-            out["volatile_only"] = bool(out["cells"]) and all(c["volatile"] for c in out["cells"])
+        # What a dying kernel printed last may or may not reach Jupyter before it dies:
+        # one run's outputs of that cell may stop short of the other's, no more.
+        key = died["cell"]
+        cut = [c for c in out["cells"] if c["cell"] == key and c["truncation"]]
+        if cut:
+            out["cells"] = [c for c in out["cells"] if c not in cut]
             notes.append(
-                f"The kernel died in {died['label']} in both runs; that cell's outputs were "
-                "not compared (what a kernel prints just before it dies may not arrive)."
+                f"The kernel died in {died['label']} in both runs, and one run's outputs of "
+                "that cell stop short of the other's (what a kernel prints just before it "
+                "dies may not arrive); that is not counted as a difference."
             )
-    out["failures"] = failures
-    if not failures["same"]:
-        out["same"] = False
+    _settle(out)
     differs = [s for s in VERDICT_SECTIONS if not sections[s]["same"]]
+    fa, fb = failures["original"], failures["rerun"]
+    # Results only: reading the same data says nothing about what came of it, and a cell
+    # that printed nothing in either run shows nothing.
     compared = (
-        out["compared"]
+        out["with_outputs"]
         + sections["params"]["compared"]
         + sections["metrics"]["compared"]
-        + len(sections["data"]["tables"])
+        + (1 if fa is not None and fa["cell"] is not None else 0)
     )
-    fa, fb = failures["original"], failures["rerun"]
-    failed = fb is not None and (fa is None or fa["cell"] != fb["cell"])
+    failed = fb is not None and (fa is None or fb["cell"] is None or fa["cell"] != fb["cell"])
     if failed:
         verdict = "failed"
     elif compared == 0:
         verdict = "failed"
         notes.append(
-            "Nothing could be compared: the original recorded no outputs, params, metrics or "
-            "Delta reads that the rerun also has, so whether it reproduces is unknown."
+            "Nothing could be compared: the original recorded no outputs, params or metrics "
+            "that the rerun also has, so whether it reproduces is unknown."
         )
     elif differs:
         verdict = "differs"
@@ -317,7 +337,14 @@ def verdict_line(report: Mapping[str, Any]) -> str:
         verdict += f" ({', '.join(report['differs'])})"
     volatile = report.get("volatile") or {}
     kinds = ", ".join(volatile.get("kinds") or [])
-    if report["verdict"] == "differs" and volatile.get("only") and report["differs"] == ["outputs"]:
+    failures_same = report["sections"]["outputs"].get("failures", {}).get("same", True)
+    if (
+        report["verdict"] == "differs"
+        and volatile.get("only")
+        and not volatile.get("ignored")
+        and failures_same
+        and report["differs"] == ["outputs"]
+    ):
         verdict += (
             f": only volatile values differ ({kinds}); --ignore-volatile would not count them"
         )
@@ -385,6 +412,8 @@ def render_text(report: Mapping[str, Any]) -> str:
             + ", the rerun "
             + (f"failed at {fb['label']} with {fb['ename']}" if fb else "completed")
         )
+    if out.get("not_rerun"):
+        lines.append("    not run by the rerun: " + ", ".join(out["not_rerun"][:10]))
     for cell in out.get("cells", [])[:5]:
         tag = ""
         if cell.get("volatile"):

@@ -13,6 +13,7 @@ of the same name wins) and kept in the record, so a rerun replays them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -29,7 +30,7 @@ from nbrepro.errors import KernelNotFound, NbreproError, NotebookExecutionError
 from nbrepro.execute import INJECTED_TAG, Execution, error_at, run_papermill, user_cells
 from nbrepro.history import ExecutedCell, executed_from_notebook
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV
-from nbrepro.redact import MIN_SECRET_LENGTH, REDACTED, is_secret_name
+from nbrepro.redact import MIN_SECRET_LENGTH, REDACTED, is_secret_name, keyed_digest
 from nbrepro.session import RunOptions, RunSession
 from nbrepro.tracking import display_uri
 
@@ -148,27 +149,52 @@ def require_kernel(nb: nbformat.NotebookNode, kernel_name: str | None, what: str
     )
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def redacted_parameter(value: Any) -> str:
+    """A secret-named parameter as logged: ``[REDACTED:<keyed digest>]``.
+
+    The digest (see :func:`nbrepro.redact.keyed_digest`) tells two values apart on this
+    machine without revealing either: a changed ``max_tokens`` still shows as a change.
+    """
+    return f"{REDACTED[:-1]}:{keyed_digest(_text(value))}]"
+
+
+def is_redacted_parameter(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(REDACTED[:-1])
+
+
 def parameter_params(parameters: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     """MLflow params for papermill parameters, and the secret values among them.
 
-    A parameter whose name looks secret (``api_token``) is logged as ``[REDACTED]``
-    and its value is redacted wherever it appears in the capture.
+    A parameter whose name looks secret (``api_token``) is logged redacted (see
+    :func:`redacted_parameter`) and its value is redacted wherever it appears in the
+    capture. A value longer than MLflow takes is cut, with a digest of the whole, so two
+    long values that differ past the cut still differ.
     """
     params: dict[str, str] = {}
     secrets: list[str] = []
     for name, value in parameters.items():
-        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        text = _text(value)
         if is_secret_name(name):
             if len(text) >= MIN_SECRET_LENGTH:
                 secrets.append(text)
-            text = REDACTED
-        params[name] = text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
+            text = redacted_parameter(value)
+        if len(text) > MAX_PARAM_CHARS:
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+            text = f"{text[: MAX_PARAM_CHARS - 40]}... (sha256 {digest})"
+        params[name] = text
     return params, secrets
 
 
 def recorded_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters as the record keeps them (typed, so a rerun replays them as given)."""
-    return {name: REDACTED if is_secret_name(name) else value for name, value in parameters.items()}
+    return {
+        name: redacted_parameter(value) if is_secret_name(name) else value
+        for name, value in parameters.items()
+    }
 
 
 def read_delta_events(folder: Path) -> list[dict[str, Any]]:
@@ -206,6 +232,7 @@ def run_notebook(
     extra_env: Mapping[str, str] | None = None,
     progress_file: str | Path | None = None,
     what: str | None = None,
+    expected_failure: int | None = None,
 ) -> HeadlessResult:
     """Execute ``notebook`` with papermill and capture it as one MLflow run.
 
@@ -221,6 +248,8 @@ def run_notebook(
         extra_env: more environment variables for the kernel (e.g. ``JUPYTER_PATH``).
         progress_file: where to append a progress line per executed cell.
         what: how error messages name the notebook (default: its path).
+        expected_failure: a rerun of a failed run: the original's failing execution
+            (its position), which fails this run too if it raises again.
 
     Raises:
         NotebookUnusable: the notebook is missing or unreadable.
@@ -302,6 +331,7 @@ def run_notebook(
             parameters,
             run_extra,
             cell_options.notes,
+            expected_failure,
         )
         result.output_path = str(target) if out_path else ""
         if execution.interrupted:
@@ -317,14 +347,18 @@ def _read_output(path: Path) -> nbformat.NotebookNode | None:
 
 
 def terminal_error(
-    executed_nb: nbformat.NotebookNode | None, executed: list[ExecutedCell], execution: Execution
+    executed_nb: nbformat.NotebookNode | None,
+    executed: list[ExecutedCell],
+    execution: Execution,
+    expected_failure: int | None = None,
 ) -> tuple[NotebookExecutionError | None, int | None]:
     """The error that ended the run, and its position in the executed sequence.
 
     A dead kernel or a timeout ends it in the cell that was running. Else the first
-    cell that raised without being expected to. Else, in a replay, a last cell that
-    raised: the original's failure, tagged ``raises-exception`` so the replay runs up
-    to it, happened again.
+    cell that raised without being expected to. Else, in a rerun of a run that failed
+    (``expected_failure``: the original's failing execution), that cell raising again:
+    the replay tags it ``raises-exception`` so the rerun runs up to it, and it ended the
+    original, so it ends this run too. Any other tagged cell that raises does not.
     """
     cells = user_cells(executed_nb) if executed_nb is not None else []
     position_of = {cell.doc_index: k for k, cell in enumerate(executed)}
@@ -341,13 +375,14 @@ def terminal_error(
         return error, position_of.get(index)
     if execution.error is not None:
         return execution.error, position_of.get(execution.error.cell_index)
-    # papermill's parameters cell of the rerun may follow it: it replays nothing.
-    replayed = [k for k, cell in enumerate(executed) if cell.origin is not None]
-    if replayed and executed[replayed[-1]].error is not None:
-        last = executed[replayed[-1]]
-        index = last.doc_index if last.doc_index is not None else -1
-        if 0 <= index < len(cells) and last.error is not None:
-            return error_at(cells[index], index, last.error), replayed[-1]
+    if expected_failure is None:
+        return None, None
+    for k, cell in enumerate(executed):
+        # A replay from before replays carried positions: its cells are in order.
+        origin = cell.origin if cell.origin is not None else k
+        index = cell.doc_index if cell.doc_index is not None else -1
+        if origin == expected_failure and cell.error is not None and 0 <= index < len(cells):
+            return error_at(cells[index], index, cell.error), k
     return None, None
 
 
@@ -378,6 +413,7 @@ def _record_run(
     parameters: Mapping[str, Any],
     run_extra: dict[str, Any],
     notes: list[str],
+    expected_failure: int | None,
 ) -> HeadlessResult:
     warnings: list[str] = list(notes)
     env_file = folder / "environment.json"
@@ -402,7 +438,7 @@ def _record_run(
     else:
         executed = []
         warnings.append("the executed notebook could not be read back")
-    error, position = terminal_error(executed_nb, executed, execution)
+    error, position = terminal_error(executed_nb, executed, execution, expected_failure)
     if execution.interrupted:
         status = "KILLED"
     elif error is not None:

@@ -152,6 +152,11 @@ def _norm(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
+def same_source(a: str, b: str) -> bool:
+    """Whether two cell sources are the same code (trailing blanks aside)."""
+    return _norm(a) == _norm(b)
+
+
 def notebook_sha256(text: str | bytes) -> str:
     """Hash of a notebook file's bytes, as saved."""
     data = text.encode("utf-8") if isinstance(text, str) else text

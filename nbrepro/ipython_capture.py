@@ -54,6 +54,19 @@ def _tee_outputs(shell: Any, sink: list[dict[str, Any]]) -> Iterator[None]:
         pub.publish = original_publish
 
 
+def _formatted(shell: Any, value: Any) -> dict[str, Any]:
+    """The cell's result as IPython shows it (text/html for a DataFrame), as a rerun
+    records it; its plain repr if a formatter fails."""
+    try:
+        data, _ = shell.display_formatter.format(value)
+        return _text_only(dict(data))
+    except Exception:  # a broken _repr_*_ of the user's object: IPython shows its error
+        try:
+            return {"text/plain": repr(value)}
+        except Exception as exc:
+            return {"text/plain": f"<repr failed: {type(exc).__name__}>"}
+
+
 def _text_only(data: dict[str, Any]) -> dict[str, Any]:
     # Images are kept (hashable for output comparison); widgets' state is not.
     return {k: v for k, v in data.items() if not k.startswith("application/vnd.jupyter.widget")}
@@ -119,7 +132,7 @@ def run_captured(
         except BaseException as exc:  # re-raised below, unchanged
             error = exc
     if value is not None:
-        outputs.append({"output_type": "execute_result", "data": {"text/plain": repr(value)}})
+        outputs.append({"output_type": "execute_result", "data": _formatted(magics.shell, value)})
 
     _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
     if error is not None:

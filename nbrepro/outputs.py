@@ -36,20 +36,23 @@ DEFAULT_SANITIZERS: list[tuple[str, str]] = [
     # A repr's address: "<Model object at 0x7f3a2b1c9d10>". A bare hex number may be a
     # checksum the notebook printed, so only the "at 0x..." form goes.
     (r"(?<=\bat )0x[0-9a-fA-F]+\b", "0xADDRESS"),
-    # tqdm's timing bracket: "[00:01<00:00, 9.87it/s]", "[00:00<?, ?it/s]".
-    (rf"\[{_CLOCK}(?:<(?:{_CLOCK}|\?))?(?:,[^\]\n]*)?\]", "[PROGRESS]"),
+    # tqdm's timing: "[00:01<00:00, 9.87it/s, loss=0.12]" keeps "loss=0.12]"; only the
+    # clock and the rate go.
+    (
+        rf"\[{_CLOCK}(?:<(?:{_CLOCK}|\?))?, *(?:\?|\d+(?:\.\d+)?) ?"
+        r"(?:[kMGT]?(?:it|B)/s|s/(?:it|B))",
+        "[PROGRESS",
+    ),
     # Keras: "32/32 ━━━━━━━━━━ 0s 2ms/step - loss: 0.1200": the loss stays, the speed goes.
     (r"(?<![\w.])(?:\d+m?s )?\d+(?:\.\d+)?[mµu]?s/(?:step|sample|epoch)\b", "DURATION/step"),
 ]
 
 # Whole lines of noise, dropped from streams before comparing (multiline patterns).
 NOISE_LINES: list[tuple[str, str]] = [
-    # A Python warning, "path.py:12: FutureWarning: message", and the indented source
-    # line(s) that follow it; and the same routed through logging.
-    ("warnings", r"^[^\n]*:\d+: [A-Z]\w*(?:Warning|Deprecation)\b[^\n]*\n(?:[ \t]+[^\n]*\n)*"),
-    ("warnings", r"^WARNING:py\.warnings:[^\n]*\n(?:[ \t]+[^\n]*\n)*"),
-    # A progress bar's final state: "100%|██████████| 10/10 [...]".
-    ("progress", r"^[^\n]*\b\d{1,3}%\|[^\n]*\|[^\n]*\n"),
+    # A Python warning as warnings.showwarning prints it, "path.py:12: FutureWarning:
+    # message", with the one source line after it; and the same routed through logging.
+    ("warnings", r"^[^\n]*\.py:\d+: [A-Z]\w*Warning: [^\n]*\n(?:  \S[^\n]*\n)?"),
+    ("warnings", r"^WARNING:py\.warnings:[^\n]*\n(?:  \S[^\n]*\n)?"),
     # MLflow's own lines: its logger, its links, the model registry's notices.
     (
         "mlflow",
@@ -61,10 +64,17 @@ NOISE_LINES: list[tuple[str, str]] = [
         "mlflow",
         r"^(?:Successfully registered model|Created version '\d+' of model|Registered model '[^'\n]*' already exists)[^\n]*\n",
     ),
+    # %timeit's remark on how the machine's timings varied.
+    (
+        "chatter",
+        r"^The slowest run took [\d.]+ times longer than the fastest\. This could mean that "
+        r"an intermediate result is being cached\.\n",
+    ),
     # nbrepro's own lines.
     ("nbrepro", r"^nbrepro(?: warning)?: [^\n]*\n"),
-    # Library chatter: glog/absl (TensorFlow, JAX), Spark's log4j start-up lines.
-    ("chatter", r"^[IWE]\d{4} \d{2}:\d{2}:\d{2}\.\d+ +\d+ [\w.]+:\d+\] [^\n]*\n"),
+    # Library chatter: glog lines of C++ code (TensorFlow, JAX, XLA; a notebook's own
+    # absl logging comes from .py files and stays), Spark's log4j start-up lines.
+    ("chatter", r"^[IWE]\d{4} [\d:.]+ +\d+ [\w/.-]+\.(?:cc|cpp|h):\d+\] [^\n]*\n"),
     ("chatter", r"^WARNING: All log messages before absl::InitializeLog\(\) is called [^\n]*\n"),
     (
         "chatter",
@@ -74,7 +84,11 @@ NOISE_LINES: list[tuple[str, str]] = [
         "chatter",
         r"^(?:Setting default log level to|To adjust logging level use sc\.setLogLevel)[^\n]*\n",
     ),
-    ("chatter", r"^\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (?:WARN|INFO) [\w.$]+: [^\n]*\n"),
+    (
+        "chatter",
+        r"^\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (?:WARN|INFO) "
+        r"(?:org\.apache|org\.sparkproject|util\.NativeCodeLoader)[\w.$]*: [^\n]*\n",
+    ),
 ]
 _NOISE_LINES = [(kind, re.compile(p, re.MULTILINE)) for kind, p in NOISE_LINES]
 
@@ -93,7 +107,8 @@ VOLATILE_PATTERNS: dict[str, list[str]] = {
         r"[\d.]+ \S?s ± [\d.]+ \S?s per loop \(mean ± std\. dev\. of \d+ runs?, [\d,]+ loops? each\)",
         r"(?:(?<![\w.])\d+(?:\.\d+)?|\?)\s?(?:it|[kMG]?B)/s\b",
         r"(?<![\w.])\d+(?:\.\d+)?\s?s/it\b",
-        r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|μs|ms|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)\b(?!\s*=)",
+        # Not a bare "min" or "h" ("mean 0.53 min 0.12" is not a duration).
+        r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|μs|ms|s|sec|secs|seconds?|mins|minutes?|hours?)\b(?!\s*=)",
     ],
 }
 VOLATILE_KINDS = tuple(VOLATILE_PATTERNS)
@@ -139,7 +154,8 @@ def _sha(value: str) -> str:
 def _resolve_carriage_returns(text: str) -> str:
     # Progress bars redraw a line with "\r"; how many redraws land in the output depends
     # on timing, so keep only what a terminal would finally show.
-    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+    # A "\r" ending a line is a CRLF line end (csv.writer's), not a redraw.
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
 def _is_ignored(output: Mapping[str, Any]) -> bool:
@@ -267,6 +283,15 @@ def volatile_kinds(lines_a: Sequence[str], lines_b: Sequence[str]) -> list[str]:
     return needed
 
 
+def _stops_short(lines_a: Sequence[str], lines_b: Sequence[str]) -> bool:
+    """Whether one rendering is the other cut short (its last line possibly cut too)."""
+    short, long = sorted((list(lines_a), list(lines_b)), key=len)
+    if not short:
+        return True
+    n = len(short)
+    return long[: n - 1] == short[: n - 1] and long[n - 1].startswith(short[-1])
+
+
 def compare_outputs(
     a: Mapping[int, Sequence[Mapping[str, Any]]],
     b: Mapping[int, Sequence[Mapping[str, Any]]],
@@ -288,20 +313,26 @@ def compare_outputs(
         labels: how to name each cell for a reader (``In [3]``).
 
     Returns:
-        ``{"same", "compared", "cells", "only_in_a", "only_in_b", "volatile_only"}``.
-        ``cells`` lists only differing cells as ``{"cell", "label", "same", "diff",
-        "images_differ", "volatile", "counted"}``, where ``diff`` is a unified diff of
-        the sanitized signatures capped at 40 lines and ``volatile`` the kinds of
-        volatile values that explain the difference ([] when they do not). ``same`` is
-        False if any counted cell differs or any key is present on one side only;
-        ``volatile_only`` is True when every differing cell is volatile.
+        ``{"same", "compared", "with_outputs", "cells", "only_in_a", "only_in_b",
+        "volatile_only"}``. ``with_outputs`` counts the compared cells that showed
+        anything in either run. ``cells`` lists only differing cells as ``{"cell",
+        "label", "same", "diff", "images_differ", "volatile", "counted",
+        "truncation"}``, where ``diff`` is a unified diff of the sanitized signatures
+        capped at 40 lines, ``volatile`` the kinds of volatile values that explain the
+        difference ([] when they do not) and ``truncation`` whether one side is the
+        other cut short. ``same`` is False if any counted cell differs or any key is
+        present on one side only; ``volatile_only`` is True when every differing cell
+        is volatile.
     """
     sanitizers = [*extra_sanitizers, *DEFAULT_SANITIZERS]
     common = sorted(set(a) & set(b))
     cells: list[dict[str, Any]] = []
+    with_outputs = 0
     for key in common:
         sig_a = _cell_signatures(a[key], sanitizers)
         sig_b = _cell_signatures(b[key], sanitizers)
+        if sig_a or sig_b:
+            with_outputs += 1
         if sig_a == sig_b:
             continue
         lines_a, lines_b = _render(sig_a), _render(sig_b)
@@ -319,6 +350,7 @@ def compare_outputs(
                 "images_differ": images_differ,
                 "volatile": kinds,
                 "counted": not (ignore_volatile and kinds),
+                "truncation": _stops_short(lines_a, lines_b),
             }
         )
     only_in_a = sorted(set(a) - set(b))
@@ -326,6 +358,7 @@ def compare_outputs(
     return {
         "same": not any(c["counted"] for c in cells) and not only_in_a and not only_in_b,
         "compared": len(common),
+        "with_outputs": with_outputs,
         "cells": cells,
         "only_in_a": only_in_a,
         "only_in_b": only_in_b,

@@ -87,3 +87,22 @@ def spool_dir() -> Path:
 def jobs_dir() -> Path:
     """Folder of rerun jobs, shared by the Jupyter server and kernels' capture cards."""
     return nbrepro_home() / "jobs"
+
+
+def digest_key() -> bytes:
+    """This machine's key for :func:`nbrepro.redact.keyed_digest`, made on first use.
+
+    Readable by the user only; it never leaves the machine.
+    """
+    path = nbrepro_home() / "digest.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path.with_suffix(".lock")):
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(os.urandom(32))
+        return path.read_bytes()

@@ -204,6 +204,21 @@ def _usable(values: Iterable[str]) -> list[str]:
     return sorted(out, key=lambda s: (-len(s), s))
 
 
+def keyed_digest(value: str) -> str:
+    """A short HMAC-SHA256 of ``value`` under this machine's key (``$NBREPRO_HOME/digest.key``).
+
+    Two captures on this machine can tell whether a secret-named value changed without
+    either recording it: without the key, the digest says nothing of the value, even a
+    short one. On another machine (another key) the same value digests differently.
+    """
+    import hashlib
+    import hmac
+
+    from nbrepro.paths import digest_key
+
+    return hmac.new(digest_key(), value.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
 def secret_values(environ: Mapping[str, str]) -> list[str]:
     """The secret strings present in an environment, to be replaced by :func:`redact_text`.
 

@@ -22,7 +22,7 @@ import nbformat
 from nbrepro import compare, record
 from nbrepro.delta import DeltaWatcher, Pin
 from nbrepro.envbuild import ensure_environment
-from nbrepro.headless import require_kernel, run_notebook
+from nbrepro.headless import is_redacted_parameter, require_kernel, run_notebook
 from nbrepro.progress import ProgressWriter
 from nbrepro.redact import REDACTED
 from nbrepro.runs import CapturedRun, RunNotUsable, load_run
@@ -98,7 +98,7 @@ def replay_parameters(rec: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
             given again.
     """
     merged = {**(rec["run"].get("parameters") or {}), **overrides}
-    missing = sorted(k for k, v in merged.items() if v == REDACTED)
+    missing = sorted(k for k, v in merged.items() if is_redacted_parameter(v))
     if missing:
         flags = " ".join(f"-p {name} VALUE" for name in missing)
         raise RunNotUsable(
@@ -106,6 +106,18 @@ def replay_parameters(rec: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
             f"{REDACTED}; give them again: {flags}"
         )
     return merged
+
+
+def expected_failure(rec: Mapping[str, Any]) -> int | None:
+    """The original's failing execution (its position in ``code.cells``), if it failed."""
+    err = rec["run"].get("error")
+    if not err:
+        return None
+    if "position" in err:  # headless
+        position = err["position"]
+        return int(position) if position is not None else None
+    capture = rec["code"].get("capture_cell")  # a %%repro capture fails in its own cell
+    return int(capture) if capture is not None else None
 
 
 def rerun_kernel(
@@ -195,6 +207,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
             extra_env=extra_env,
             progress_file=options.progress_file,
             what=f"run {run_id}",
+            expected_failure=expected_failure(rec),
         )
 
     progress.write("comparing")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import nbformat
 
 from nbrepro import record
 from nbrepro.errors import NbreproError, RecordError, cell_label
-from nbrepro.history import was_executed
+from nbrepro.history import same_source, was_executed
 from nbrepro.tracking import client_for, display_uri
 
 RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -36,6 +36,7 @@ class CapturedRun:
     record: dict[str, Any]
     tracking_uri: str
     _replay: nbformat.NotebookNode | None = None
+    _outputs: dict[bool, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -95,16 +96,32 @@ class CapturedRun:
         parameters cell).
         """
         cells = self.record["code"]["cells"]
-        if not by_origin:
+        origins = [cell.get("origin") for cell in cells]
+        if not by_origin or all(o is None for o in origins):
+            # A rerun of a replay from before replays carried positions: its cells are
+            # the original's, in order.
             return list(range(len(cells)))
-        return [cell.get("origin") for cell in cells]
+        return origins
+
+    @property
+    def records_every_cell(self) -> bool:
+        """Whether the run recorded the outputs of every cell it executed (headless)."""
+        return bool(
+            self.record["mode"] == "headless" and self.record["code"]["document"]["available"]
+        )
 
     def executed_outputs(self, by_origin: bool = False) -> dict[int, list[dict[str, Any]]]:
         """Outputs per cell identity (see :meth:`cell_keys`), as far as the run recorded them.
 
         Headless runs record the executed notebook (every cell's outputs); magic runs
-        record the ``%%repro`` cell's own outputs.
+        record the ``%%repro`` cell's own outputs; a sidebar capture, which saves the
+        notebook first, the saved outputs of each cell whose source is what last ran.
         """
+        if by_origin not in self._outputs:
+            self._outputs[by_origin] = self._read_outputs(by_origin)
+        return self._outputs[by_origin]
+
+    def _read_outputs(self, by_origin: bool) -> dict[int, list[dict[str, Any]]]:
         code = self.record["code"]
         keys = self.cell_keys(by_origin)
         outputs: dict[int, list[dict[str, Any]]] = {}
@@ -125,6 +142,18 @@ class CapturedRun:
                 ) from exc
             if key is not None:
                 outputs[key] = recorded
+        elif self.record["mode"] == "sidebar" and code["document"]["available"]:
+            doc = nbformat.reads(self.artifact_text("document"), as_version=4)
+            last_run = {c.get("doc_index"): k for k, c in enumerate(code["cells"])}
+            for doc_index, k in last_run.items():
+                key = keys[k]
+                if doc_index is None or doc_index >= len(doc.cells) or key is None:
+                    continue
+                saved = doc.cells[doc_index]
+                if saved.cell_type == "code" and same_source(
+                    saved.source, code["cells"][k]["source"]
+                ):
+                    outputs[key] = [dict(o) for o in saved.get("outputs", [])]
         return outputs
 
     def cell_labels(self) -> dict[int, str]:

@@ -20,6 +20,7 @@ import papermill
 PAPERMILL_NOTEBOOKS = Path(papermill.__file__).parent / "tests" / "notebooks"
 NBCLIENT_NOTEBOOKS = Path(__file__).parent / "notebooks" / "nbclient"
 
+NOTHING = "Nothing could be compared"
 PYTHON3 = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -54,6 +55,7 @@ class Case:
     failure_reproduced: str | None = None
     volatile: list[str] | None = None
     params: dict[str, str] | None = None
+    note: str | None = None
     before_run: Callable[[Path], None] | None = None
     before_rerun: Callable[[Path], None] | None = None
 
@@ -248,6 +250,11 @@ OWN: list[Case] = [
         "tagged-error-continues",
         cells=[("raise ValueError('expected')", ["raises-exception"]), "print('after')"],
     ),
+    # A last cell expected to raise ends neither the original nor the rerun.
+    Case(
+        "tagged-error-last",
+        cells=["print('before')", ("raise ValueError('shown on purpose')", ["raises-exception"])],
+    ),
     Case("sys-exit-zero", cells=["import sys\nprint('done')\nsys.exit(0)", "print('skipped')"]),
     Case(
         "failure-does-not-reproduce",
@@ -335,8 +342,9 @@ def _nbclient(name: str, **kwargs: Any) -> Case:
 
 NBCLIENT: list[Case] = [
     _nbclient("Autokill", status="FAILED", failure_reproduced="DeadKernelError"),
-    # nbclient starts kernels with their history in memory, as the notebook checks.
-    _nbclient("Check History in Memory", kernel="python3"),
+    # nbclient starts kernels with their history in memory, as the notebook checks. It
+    # shows nothing, so nothing can be compared: never "reproduced".
+    _nbclient("Check History in Memory", kernel="python3", verdict="failed", note=NOTHING),
     _nbclient("Clear Output"),
     _nbclient(
         "Disable Stdin",
@@ -356,7 +364,8 @@ NBCLIENT: list[Case] = [
         status="FAILED",
         failure_reproduced="CellTimeoutError",
     ),
-    _nbclient("JupyterWidgets"),
+    # A widget view is a snapshot of state, not a result, and it shows nothing else.
+    _nbclient("JupyterWidgets", verdict="failed", note=NOTHING),
     # Plain papermill hangs on it (nbclient waits for an Output widget forever): a
     # timeout ends the wait, and the rerun uses the recorded one.
     _nbclient("Output", kernel="python3", timeout=5),

@@ -136,3 +136,21 @@ def test_info_prints_the_one_store(nbrepro_home: Path) -> None:
 def test_sync_with_nothing_pending(nbrepro_home: Path) -> None:
     res = nbrepro("sync")
     assert res.returncode == 0 and "nothing to sync" in res.stdout
+
+
+def test_secret_named_parameters_are_redacted_but_still_compared(nbrepro_home: Path) -> None:
+    from nbrepro.headless import parameter_params, recorded_parameters
+
+    params, secrets = parameter_params({"max_tokens": 256, "api_token": "s3cr3t-value", "seed": 7})
+    assert params["seed"] == "7" and secrets == ["s3cr3t-value"]
+    assert "256" not in params["max_tokens"] and "s3cr3t" not in params["api_token"]
+    assert params["max_tokens"].startswith("[REDACTED:")
+    # Equal values digest equally, other values differently: a change still shows.
+    assert parameter_params({"max_tokens": 256})[0] == {"max_tokens": params["max_tokens"]}
+    assert parameter_params({"max_tokens": 512})[0] != {"max_tokens": params["max_tokens"]}
+    assert recorded_parameters({"max_tokens": 256}) == {"max_tokens": params["max_tokens"]}
+    assert (nbrepro_home / "digest.key").stat().st_mode & 0o077 == 0
+    # A value past MLflow's limit keeps a digest of the whole.
+    long_a, long_b = "x" * 7000 + "a", "x" * 7000 + "b"
+    cut_a = parameter_params({"p": long_a})[0]["p"]
+    assert len(cut_a) <= 6000 and cut_a != parameter_params({"p": long_b})[0]["p"]

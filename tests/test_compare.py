@@ -205,3 +205,95 @@ def test_volatile_only_differences_are_said_and_can_be_ignored() -> None:
     report = report_of(original, rerun, ignore_volatile=True)
     assert report["verdict"] == "reproduced"
     assert "volatile values ignored: times" in render_text(report)
+
+
+def test_a_rerun_of_a_replay_without_positions_is_aligned_by_position() -> None:
+    # Replays captured before they carried positions: the rerun's cells have no origin.
+    original = FakeRun(A, [Cell("print(x)", [stream("acc 0.91\n")])], metrics={"n": 1.0})
+    rerun = FakeRun(B, [Cell("print(x)", [stream("acc 0.55\n")])], reproduces=A, metrics={"n": 1.0})
+    report = report_of(original, rerun)
+    assert report["verdict"] == "differs"
+    assert report["sections"]["outputs"]["cells"][0]["cell"] == 0
+
+
+def test_a_cell_the_rerun_did_not_run_is_a_difference() -> None:
+    cells = [Cell("import sys", [stream("a\n")]), Cell("print('b')", [stream("b\n")])]
+    original = FakeRun(A, cells)
+    # The rerun stopped after its first cell (sys.exit(0), say).
+    rerun = FakeRun(B, [Cell("import sys", [stream("a\n")], origin=0)], reproduces=A)
+    report = report_of(original, rerun)
+    assert report["verdict"] == "differs"
+    assert report["sections"]["outputs"]["only_in_a"] == [1]
+    assert "not run by the rerun: In [2] (cell 2)" in render_text(report)
+
+
+def test_a_sidebar_capture_compares_the_saved_outputs() -> None:
+    original = FakeRun(A, [Cell("print(x)", [stream("acc 0.91\n")])], metrics={"n": 1.0})
+    original.record["mode"] = "sidebar"
+    rerun = FakeRun(
+        B, [Cell("print(x)", [stream("acc 0.55\n")], origin=0)], reproduces=A, metrics={"n": 1.0}
+    )
+    report = report_of(original, rerun)
+    assert report["verdict"] == "differs"
+    # A cell edited since it ran: its saved outputs are not of what ran, so not compared.
+    original.record["code"]["cells"][0]["source"] = "print(y)"
+    original._outputs.clear()
+    assert report_of(original, rerun)["sections"]["outputs"]["compared"] == 0
+
+
+def test_cells_that_printed_nothing_compare_nothing() -> None:
+    original = FakeRun(A, [Cell("model = fit(X, y)")])
+    rerun = FakeRun(B, [Cell("model = fit(X, y)", origin=0)], reproduces=A)
+    report = report_of(original, rerun)
+    assert report["verdict"] == "failed"
+    assert any("Nothing could be compared" in note for note in report["notes"])
+
+
+DIED = {"ename": "DeadKernelError", "evalue": "Kernel died"}
+
+
+def test_a_dying_cell_may_lose_its_last_output_but_nothing_else() -> None:
+    original = FakeRun(
+        A, [Cell("fit(); die()", [stream("epoch 1\nepoch 2\n")], error=DIED)], error_at=0
+    )
+    short = FakeRun(
+        B,
+        [Cell("fit(); die()", [stream("epoch 1\n")], error=DIED, origin=0)],
+        reproduces=A,
+        error_at=0,
+    )
+    report = report_of(original, short)
+    assert (
+        report["verdict"] == "reproduced" and report["failure_reproduced"]["ename"] == DIED["ename"]
+    )
+    assert any("stop short" in note for note in report["notes"])
+    other = FakeRun(
+        B,
+        [Cell("fit(); die()", [stream("epoch 9\n")], error=DIED, origin=0)],
+        reproduces=A,
+        error_at=0,
+    )
+    assert report_of(original, other)["verdict"] == "differs"
+
+
+def test_runs_that_failed_before_any_cell_do_not_reproduce_each_other() -> None:
+    for run in (original := FakeRun(A, [Cell("x = 1")]), rerun := FakeRun(B, [Cell("x = 1")])):
+        run.record["run"]["error"] = {"ename": "NoSuchKernel", "evalue": "r", "position": None}
+    assert report_of(original, rerun)["verdict"] == "failed"
+
+
+def test_infinite_metrics_are_equal_under_a_tolerance() -> None:
+    original = FakeRun(A, [Cell("x", [stream("1\n")])], metrics={"loss": float("inf")})
+    rerun = FakeRun(
+        B, [Cell("x", [stream("1\n")], origin=0)], reproduces=A, metrics={"loss": float("inf")}
+    )
+    assert report_of(original, rerun, default_tolerance=0.01)["verdict"] == "reproduced"
+
+
+def test_ignored_volatile_values_are_not_called_the_only_difference() -> None:
+    original = FakeRun(A, [Cell("t", [stream("at 2026-12-02 10:00:01\nacc 0.9\n")])])
+    rerun = FakeRun(
+        B, [Cell("t", [stream("at 2026-12-02 10:05:09\nacc 0.5\n")], origin=0)], reproduces=A
+    )
+    text = render_text(report_of(original, rerun, ignore_volatile=True))
+    assert "Verdict: DIFFERS (outputs)" in text and "only volatile" not in text

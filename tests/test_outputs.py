@@ -73,6 +73,7 @@ def test_noise_outputs_compare_same() -> None:
     assert report == {
         "same": True,
         "compared": 2,
+        "with_outputs": 2,
         "cells": [],
         "only_in_a": [],
         "only_in_b": [],
@@ -88,6 +89,8 @@ def test_noise_outputs_compare_same() -> None:
         (TIMES_A + DURATIONS_A, TIMES_B + DURATIONS_B, ["times", "durations"]),
         (
             "1.2 ms ± 3 µs per loop (mean ± std. dev. of 7 runs, 1,000 loops each)\n",
+            "The slowest run took 4.52 times longer than the fastest. This could mean that an "
+            "intermediate result is being cached.\n"
             "980 µs ± 12.1 µs per loop (mean ± std. dev. of 7 runs, 1 loop each)\n",
             ["durations"],
         ),
@@ -273,3 +276,51 @@ def test_section_without_replace_raises(tmp_path: Path) -> None:
     path.write_text("[typo]\nregex: a+\nreplacement: A\n")
     with pytest.raises(ValueError, match=r"\[typo\]"):
         load_sanitizers(path)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # csv.writer's CRLF line ends are not progress-bar redraws.
+        ("acc,0.91\r\nloss,0.2\r\n", "acc,0.55\r\nloss,0.9\r\n"),
+        # A notebook's own absl logging is a result, not library chatter.
+        (
+            "I0115 10:00:00.123456 140234 train.py:42] val_acc=0.91\n",
+            "I0115 10:00:00.123456 140234 train.py:42] val_acc=0.55\n",
+        ),
+        # Only the one source line after a warning goes, not what follows it.
+        (
+            "x.py:5: UserWarning: d\n  warnings.warn(m)\n  Final accuracy: 0.91\n",
+            "x.py:5: UserWarning: d\n  warnings.warn(m)\n  Final accuracy: 0.55\n",
+        ),
+        # A progress bar's description and postfix are values.
+        (
+            "val_acc=0.91: 100%|##########| 10/10 [00:01<00:00, 9.87it/s, loss=0.123]\n",
+            "val_acc=0.91: 100%|##########| 10/10 [00:01<00:00, 9.87it/s, loss=0.5]\n",
+        ),
+        ("recall 95%|precision 90%|f1 92%\n", "recall 95%|precision 80%|f1 92%\n"),
+        ("[12:34, anything]\n", "[12:35, anything]\n"),
+        ("24/01/15 10:00:00 INFO Trainer: a=1\n", "24/01/15 10:00:00 INFO Trainer: a=2\n"),
+    ],
+)
+def test_noise_rules_do_not_eat_results(a: str, b: str) -> None:
+    assert compare_outputs({0: [stream(a)]}, {0: [stream(b)]})["same"] is False
+
+
+def test_library_noise_lines_are_dropped() -> None:
+    chatter = (
+        "I0000 00:00:1733140000.123456   12345 cuda_executor.cc:1015] NUMA node read\n"
+        "24/01/15 10:00:00 WARN org.apache.hadoop.util.NativeCodeLoader: no native lib\n"
+        "train: 100%|##########| 10/10 [00:01<00:00, 9.87it/s]\n"
+    )
+    rerun = chatter.replace("9.87", "31.2").replace("00:01<", "00:00<")
+    a = {0: [stream(chatter + "res=1\n", "stderr")]}
+    b = {0: [stream(rerun.replace("12345", "999") + "res=1\n", "stderr")]}
+    assert compare_outputs(a, b)["same"] is True
+
+
+def test_a_bare_min_is_not_a_duration() -> None:
+    a = {0: [stream("mean 0.53 min 0.12 max 0.97\n")]}
+    b = {0: [stream("mean 0.61 min 0.12 max 0.97\n")]}
+    report = compare_outputs(a, b, ignore_volatile=True)
+    assert report["same"] is False and report["cells"][0]["volatile"] == []

@@ -87,6 +87,8 @@ def check_case(case: Case, folder: Path, store: str) -> None:
         assert reproduced is not None and reproduced["ename"] == case.failure_reproduced, summary
     else:
         assert reproduced is None
+    if case.note is not None:
+        assert any(case.note in note for note in report["notes"]), report["notes"]
     if case.volatile is not None:
         assert report["volatile"]["kinds"] == case.volatile, summary
     if case.verdict == "reproduced":

@@ -124,9 +124,11 @@ const REPORT: Report = {
     outputs: {
       same: true,
       compared: 0,
+      with_outputs: 0,
       cells: [],
       only_in_a: [],
       only_in_b: [],
+      not_rerun: [],
       volatile_only: false,
       failures: { same: true, original: null, rerun: null },
       recorded_by_one_side: []

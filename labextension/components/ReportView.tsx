@@ -190,6 +190,11 @@ function SectionDetail({
                 : 'completed'}
             </div>
           )}
+          {out.not_rerun.length > 0 && (
+            <div className="nbrepro-outputs-failures">
+              not run by the rerun: {out.not_rerun.slice(0, 10).join(', ')}
+            </div>
+          )}
           {out.cells.slice(0, 5).map(cell => (
             <details key={cell.cell}>
               <summary>
