@@ -78,11 +78,14 @@ class _JsonCommand(click.Command):
             if ctx.params.get("as_json"):
                 click.echo(json.dumps(_error_json(exc.format_message(), exc.exit_code)))
             raise
+        except (click.exceptions.Exit, click.Abort):
+            raise
         except Exception as exc:  # a bug or an unreachable store: say so, then the traceback
             code = _INTERNAL_ERROR_EXIT.get(self.name or "", 1)
             message = f"{type(exc).__name__}: {exc}"
             if ctx.params.get("as_json"):
-                click.echo(json.dumps(_error_json(message, code)))
+                extra = {"reproduces": ctx.params["run_id"]} if "run_id" in ctx.params else {}
+                click.echo(json.dumps(_error_json(message, code, **extra)))
             traceback.print_exc()
             click.echo(f"Error: nbrepro failed unexpectedly: {message}", err=True)
             sys.exit(code)

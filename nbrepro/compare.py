@@ -19,7 +19,7 @@ import nbformat
 
 from nbrepro import codediff, environment, outputs
 from nbrepro.errors import NotebookExecutionError, cell_label
-from nbrepro.history import INJECTED_PARAMETERS_TAG, tags_of
+from nbrepro.history import INJECTED_PARAMETERS_TAG, origin_of, tags_of
 from nbrepro.runs import CapturedRun
 
 DEAD_KERNEL = "DeadKernelError"  # nbclient's name for a kernel that died in a cell
@@ -126,6 +126,8 @@ def compare_values(
 def _close(a: float, b: float, rel: float) -> bool:
     if a == b or (math.isnan(a) and math.isnan(b)):
         return True
+    if math.isinf(a) or math.isinf(b):  # inf - x <= rel * inf for every x
+        return False
     if rel <= 0:
         return a == b
     return abs(a - b) <= rel * max(abs(a), abs(b))
@@ -187,8 +189,8 @@ def _failure_of(run: CapturedRun, by_origin: bool) -> dict[str, Any] | None:
         capture = rec["code"].get("capture_cell")
         position = capture if capture is not None else (len(cells) - 1 if cells else None)
     key = position
-    if by_origin and position is not None and position < len(cells):
-        key = cells[position].get("origin")
+    if position is not None and position < len(cells):
+        key = run.cell_keys(by_origin)[position]
     cell = cells[position] if position is not None and position < len(cells) else {}
     return {
         "cell": key,
@@ -243,7 +245,10 @@ def build_report(
     sections: dict[str, Any] = {
         "data": compare_data(a, b),
         "environment": compare_environment(a, b),
-        "code": codediff.code_diff(_code_only(original.replay()), _code_only(rerun.replay())),
+        "code": codediff.code_diff(
+            _code_only(original.replay(), ran=_ran_by(rerun, original)),
+            _code_only(rerun.replay()),
+        ),
         "params": compare_values(original.params, rerun.params),
         "metrics": compare_values(original.metrics, rerun.metrics, tolerances, default_tolerance),
         "outputs": _compare_recorded_outputs(original, rerun, sanitizers, ignore_volatile),
@@ -268,25 +273,29 @@ def build_report(
     _settle(out)
     differs = [s for s in VERDICT_SECTIONS if not sections[s]["same"]]
     fa, fb = failures["original"], failures["rerun"]
-    # Results only: reading the same data says nothing about what came of it, and a cell
-    # that printed nothing in either run shows nothing.
+    # Results only: reading the same data says nothing about what came of it, a cell
+    # that printed nothing in either run shows nothing, and papermill parameters a rerun
+    # replays are its input, the same by construction.
+    inputs = set(a["run"].get("parameters") or {}) | set(b["run"].get("parameters") or {})
+    params = [r for r in sections["params"]["values"] if r["name"] not in inputs]
     compared = (
         out["with_outputs"]
-        + sections["params"]["compared"]
+        + len(out["only_in_a"])
+        + len(params)
         + sections["metrics"]["compared"]
         + (1 if fa is not None and fa["cell"] is not None else 0)
     )
     failed = fb is not None and (fa is None or fb["cell"] is None or fa["cell"] != fb["cell"])
     if failed:
         verdict = "failed"
+    elif differs:
+        verdict = "differs"
     elif compared == 0:
         verdict = "failed"
         notes.append(
             "Nothing could be compared: the original recorded no outputs, params or metrics "
             "that the rerun also has, so whether it reproduces is unknown."
         )
-    elif differs:
-        verdict = "differs"
     else:
         verdict = "reproduced"
     hidden = a["code"]["hidden_state"]
@@ -323,10 +332,26 @@ def build_report(
     }
 
 
-def _code_only(nb: Any) -> Any:
-    """The replay without papermill's parameters cell: parameters are compared as params."""
+def _ran_by(rerun: CapturedRun, original: CapturedRun) -> set[int] | None:
+    """The original's executions a rerun of it ran (it may stop early); None: not a rerun."""
+    if rerun.reproduces != original.run_id or not rerun.records_every_cell:
+        return None
+    return {k for k in rerun.cell_keys(by_origin=True) if k is not None}
+
+
+def _code_only(nb: Any, ran: set[int] | None = None) -> Any:
+    """The replay without papermill's parameters cell: parameters are compared as params.
+
+    With ``ran``, only the original's executions the rerun ran: cells it never reached
+    (it stopped early) are an outputs difference, not a code change.
+    """
     copy = nbformat.from_dict(dict(nb))
-    copy.cells = [c for c in nb.cells if INJECTED_PARAMETERS_TAG not in tags_of(c)]
+    copy.cells = [
+        c
+        for k, c in enumerate(nb.cells)
+        if INJECTED_PARAMETERS_TAG not in tags_of(c)
+        and (ran is None or (origin_of(c) if origin_of(c) is not None else k) in ran)
+    ]
     return copy
 
 

@@ -189,6 +189,17 @@ def parameter_params(parameters: Mapping[str, Any]) -> tuple[dict[str, str], lis
     return params, secrets
 
 
+@dataclass
+class Parameters:
+    """papermill parameters as the run logs them (params), records them, and redacts."""
+
+    given: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        self.params, self.secrets = parameter_params(self.given)
+        self.recorded = recorded_parameters(self.given)
+
+
 def recorded_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters as the record keeps them (typed, so a rerun replays them as given)."""
     return {
@@ -282,6 +293,8 @@ def run_notebook(
         ),
         capture_id,
     )
+    # Digests of secret-named parameters need this machine's key: made before the run is.
+    logged = Parameters(parameters)
     session.start()
     out_path = Path(output).expanduser().resolve() if output else None
 
@@ -318,7 +331,7 @@ def run_notebook(
         executed_nb = _read_output(target)
         run_extra = {
             **dict(run_extra or {}),
-            "parameters": recorded_parameters(parameters),
+            "parameters": logged.recorded,
             "timeout": timeout,
         }
         result = _record_run(
@@ -328,7 +341,7 @@ def run_notebook(
             folder,
             execution,
             kernel,
-            parameters,
+            logged,
             run_extra,
             cell_options.notes,
             expected_failure,
@@ -387,10 +400,10 @@ def terminal_error(
 
 
 def _params_to_log(
-    session: RunSession, parameters: Mapping[str, Any]
-) -> tuple[dict[str, str], list[str], list[str]]:
+    session: RunSession, params: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
     """papermill parameters as params, without those the notebook logged itself."""
-    params, secrets = parameter_params(parameters)
+    params = dict(params)
     notes = []
     already = session.logged_params()
     for name in sorted(set(params) & set(already)):
@@ -400,7 +413,7 @@ def _params_to_log(
                 f"the notebook logged {name!r} = {already[name]!r} itself"
             )
         del params[name]
-    return params, secrets, notes
+    return params, notes
 
 
 def _record_run(
@@ -410,7 +423,7 @@ def _record_run(
     folder: Path,
     execution: Execution,
     kernel: str,
-    parameters: Mapping[str, Any],
+    parameters: Parameters,
     run_extra: dict[str, Any],
     notes: list[str],
     expected_failure: int | None,
@@ -463,7 +476,7 @@ def _record_run(
             "execution_count": error.execution_count,
             "position": position,
         }
-    params, secrets, notes = _params_to_log(session, parameters)
+    params, notes = _params_to_log(session, parameters.params)
     warnings.extend(notes)
     inp = capture.CaptureInput(
         capture_id=session.capture_id,
@@ -477,7 +490,7 @@ def _record_run(
         warnings=warnings,
         environment=env,
         params=params,
-        extra_secrets=secrets,
+        extra_secrets=parameters.secrets,
     )
     cap = capture.build(inp)
     fin = session.finish(cap.bundle, status)

@@ -56,15 +56,25 @@ def _tee_outputs(shell: Any, sink: list[dict[str, Any]]) -> Iterator[None]:
 
 def _formatted(shell: Any, value: Any) -> dict[str, Any]:
     """The cell's result as IPython shows it (text/html for a DataFrame), as a rerun
-    records it; its plain repr if a formatter fails."""
+    records it; its plain repr if a formatter fails.
+
+    An object that displays itself (``_ipython_display_``) would be shown twice by
+    formatting it here: only its repr is recorded.
+    """
+    if getattr(type(value), "_ipython_display_", None) is not None:
+        return {"text/plain": _safe_repr(value)}
     try:
         data, _ = shell.display_formatter.format(value)
         return _text_only(dict(data))
     except Exception:  # a broken _repr_*_ of the user's object: IPython shows its error
-        try:
-            return {"text/plain": repr(value)}
-        except Exception as exc:
-            return {"text/plain": f"<repr failed: {type(exc).__name__}>"}
+        return {"text/plain": _safe_repr(value)}
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:  # the user's repr: recorded as failing, the cell unharmed
+        return f"<repr failed: {type(exc).__name__}>"
 
 
 def _text_only(data: dict[str, Any]) -> dict[str, Any]:

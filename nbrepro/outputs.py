@@ -40,7 +40,7 @@ DEFAULT_SANITIZERS: list[tuple[str, str]] = [
     # clock and the rate go.
     (
         rf"\[{_CLOCK}(?:<(?:{_CLOCK}|\?))?, *(?:\?|\d+(?:\.\d+)?) ?"
-        r"(?:[kMGT]?(?:it|B)/s|s/(?:it|B))",
+        r"(?:[kMGT]?[A-Za-z]+/s|s/[A-Za-z]+)",
         "[PROGRESS",
     ),
     # Keras: "32/32 ━━━━━━━━━━ 0s 2ms/step - loss: 0.1200": the loss stays, the speed goes.
@@ -51,7 +51,12 @@ DEFAULT_SANITIZERS: list[tuple[str, str]] = [
 NOISE_LINES: list[tuple[str, str]] = [
     # A Python warning as warnings.showwarning prints it, "path.py:12: FutureWarning:
     # message", with the one source line after it; and the same routed through logging.
-    ("warnings", r"^[^\n]*\.py:\d+: [A-Z]\w*Warning: [^\n]*\n(?:  \S[^\n]*\n)?"),
+    # A warning the notebook's own code raises (ipykernel's cell files) is its output.
+    (
+        "warnings",
+        r"^(?![^\n]*(?:ipykernel_\d+/|<ipython-input-))[^\n]*\.py:\d+: [A-Z]\w*Warning: "
+        r"[^\n]*\n(?:  \S[^\n]*\n)?",
+    ),
     ("warnings", r"^WARNING:py\.warnings:[^\n]*\n(?:  \S[^\n]*\n)?"),
     # MLflow's own lines: its logger, its links, the model registry's notices.
     (
@@ -107,6 +112,8 @@ VOLATILE_PATTERNS: dict[str, list[str]] = {
         r"[\d.]+ \S?s ± [\d.]+ \S?s per loop \(mean ± std\. dev\. of \d+ runs?, [\d,]+ loops? each\)",
         r"(?:(?<![\w.])\d+(?:\.\d+)?|\?)\s?(?:it|[kMG]?B)/s\b",
         r"(?<![\w.])\d+(?:\.\d+)?\s?s/it\b",
+        # IPython's long timings: "1min 2s", "1h 2min 3s" (units glued to the number).
+        r"(?<![\w.])\d+(?:\.\d+)?(?:h|min)(?: \d+(?:\.\d+)?(?:min|s))*\b",
         # Not a bare "min" or "h" ("mean 0.53 min 0.12" is not a duration).
         r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|μs|ms|s|sec|secs|seconds?|mins|minutes?|hours?)\b(?!\s*=)",
     ],
@@ -152,10 +159,20 @@ def _sha(value: str) -> str:
 
 
 def _resolve_carriage_returns(text: str) -> str:
-    # Progress bars redraw a line with "\r"; how many redraws land in the output depends
-    # on timing, so keep only what a terminal would finally show.
-    # A "\r" ending a line is a CRLF line end (csv.writer's), not a redraw.
-    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
+    """What a terminal (and JupyterLab) finally shows of lines redrawn with ``\r``.
+
+    Progress bars redraw a line; how many redraws land in the output depends on timing.
+    Each redraw overwrites the line from its start, so ``"acc 0.91\rdone"`` shows as
+    ``"done0.91"``, as JupyterLab shows it. A ``"\r"`` ending a line is a CRLF line end
+    (csv.writer's), not a redraw.
+    """
+    lines = []
+    for line in text.split("\n"):
+        shown = ""
+        for part in line.rstrip("\r").split("\r"):
+            shown = part + shown[len(part) :]
+        lines.append(shown)
+    return "\n".join(lines)
 
 
 def _is_ignored(output: Mapping[str, Any]) -> bool:
@@ -285,11 +302,8 @@ def volatile_kinds(lines_a: Sequence[str], lines_b: Sequence[str]) -> list[str]:
 
 def _stops_short(lines_a: Sequence[str], lines_b: Sequence[str]) -> bool:
     """Whether one rendering is the other cut short (its last line possibly cut too)."""
-    short, long = sorted((list(lines_a), list(lines_b)), key=len)
-    if not short:
-        return True
-    n = len(short)
-    return long[: n - 1] == short[: n - 1] and long[n - 1].startswith(short[-1])
+    text_a, text_b = "\n".join(lines_a), "\n".join(lines_b)
+    return text_a.startswith(text_b) or text_b.startswith(text_a)
 
 
 def compare_outputs(

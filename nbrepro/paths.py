@@ -14,6 +14,7 @@ started from JupyterLab or a capture card).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,13 +97,22 @@ def digest_key() -> bytes:
     """
     path = nbrepro_home() / "digest.key"
     try:
-        return path.read_bytes()
+        key = path.read_bytes()
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(path.with_suffix(".lock")):
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole under another name, then linked into place: a reader never sees a
+        # half-written key, and of two first uses at once one key wins, for both.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".digest.key.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(os.urandom(32))
-        return path.read_bytes()
+            # Another process may have made it first: then use theirs.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink()
+        key = path.read_bytes()
+    if len(key) != 32:
+        raise ValueError(f"{path} is not a key nbrepro made (delete it to make a new one)")
+    return key

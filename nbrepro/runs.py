@@ -115,7 +115,8 @@ class CapturedRun:
 
         Headless runs record the executed notebook (every cell's outputs); magic runs
         record the ``%%repro`` cell's own outputs; a sidebar capture, which saves the
-        notebook first, the saved outputs of each cell whose source is what last ran.
+        notebook first, the saved outputs of each cell that shows the execution count and
+        source of its last execution in the session.
         """
         if by_origin not in self._outputs:
             self._outputs[by_origin] = self._read_outputs(by_origin)
@@ -149,9 +150,12 @@ class CapturedRun:
                 key = keys[k]
                 if doc_index is None or doc_index >= len(doc.cells) or key is None:
                     continue
-                saved = doc.cells[doc_index]
-                if saved.cell_type == "code" and same_source(
-                    saved.source, code["cells"][k]["source"]
+                saved, ran = doc.cells[doc_index], code["cells"][k]
+                # Saved outputs are this execution's only if the cell shows its count.
+                if (
+                    saved.cell_type == "code"
+                    and saved.get("execution_count") == ran.get("execution_count")
+                    and same_source(saved.source, ran["source"])
                 ):
                     outputs[key] = [dict(o) for o in saved.get("outputs", [])]
         return outputs

@@ -144,7 +144,9 @@ OWN: list[Case] = [
         "noise-only",
         cells=[
             "import warnings, random, sys, tempfile\n"
-            "warnings.warn(f'this warning varies: {random.random()}')\n"
+            # A library's warning (a notebook's own warnings are its output).
+            "warnings.warn_explicit(f'varies: {random.random()}', UserWarning, "
+            "'/site-packages/lib/core.py', 12)\n"
             "for i in range(3):\n    print(f'\\r{i * 50}%|##   | {i}/2 [00:0{i}<00:00, "
             "{random.random():.2f}it/s]', end='', file=sys.stderr)\n"
             "print(file=sys.stderr)\nprint(object())\nprint(tempfile.mkdtemp())\nprint('rmse=0.25')"
@@ -322,7 +324,10 @@ PAPERMILL: list[Case] = [
         "read_check-no-file", "read_check", status="FAILED", failure_reproduced="AssertionError"
     ),
     _papermill("report_mode_test", parameters={"a": 2, "b": 40}),
-    _papermill("result_no_exec", parameters={"foo": 2, "bar": "world"}),
+    # Only a parameters cell: it shows nothing, and its params are its input.
+    _papermill(
+        "result_no_exec", parameters={"foo": 2, "bar": "world"}, verdict="failed", note=NOTHING
+    ),
     _papermill("simple_execute", parameters={"msg": "Hello"}, params={"msg": "Hello"}),
     _papermill("sysexit"),
     _papermill("sysexit0"),

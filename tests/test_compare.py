@@ -297,3 +297,47 @@ def test_ignored_volatile_values_are_not_called_the_only_difference() -> None:
     )
     text = render_text(report_of(original, rerun, ignore_volatile=True))
     assert "Verdict: DIFFERS (outputs)" in text and "only volatile" not in text
+
+
+def test_a_metric_that_diverges_to_infinity_differs_under_any_tolerance() -> None:
+    original = FakeRun(A, [Cell("x", [stream("1\n")])], metrics={"loss": 0.3})
+    rerun = FakeRun(
+        B, [Cell("x", [stream("1\n")], origin=0)], reproduces=A, metrics={"loss": float("inf")}
+    )
+    assert report_of(original, rerun, default_tolerance=0.5)["verdict"] == "differs"
+
+
+def test_replayed_parameters_alone_are_not_a_reproduction() -> None:
+    # A silent notebook run with -p seed 7: its params match by construction.
+    original = FakeRun(A, [Cell("fit()")], params={"seed": "7"})
+    rerun = FakeRun(B, [Cell("fit()", origin=0)], reproduces=A, params={"seed": "7"})
+    for run in (original, rerun):
+        run.record["run"]["parameters"] = {"seed": 7}
+    assert report_of(original, rerun)["verdict"] == "failed"
+
+
+def test_stale_saved_outputs_of_a_sidebar_capture_are_not_compared() -> None:
+    original = FakeRun(A, [Cell("print(x)", [stream("acc 0.91\n")])], metrics={"n": 1.0})
+    original.record["mode"] = "sidebar"
+    original._doc.cells[0].execution_count = 7  # saved from another execution
+    rerun = FakeRun(
+        B, [Cell("print(x)", [stream("acc 0.91\n")], origin=0)], reproduces=A, metrics={"n": 1.0}
+    )
+    assert report_of(original, rerun)["sections"]["outputs"]["compared"] == 0
+
+
+def test_an_old_replay_reproducing_its_failure_is_reproduced() -> None:
+    original = failing(A, ASSERTION)
+    rerun = failing(B, ASSERTION, reproduces=A)
+    for cell in rerun.record["code"]["cells"]:
+        cell.pop("origin", None)  # a replay from before replays carried positions
+    rerun._outputs.clear()
+    assert report_of(original, rerun)["verdict"] == "reproduced"
+
+
+def test_a_rerun_that_stopped_early_is_no_code_change() -> None:
+    cells = [Cell("import sys"), Cell("sys.exit(0)"), Cell("fit()")]
+    original = FakeRun(A, cells)
+    rerun = FakeRun(B, [Cell("import sys", origin=0), Cell("sys.exit(0)", origin=1)], reproduces=A)
+    report = report_of(original, rerun)
+    assert report["verdict"] == "differs" and report["differs"] == ["outputs"]

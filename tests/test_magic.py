@@ -257,3 +257,23 @@ def test_top_level_await_body_is_refused_before_any_run(kernel_factory, store: s
     k.ok("import asyncio\nawait asyncio.sleep(0)")
     k.ok("%repro --name after-async")  # the way out the message gives
     assert latest_run(store).info.run_name == "after-async"
+
+
+def test_a_result_is_recorded_as_ipython_formats_it() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from nbrepro.ipython_capture import _formatted
+
+    shown = []
+
+    class Table:
+        def _repr_html_(self) -> str:
+            return "<table><tr><td>1</td></tr></table>"
+
+    class Displays:
+        def _ipython_display_(self) -> None:
+            shown.append(1)
+
+    shell = InteractiveShell.instance()
+    assert _formatted(shell, Table())["text/html"].startswith("<table>")
+    assert set(_formatted(shell, Displays())) == {"text/plain"} and shown == []

@@ -324,3 +324,28 @@ def test_a_bare_min_is_not_a_duration() -> None:
     b = {0: [stream("mean 0.61 min 0.12 max 0.97\n")]}
     report = compare_outputs(a, b, ignore_volatile=True)
     assert report["same"] is False and report["cells"][0]["volatile"] == []
+
+
+def test_redraws_overwrite_like_a_terminal() -> None:
+    # JupyterLab shows "done0.91": the value is still there.
+    a = {0: [stream("acc 0.91\rdone\n")]}
+    b = {0: [stream("acc 0.55\rdone\n")]}
+    assert compare_outputs(a, b)["same"] is False
+
+
+def test_any_progress_rate_unit_is_noise() -> None:
+    a = {0: [stream("Map: 100%|###| 1000/1000 [00:00<00:00, 5123.45 examples/s]\n")]}
+    b = {0: [stream("Map: 100%|###| 1000/1000 [00:01<00:00, 923.45 examples/s]\n")]}
+    assert compare_outputs(a, b)["same"] is True
+
+
+def test_long_ipython_timings_are_durations() -> None:
+    report = compare_outputs({0: [stream("took 1h 2min 3s\n")]}, {0: [stream("took 1h 5min 3s\n")]})
+    assert report["cells"][0]["volatile"] == ["durations"]
+
+
+def test_a_warning_of_the_notebooks_own_code_is_its_output() -> None:
+    warn = "/tmp/ipykernel_123/456.py:3: UserWarning: accuracy dropped to {}\n  warnings.warn(m)\n"
+    a = {0: [stream(warn.format("0.91"), "stderr")]}
+    b = {0: [stream(warn.format("0.55"), "stderr")]}
+    assert compare_outputs(a, b)["same"] is False

@@ -24,8 +24,9 @@ const VERDICT_TEXT = {
 /** The reproduction report: the verdict, then each section, same or differs. */
 export function ReportView({ report }: { report: Report }): JSX.Element {
   const { sections, failure, notes } = report;
-  const reproducedFailure = report.failure_reproduced;
-  const volatile = report.volatile;
+  // Reports saved by an older nbrepro lack the newer fields.
+  const reproducedFailure = report.failure_reproduced ?? null;
+  const volatile = report.volatile ?? { ignored: false, kinds: [], only: false };
   return (
     <div className="nbrepro-report" data-testid="nbrepro-report">
       <div
@@ -65,7 +66,7 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
       </div>
       {failure && (
         <div className="nbrepro-report-failure" data-testid="nbrepro-report-failure">
-          {failure.cell} raised {failure.ename}: {failure.evalue}
+          {failure.cell ?? `Cell ${failure.cell_index}`} raised {failure.ename}: {failure.evalue}
         </div>
       )}
       <ul className="nbrepro-report-sections">
@@ -178,7 +179,7 @@ function SectionDetail({
       return (
         <div className="nbrepro-detail">
           {plural(out.compared, 'cell')} compared
-          {!out.failures.same && (
+          {out.failures && !out.failures.same && (
             <div className="nbrepro-outputs-failures">
               the original{' '}
               {out.failures.original
@@ -190,7 +191,7 @@ function SectionDetail({
                 : 'completed'}
             </div>
           )}
-          {out.not_rerun.length > 0 && (
+          {(out.not_rerun ?? []).length > 0 && (
             <div className="nbrepro-outputs-failures">
               not run by the rerun: {out.not_rerun.slice(0, 10).join(', ')}
             </div>
@@ -198,9 +199,9 @@ function SectionDetail({
           {out.cells.slice(0, 5).map(cell => (
             <details key={cell.cell}>
               <summary>
-                {cell.label}
+                {cell.label ?? `cell ${cell.cell}`}
                 {cell.images_differ && ' (images differ)'}
-                {cell.volatile.length > 0 &&
+                {(cell.volatile ?? []).length > 0 &&
                   ` (volatile: ${cell.volatile.join(', ')}${cell.counted ? '' : ', not counted'})`}
               </summary>
               <pre className="nbrepro-diff">{cell.diff}</pre>
