@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -206,7 +206,7 @@ def build(inp: CaptureInput) -> Capture:
     if end is None and inp.mode == "headless" and executed:
         end = len(executed) - 1
     hidden = history.find_hidden_state(executed, document, end)
-    replay = history.build_replay(executed, document, kernelspec=_kernelspec(env["kernel"]))
+    replay = history.build_replay(executed, document, kernelspec=kernelspec_of(env["kernel"]))
 
     if inp.git is None:
         git = gitstate.capture_git(git_root(inp.notebook_path), max_diff_bytes=inp.max_diff_bytes)
@@ -299,7 +299,8 @@ def kernel_of(document: nbformat.NotebookNode | None, env: dict[str, Any]) -> di
     )
 
 
-def _kernelspec(kernel: dict[str, Any]) -> dict[str, Any] | None:
+def kernelspec_of(kernel: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A notebook's ``kernelspec`` metadata for the kernel a record names (None: unnamed)."""
     if not kernel.get("name"):
         return None
     return {

@@ -142,21 +142,20 @@ def _compare_recorded_outputs(
     # Cells are aligned by identity: a rerun's cells by the original's execution each
     # replays, so a cell papermill added (its parameters) cannot shift the others. Two
     # runs of which neither re-executes the other are aligned by position.
-    by_origin = rerun.reproduces == original.run_id and original.run_id != ""
     oa = original.executed_outputs()
-    ob = rerun.executed_outputs(by_origin=by_origin)
+    ob = rerun.executed_outputs(by_origin=rerun.re_executes(original))
     common = sorted(oa.keys() & ob.keys())
+    labels = original.cell_labels()
     result = outputs.compare_outputs(
         {k: oa[k] for k in common},
         {k: ob[k] for k in common},
         sanitizers,
         ignore_volatile=ignore_volatile,
-        labels=original.cell_labels(),
+        labels=labels,
     )
     # A cell one run lacks: if that run records every cell it runs (headless), it did
     # not run it, which is a difference; a %%repro capture just did not record it.
     result["only_in_a"] = sorted(oa.keys() - ob.keys()) if rerun.records_every_cell else []
-    labels = original.cell_labels()
     result["not_rerun"] = [labels.get(k, f"cell {k}") for k in result["only_in_a"]]
     result["only_in_b"] = sorted(ob.keys() - oa.keys()) if original.records_every_cell else []
     one_side = oa.keys() ^ ob.keys()
@@ -207,8 +206,7 @@ def compare_failures(
 ) -> dict[str, Any]:
     """Whether the runs ended the same way: both completed, or both failed in the same
     cell with the same error (name, and message after removing noise)."""
-    by_origin = rerun.reproduces == original.run_id
-    fa, fb = _failure_of(original, False), _failure_of(rerun, by_origin)
+    fa, fb = _failure_of(original, False), _failure_of(rerun, rerun.re_executes(original))
     same = fa is None and fb is None
     if fa is not None and fb is not None:
         clean = [*sanitizers, *outputs.DEFAULT_SANITIZERS]
@@ -334,7 +332,7 @@ def build_report(
 
 def _ran_by(rerun: CapturedRun, original: CapturedRun) -> set[int] | None:
     """The original's executions a rerun of it ran (it may stop early); None: not a rerun."""
-    if rerun.reproduces != original.run_id or not rerun.records_every_cell:
+    if not rerun.re_executes(original) or not rerun.records_every_cell:
         return None
     return {k for k in rerun.cell_keys(by_origin=True) if k is not None}
 

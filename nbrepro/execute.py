@@ -28,14 +28,17 @@ from typing import Any
 import nbformat
 
 from nbrepro.errors import NotebookExecutionError
-from nbrepro.history import cell_error, tags_of, was_executed
+from nbrepro.history import (
+    EXPECTED_ERROR_TAG,
+    INJECTED_PARAMETERS_TAG,
+    cell_error,
+    tags_of,
+    was_executed,
+)
 from nbrepro.progress import ProgressWriter
 
-EXPECTED_ERROR_TAG = "raises-exception"
 # papermill.execute.ERROR_MARKER_TAG, named here to avoid importing papermill early.
 PAPERMILL_MARKER_TAG = "papermill-error-cell-tag"
-PARAMETERS_TAG = "parameters"
-INJECTED_PARAMETERS_TAG = "injected-parameters"
 # The markdown cell listing a rerun's Delta pins at the top of the output notebook.
 INJECTED_TAG = "nbrepro-injected"
 PROGRESS_ENGINE = "nbrepro-progress"

@@ -132,6 +132,8 @@ def require_kernel(nb: nbformat.NotebookNode, kernel_name: str | None, what: str
     """
     spec = nb.metadata.get("kernelspec") or {}
     name = kernel_name or spec.get("name")
+    if name and environment.kernel_record(name)["installed"]:
+        return str(name)
     installed = environment.installed_kernels()
     available = ", ".join(f"{k} ({v})" for k, v in sorted(installed.items())) or "none"
     if not name:
@@ -139,8 +141,6 @@ def require_kernel(nb: nbformat.NotebookNode, kernel_name: str | None, what: str
             f"{what} names no kernel (its metadata has no kernelspec): pass -k NAME. "
             f"Kernels installed here: {available}."
         )
-    if environment.kernel_record(name)["installed"]:
-        return str(name)
     shown = spec.get("display_name") if not kernel_name else None
     label = f"{name!r}" + (f" ({shown})" if shown and shown != name else "")
     raise KernelNotFound(
@@ -174,14 +174,19 @@ def parameter_params(parameters: Mapping[str, Any]) -> tuple[dict[str, str], lis
     capture. A value longer than MLflow takes is cut, with a digest of the whole, so two
     long values that differ past the cut still differ.
     """
+    return _params_from(parameters, recorded_parameters(parameters))
+
+
+def _params_from(
+    parameters: Mapping[str, Any], recorded: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str]]:
+    """:func:`parameter_params`, from the values :func:`recorded_parameters` made of them."""
     params: dict[str, str] = {}
     secrets: list[str] = []
     for name, value in parameters.items():
-        text = _text(value)
-        if is_secret_name(name):
-            if len(text) >= MIN_SECRET_LENGTH:
-                secrets.append(text)
-            text = redacted_parameter(value)
+        text = _text(recorded[name])
+        if is_secret_name(name) and len(_text(value)) >= MIN_SECRET_LENGTH:
+            secrets.append(_text(value))
         if len(text) > MAX_PARAM_CHARS:
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
             text = f"{text[: MAX_PARAM_CHARS - 40]}... (sha256 {digest})"
@@ -196,8 +201,8 @@ class Parameters:
     given: Mapping[str, Any]
 
     def __post_init__(self) -> None:
-        self.params, self.secrets = parameter_params(self.given)
-        self.recorded = recorded_parameters(self.given)
+        self.recorded = recorded_parameters(self.given)  # one keyed digest per secret
+        self.params, self.secrets = _params_from(self.given, self.recorded)
 
 
 def recorded_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -442,11 +447,7 @@ def _record_run(
         executed_nb.cells = user_cells(executed_nb)
         if not executed_nb.metadata.get("kernelspec"):
             # Run with -k on a notebook that names no kernel: the document says what ran.
-            executed_nb.metadata["kernelspec"] = {
-                "name": kernel,
-                "display_name": kernel_rec["display_name"] or kernel,
-                "language": kernel_rec["language"] or "python",
-            }
+            executed_nb.metadata["kernelspec"] = capture.kernelspec_of(kernel_rec)
         executed = executed_from_notebook(executed_nb)
     else:
         executed = []

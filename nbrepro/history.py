@@ -15,6 +15,9 @@ from typing import Any
 import nbformat
 
 REPLAY_TAG = "nbrepro-replay"
+# A cell that may raise without failing the run (Jupyter's convention; nbclient's too).
+EXPECTED_ERROR_TAG = "raises-exception"
+PARAMETERS_TAG = "parameters"  # papermill injects parameters after this cell
 INJECTED_PARAMETERS_TAG = "injected-parameters"  # papermill's parameters cell
 
 # "UsageError: Line magic function `%x` not found." as IPython prints it on stderr.
@@ -307,7 +310,7 @@ def build_replay(
     param_doc_index = None
     if document is not None:
         for i, c in enumerate(document.cells):
-            if "parameters" in tags_of(c):
+            if PARAMETERS_TAG in tags_of(c):
                 param_doc_index = i
     last_param = None
     if param_doc_index is not None:
@@ -318,9 +321,9 @@ def build_replay(
         tags = [REPLAY_TAG]
         if cell.error is not None or not cell.error_known:
             # Unknown outcome: let the replay go on, as the interactive session did.
-            tags.append("raises-exception")
+            tags.append(EXPECTED_ERROR_TAG)
         if k == last_param:
-            tags.append("parameters")
+            tags.append(PARAMETERS_TAG)
         if cell.injected_parameters:
             tags.append(INJECTED_PARAMETERS_TAG)
         # Built as a plain node: new_code_cell validates every cell (~1 ms each).

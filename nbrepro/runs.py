@@ -87,6 +87,10 @@ class CapturedRun:
         value = self.record["run"].get("reproduces")
         return str(value) if value else None
 
+    def re_executes(self, original: CapturedRun) -> bool:
+        """Whether this run is a rerun of ``original`` (its cells know which they replay)."""
+        return self.reproduces is not None and self.reproduces == original.run_id
+
     def cell_keys(self, by_origin: bool) -> list[int | None]:
         """Each recorded execution's identity, in the executed order.
 
@@ -126,7 +130,7 @@ class CapturedRun:
         code = self.record["code"]
         keys = self.cell_keys(by_origin)
         outputs: dict[int, list[dict[str, Any]]] = {}
-        if self.record["mode"] == "headless" and code["document"]["available"]:
+        if self.records_every_cell:
             doc = nbformat.reads(self.artifact_text("document"), as_version=4)
             executed = [c for c in doc.cells if was_executed(c)]
             for position, cell in enumerate(executed):
