@@ -29,7 +29,7 @@ _s = _t.perf_counter()
 get_ipython().run_cell_magic("repro", "--name bench", "x = 1")
 _capture_times.append(_t.perf_counter() - _s)
 # The HTML rendering runs after the cell returns; let it finish before the next sample.
-from nbrepro.tracking import wait_for_uploads as _wait
+from nbrepro.store.tracking import wait_for_uploads as _wait
 _wait(60)
 """
 

@@ -9,7 +9,7 @@ import pandas as pd
 from deltalake import DeltaTable, write_deltalake
 
 from benchmarks.common import Result, median_ms
-from nbrepro.delta import DeltaWatcher
+from nbrepro.capture.delta.watcher import DeltaWatcher
 
 
 def make_table(path: Path, files: int = 20, rows: int = 5000) -> None:

@@ -53,7 +53,7 @@ def _capture(workdir: Path, cells: int) -> str:
         for i in range(cells - 4):
             k.ok(f"v{i} = {i}")
         k.ok(TRAIN)
-        k.ok("from nbrepro.tracking import wait_for_uploads\nwait_for_uploads(60)")
+        k.ok("from nbrepro.store.tracking import wait_for_uploads\nwait_for_uploads(60)")
     finally:
         k.shutdown()
     client = MlflowClient(paths.default_tracking_uri())
@@ -123,7 +123,7 @@ def run(workdir: Path, repeats: int = 3) -> list[Result]:
         )
     )
 
-    from nbrepro.rerun import diff
+    from nbrepro.reproduce.rerun import diff
 
     times = {}
     for cells in (100, 1000):

@@ -35,7 +35,7 @@ def _capture(k: Kernel, tags: int) -> list[str]:
     tag_args = " ".join(f"-t k{i}=v{i}" for i in range(tags))
     k.ok("_calls.clear()")
     k.ok(f"%%repro -e rest {tag_args}\nx = 1")
-    k.ok("from nbrepro.tracking import wait_for_uploads\nwait_for_uploads(60)")
+    k.ok("from nbrepro.store.tracking import wait_for_uploads\nwait_for_uploads(60)")
     return k.ok("print('\\n'.join(f'{m} {u}' for m, u in _calls))").stdout.splitlines()
 
 

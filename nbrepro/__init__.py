@@ -16,7 +16,7 @@ __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register nbrepro's magics and start watching Delta reads in this kernel."""
-    from nbrepro.ipython_ext import load
+    from nbrepro.kernel.magics import load
 
     load(ipython)
 
@@ -31,13 +31,13 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Register nbrepro's REST API (``/nbrepro/...``) on a Jupyter server."""
-    from nbrepro.server import load
+    from nbrepro.server.extension import load
 
     load(serverapp)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Stop watching Delta reads and forget the magics' state."""
-    from nbrepro.ipython_ext import unload
+    from nbrepro.kernel.magics import unload
 
     unload(ipython)

@@ -73,4 +73,4 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, default=str)
 
 
-WAIT_UPLOADS = "from nbrepro.tracking import wait_for_uploads\nassert wait_for_uploads(120)"
+WAIT_UPLOADS = "from nbrepro.store.tracking import wait_for_uploads\nassert wait_for_uploads(120)"

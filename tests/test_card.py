@@ -14,7 +14,7 @@ from deltalake import write_deltalake
 from helpers import latest_run, write_notebook
 
 from nbrepro import paths
-from nbrepro.card import mlflow_ui_for, run_link, table_name
+from nbrepro.kernel.card import mlflow_ui_for, run_link, table_name
 
 pytestmark = pytest.mark.kernel
 
@@ -168,7 +168,7 @@ def _minimal_record() -> dict:
 
 
 def test_card_escapes_job_errors_and_hides_uri_credentials() -> None:
-    from nbrepro.card import ReproCard
+    from nbrepro.kernel.card import ReproCard
 
     card = ReproCard(
         _minimal_record(), "store", None, tracking_uri="https://me:s3cret@mlflow.example.com"

@@ -139,7 +139,7 @@ def test_sync_with_nothing_pending(nbrepro_home: Path) -> None:
 
 
 def test_secret_named_parameters_are_redacted_but_still_compared(nbrepro_home: Path) -> None:
-    from nbrepro.headless import parameter_params, recorded_parameters
+    from nbrepro.reproduce.headless import parameter_params, recorded_parameters
 
     params, secrets = parameter_params({"max_tokens": 256, "api_token": "s3cr3t-value", "seed": 7})
     assert params["seed"] == "7" and secrets == ["s3cr3t-value"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nbrepro.codediff import code_diff
+from nbrepro.reproduce.compare.codediff import code_diff
 
 SOURCES = [
     "import numpy as np\nimport pandas as pd",

@@ -13,9 +13,9 @@ from typing import Any
 import nbformat
 from helpers import api_check
 
-from nbrepro.compare import build_report, render_text
-from nbrepro.history import ExecutedCell, build_replay
-from nbrepro.runs import CapturedRun
+from nbrepro.capture.history import ExecutedCell, build_replay
+from nbrepro.reproduce.compare.report import build_report, render_text
+from nbrepro.store.runs import CapturedRun
 
 
 def stream(text: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""nbrepro.delta against real Delta tables written with deltalake in tmp_path."""
+"""nbrepro.capture.delta.watcher against real Delta tables written with deltalake in tmp_path."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
-from nbrepro.delta import DeltaWatcher, PinnedTableMismatch, normalize_uri
+from nbrepro.capture.delta.watcher import DeltaWatcher, PinnedTableMismatch, normalize_uri
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def watcher() -> Iterator[DeltaWatcher]:
 
 _BEFORE_IMPORT = """
 import json, sys
-import nbrepro, nbrepro.delta as d
+import nbrepro, nbrepro.capture.delta.watcher as d
 imported_early = "deltalake" in sys.modules
 w = d.DeltaWatcher()
 w.install()
@@ -308,7 +308,7 @@ def test_failing_recording_is_a_note(
     def broken(dt: Any) -> tuple[str, int]:
         raise OSError("log listing failed")
 
-    monkeypatch.setattr("nbrepro.delta._fingerprint", broken)
+    monkeypatch.setattr("nbrepro.capture.delta.watcher._fingerprint", broken)
     assert sorted(DeltaTable(table).to_pandas()["x"]) == list(range(9))
     assert watcher.reads() == []
     assert any("log listing failed" in n for n in watcher.notes)
@@ -460,4 +460,6 @@ def test_report_hook_overhead(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert w.reads()[0]["reads"] == 30 and w.reads()[0]["num_files"] == 20
     ratio = statistics.median(hooked) / statistics.median(plain)
     with capsys.disabled():
-        print(f"\n[nbrepro.delta] 20-file read x30, hook/plain median ratio: {ratio:.3f}")
+        print(
+            f"\n[nbrepro.capture.delta.watcher] 20-file read x30, hook/plain median ratio: {ratio:.3f}"
+        )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from deltalake import DeltaTable, write_deltalake
 
-from nbrepro import drift
+from nbrepro.reproduce import drift
 
 
 def read(uri: str, version: int = 0, table_id: str | None = "t1") -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbrepro import envbuild
+from nbrepro.reproduce import envbuild
 
 
 def env_with(*packages: dict) -> dict:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from nbrepro import environment
-from nbrepro.environment import (
+from nbrepro.capture import environment
+from nbrepro.capture.environment import (
     DEFAULT_ENV_ALLOW,
     canonical_name,
     capture_environment,
@@ -86,7 +86,7 @@ def test_nothing_heavy_is_imported() -> None:
     code = textwrap.dedent(
         """
         import sys
-        from nbrepro.environment import capture_environment
+        from nbrepro.capture.environment import capture_environment
         capture_environment()
         heavy = {"numpy", "torch", "threadpoolctl", "mlflow", "IPython", "tornado"}
         print(sorted(heavy & set(sys.modules)))

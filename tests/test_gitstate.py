@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nbrepro.gitstate import capture_git, truncate_diff
+from nbrepro.capture.gitstate import capture_git, truncate_diff
 
 
 @pytest.fixture(autouse=True)

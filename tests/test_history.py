@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from nbrepro.history import (
+from nbrepro.capture.history import (
     ExecutedCell,
     build_replay,
     executed_from_notebook,

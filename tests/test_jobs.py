@@ -13,9 +13,10 @@ import psutil
 import pytest
 from helpers import write_notebook
 
-from nbrepro import paths, procs
-from nbrepro.jobs import JobManager, JobRequestError, RerunRequest
-from nbrepro.jobstate import Job, JobNotFound, JobUnreadable, cli_error, utcnow
+from nbrepro import paths
+from nbrepro.jobs import procs
+from nbrepro.jobs.manager import JobManager, JobRequestError, RerunRequest
+from nbrepro.jobs.state import Job, JobNotFound, JobUnreadable, cli_error, utcnow
 
 pytestmark = pytest.mark.kernel
 
@@ -42,7 +43,7 @@ def alive(proc: psutil.Process) -> bool:
 @pytest.fixture
 def slow_run(tmp_path: Path, nbrepro_home: Path) -> tuple[str, Path]:
     """A captured run whose first cell sleeps as long as delay.txt says (0 when captured)."""
-    from nbrepro.headless import run_notebook
+    from nbrepro.reproduce.headless import run_notebook
 
     folder = tmp_path / "slow"
     folder.mkdir()
@@ -198,7 +199,7 @@ def test_a_rerun_against_a_tracking_server_succeeds(
     mlflow_server, tmp_path: Path, nbrepro_home: Path
 ) -> None:
     """MLflow prints "View run ... at" to stdout for an HTTP store: the report must still parse."""
-    from nbrepro.headless import run_notebook
+    from nbrepro.reproduce.headless import run_notebook
 
     nb = write_notebook(tmp_path / "srv.ipynb", [("a", "x = 1"), ("b", "print(x)")])
     run_id = run_notebook(nb, tracking_uri=mlflow_server.uri).run_id

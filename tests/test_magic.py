@@ -189,7 +189,7 @@ def test_replay_reproduces_out_of_order_state(kernel_factory, tmp_path: Path, st
     import nbformat
     from mlflow import MlflowClient
 
-    from nbrepro.execute import run_papermill
+    from nbrepro.reproduce.execute import run_papermill
 
     nb_path = write_notebook(
         tmp_path / "ooo.ipynb",
@@ -262,7 +262,7 @@ def test_top_level_await_body_is_refused_before_any_run(kernel_factory, store: s
 def test_a_result_is_recorded_as_ipython_formats_it() -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from nbrepro.ipython_capture import _formatted
+    from nbrepro.kernel.capture import _formatted
 
     shown = []
 

@@ -9,7 +9,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from nbrepro.notebook_copy import (
+from nbrepro.server.notebook_copy import (
     FolderOutsideRoot,
     NotCaptured,
     copy_folder,
@@ -17,7 +17,7 @@ from nbrepro.notebook_copy import (
     notebook_copy,
     write_copy,
 )
-from nbrepro.runs import CapturedRun
+from nbrepro.store.runs import CapturedRun
 
 RUN_ID = "0123456789abcdef" * 2
 
@@ -92,7 +92,7 @@ def test_a_document_not_captured_says_why() -> None:
 
 
 def test_errors_map_to_statuses() -> None:
-    from nbrepro.server import _status_for
+    from nbrepro.server.extension import _status_for
 
     assert _status_for(NotCaptured("x"))[0] == 404
     assert _status_for(FolderOutsideRoot("x"))[0] == 500

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from nbformat.v4 import new_output
 
-from nbrepro.outputs import (
+from nbrepro.reproduce.compare.outputs import (
     compare_outputs,
     load_sanitizers,
     output_signature,

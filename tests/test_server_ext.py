@@ -21,7 +21,8 @@ from deltalake import write_deltalake
 from helpers import api_check as check
 from helpers import latest_run, run_record, write_notebook
 
-from nbrepro import drift, paths
+from nbrepro import paths
+from nbrepro.reproduce import drift
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -54,7 +55,7 @@ def captured(kernel_factory, jp_root_dir: Path, nbrepro_home: Path) -> tuple[str
 def headless_run(jp_root_dir: Path, nbrepro_home: Path) -> tuple[str, Path]:
     """A run captured by `nbrepro run`: a read of a Delta table, then a cell that sleeps
     as long as delay.txt says (0 when captured)."""
-    from nbrepro.headless import run_notebook
+    from nbrepro.reproduce.headless import run_notebook
 
     folder = jp_root_dir / "h"
     folder.mkdir()
@@ -287,7 +288,7 @@ async def test_a_silent_tracking_server_does_not_stall_the_jupyter_server(
 async def test_open_writes_the_replay_and_the_document_under_the_root(
     jp_fetch, captured, jp_root_dir: Path
 ) -> None:
-    from nbrepro.runs import load_run
+    from nbrepro.store.runs import load_run
 
     run_id, _, nb = captured
     code, result = await call(jp_fetch, "POST", "runs", run_id, "open", body={"which": "replay"})

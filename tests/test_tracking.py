@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from nbrepro import paths, tracking
+from nbrepro import paths
 from nbrepro.errors import TrackingUnavailable
+from nbrepro.store import tracking
 from nbrepro.testing import free_port
 
 
@@ -59,7 +60,7 @@ def test_experiments_on_local_store_keep_artifacts_next_to_the_db(nbrepro_home: 
 
 
 def _open_store(uri: str) -> str:
-    from nbrepro.tracking import client_for
+    from nbrepro.store.tracking import client_for
 
     client_for(uri).search_experiments()
     return "ok"

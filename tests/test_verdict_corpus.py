@@ -18,8 +18,8 @@ from helpers import api_check
 
 from nbrepro import paths
 from nbrepro.errors import NbreproError
-from nbrepro.headless import run_notebook
-from nbrepro.rerun import RerunOptions, rerun
+from nbrepro.reproduce.headless import run_notebook
+from nbrepro.reproduce.rerun import RerunOptions, rerun
 
 pytestmark = pytest.mark.kernel
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 from typing import Any
 
-from nbrepro import spool, tracking
 from nbrepro.errors import TrackingUnavailable
+from nbrepro.store import spool, tracking
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 
 from nbrepro.errors import NbreproError
-from nbrepro.runs import CapturedRun, RunNotUsable
+from nbrepro.store.runs import CapturedRun, RunNotUsable
 
 WHICH = ("replay", "document")
 DEFAULT_FOLDER = "nbrepro-runs"

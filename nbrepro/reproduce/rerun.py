@@ -19,14 +19,15 @@ from typing import Any
 
 import nbformat
 
-from nbrepro import compare, record
-from nbrepro.delta import DeltaWatcher, Pin
-from nbrepro.envbuild import ensure_environment
-from nbrepro.headless import is_redacted_parameter, require_kernel, run_notebook
+from nbrepro import record
+from nbrepro.capture.delta.watcher import DeltaWatcher, Pin
 from nbrepro.progress import ProgressWriter
 from nbrepro.redact import REDACTED
-from nbrepro.runs import CapturedRun, RunNotUsable, load_run
-from nbrepro.tracking import LogBundle, client_for, log_bundle
+from nbrepro.reproduce.compare import report as compare
+from nbrepro.reproduce.envbuild import ensure_environment
+from nbrepro.reproduce.headless import is_redacted_parameter, require_kernel, run_notebook
+from nbrepro.store.runs import CapturedRun, RunNotUsable, load_run
+from nbrepro.store.tracking import LogBundle, client_for, log_bundle
 
 REPORT_JSON = "nbrepro/report.json"
 REPORT_TEXT = "nbrepro/report.txt"

@@ -22,7 +22,7 @@ from typing import Any
 
 from nbrepro import paths, record
 from nbrepro.errors import NbreproError, TrackingUnavailable
-from nbrepro.tracking import (
+from nbrepro.store.tracking import (
     check_reachable,
     client_for,
     display_uri,

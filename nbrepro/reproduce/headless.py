@@ -2,7 +2,7 @@
 
 The parent process opens the MLflow run; the kernel joins it through
 ``MLFLOW_RUN_ID`` (so the notebook's own ``mlflow.log_*`` calls land in it) and
-loads nbrepro from its command line (see :mod:`nbrepro.execute`). The kernel writes
+loads nbrepro from its command line (see :mod:`nbrepro.reproduce.execute`). The kernel writes
 its environment snapshot and a stream of Delta reads to a capture folder, which
 survives a failing cell or a dead kernel; the parent then records the executed
 notebook as the document and ends the run.
@@ -25,14 +25,15 @@ from typing import Any
 
 import nbformat
 
-from nbrepro import capture, environment, magic_options, record
+from nbrepro import record
+from nbrepro.capture import assemble, environment, options
+from nbrepro.capture.history import ExecutedCell, executed_from_notebook
 from nbrepro.errors import KernelNotFound, NbreproError, NotebookExecutionError
-from nbrepro.execute import INJECTED_TAG, Execution, error_at, run_papermill, user_cells
-from nbrepro.history import ExecutedCell, executed_from_notebook
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV
 from nbrepro.redact import MIN_SECRET_LENGTH, REDACTED, is_secret_name, keyed_digest
-from nbrepro.session import RunOptions, RunSession
-from nbrepro.tracking import display_uri
+from nbrepro.reproduce.execute import INJECTED_TAG, Execution, error_at, run_papermill, user_cells
+from nbrepro.store.session import RunOptions, RunSession
+from nbrepro.store.tracking import display_uri
 
 # MLflow refuses longer param values.
 MAX_PARAM_CHARS = 6000
@@ -285,7 +286,7 @@ def run_notebook(
         kernel = require_kernel(nb, kernel_name, what or str(notebook))
     parameters = dict(parameters or {})
     # The notebook's %%repro cells say what its run is (the command line wins).
-    cell_options = magic_options.from_cells(c.source for c in nb.cells if c.cell_type == "code")
+    cell_options = options.from_cells(c.source for c in nb.cells if c.cell_type == "code")
 
     capture_id = record.new_capture_id()
     session = RunSession(
@@ -447,7 +448,7 @@ def _record_run(
         executed_nb.cells = user_cells(executed_nb)
         if not executed_nb.metadata.get("kernelspec"):
             # Run with -k on a notebook that names no kernel: the document says what ran.
-            executed_nb.metadata["kernelspec"] = capture.kernelspec_of(kernel_rec)
+            executed_nb.metadata["kernelspec"] = assemble.kernelspec_of(kernel_rec)
         executed = executed_from_notebook(executed_nb)
     else:
         executed = []
@@ -465,7 +466,7 @@ def _record_run(
     ]
     writes = [{k: v for k, v in e.items() if k != "kind"} for e in events if e["kind"] == "write"]
     if reads:
-        from nbrepro.delta import DeltaWatcher
+        from nbrepro.capture.delta.watcher import DeltaWatcher
 
         reads = list(DeltaWatcher().finalize(reads))
     err = None
@@ -479,7 +480,7 @@ def _record_run(
         }
     params, notes = _params_to_log(session, parameters.params)
     warnings.extend(notes)
-    inp = capture.CaptureInput(
+    inp = assemble.CaptureInput(
         capture_id=session.capture_id,
         mode="headless",
         run={**session.run_info(status, err), **run_extra},
@@ -493,7 +494,7 @@ def _record_run(
         params=params,
         extra_secrets=parameters.secrets,
     )
-    cap = capture.build(inp)
+    cap = assemble.build(inp)
     fin = session.finish(cap.bundle, status)
     return HeadlessResult(
         run_id=session.run_id,

@@ -41,7 +41,7 @@ VERDICTS = ("reproduced", "differs", "failed")
 # 3 the rerun's cell failed (3 is also "could not execute at all", then without a report).
 REPORT_EXITS = (0, 1, 3)
 USAGE_EXIT = 2
-# 128 + SIGINT / SIGTERM: a rerun stopped by an interrupt (see nbrepro.cli).
+# 128 + SIGINT / SIGTERM: a rerun stopped by an interrupt (see nbrepro.cli.commands).
 INTERRUPTED_EXITS = (130, 143)
 # SIGKILL, as a child's return code and as a shell reports it.
 KILLED_EXITS = (-9, 137)

@@ -5,7 +5,7 @@ Every handler is authenticated; errors map to status codes in one place
 unknown run or job, 409 no running kernel for the notebook, 503 tracking store
 unreachable, 500 otherwise. The read side is here; reruns, capture and
 environment drift and copies of a run's notebooks to open are in
-:mod:`nbrepro.server_actions`.
+:mod:`nbrepro.server.actions`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from traitlets.config import Configurable
 
 from nbrepro._version import __version__
 from nbrepro.errors import NbreproError, TrackingUnavailable
-from nbrepro.jobstate import JobNotFound
-from nbrepro.kernelexec import KernelCallFailed, NoRunningKernel
-from nbrepro.notebook_copy import FolderOutsideRoot, NotCaptured, copy_folder
-from nbrepro.runs import RUN_ID_RE, RunNotUsable
+from nbrepro.jobs.state import JobNotFound
+from nbrepro.server.kernelexec import KernelCallFailed, NoRunningKernel
+from nbrepro.server.notebook_copy import FolderOutsideRoot, NotCaptured, copy_folder
+from nbrepro.store.runs import RUN_ID_RE, RunNotUsable
 
 MAX_PAGE = 500
 TRACKING_URI_HEADER = "X-Nbrepro-Tracking-Uri"
@@ -60,8 +60,8 @@ class NbreproServer(Configurable):
     _jobs_lock = threading.Lock()
 
     def job_manager(self) -> Any:
-        """The server's :class:`nbrepro.jobs.JobManager` (made on first use)."""
-        from nbrepro.jobs import JobManager
+        """The server's :class:`nbrepro.jobs.manager.JobManager` (made on first use)."""
+        from nbrepro.jobs.manager import JobManager
         from nbrepro.paths import jobs_dir
 
         with self._jobs_lock:
@@ -111,7 +111,7 @@ class BaseHandler(APIHandler):
         return value or self.settings_obj.tracking_uri or None
 
     def tracking_uri(self) -> str:
-        from nbrepro.tracking import resolve_tracking_uri
+        from nbrepro.store.tracking import resolve_tracking_uri
 
         return resolve_tracking_uri(self.tracking_override())
 
@@ -178,7 +178,7 @@ class BaseHandler(APIHandler):
 
     async def checked_tracking(self) -> str:
         """The request's store, checked reachable (503 otherwise)."""
-        from nbrepro.tracking import check_reachable
+        from nbrepro.store.tracking import check_reachable
 
         uri = self.tracking_uri()
         # A probe of an HTTP store waits up to seconds: not on the server's event loop.
@@ -195,7 +195,7 @@ class VersionHandler(BaseHandler):
 class RunsHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        from nbrepro.show import list_rows
+        from nbrepro.cli.render import list_rows
 
         try:
             size = int(self.get_argument("max_results", "50"))
@@ -220,8 +220,8 @@ class RunsHandler(BaseHandler):
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
-        from nbrepro.drift import table_drift
-        from nbrepro.runs import load_run
+        from nbrepro.reproduce.drift import table_drift
+        from nbrepro.store.runs import load_run
 
         captured = await asyncio.to_thread(
             load_run, self.run_id_arg(run_id), await self.checked_tracking()
@@ -255,7 +255,7 @@ class RunHandler(BaseHandler):
 class CompareHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        from nbrepro.rerun import diff
+        from nbrepro.reproduce.rerun import diff
 
         a = self.run_id_arg(self.get_argument("a", ""))
         b = self.run_id_arg(self.get_argument("b", ""))
@@ -265,7 +265,7 @@ class CompareHandler(BaseHandler):
 
 def load(serverapp: Any) -> None:
     """Register the handlers on a running Jupyter server."""
-    from nbrepro.server_actions import (
+    from nbrepro.server.actions import (
         CaptureHandler,
         EnvironmentHandler,
         OpenHandler,

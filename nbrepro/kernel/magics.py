@@ -1,7 +1,7 @@
 """IPython glue: the ``%%repro`` / ``%repro`` magics and the kernel-side watchers.
 
 Thin on purpose: it translates between the user and the core modules
-(:mod:`nbrepro.capture`, :mod:`nbrepro.session`). It imports neither mlflow nor
+(:mod:`nbrepro.capture.assemble`, :mod:`nbrepro.store.session`). It imports neither mlflow nor
 papermill; they load on the first capture.
 """
 
@@ -19,8 +19,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Int, List, Unicode
 
-from nbrepro.delta import DeltaWatcher
-from nbrepro.magic_options import REPRO_OPTIONS, parse_tags
+from nbrepro.capture.delta.watcher import DeltaWatcher
+from nbrepro.capture.options import REPRO_OPTIONS, parse_tags
 from nbrepro.paths import CAPTURE_DIR_ENV
 
 
@@ -53,7 +53,7 @@ class KernelState:
         self.current_cell_id: str | None = None
         self.watcher = DeltaWatcher(on_event=self._stream_event)
         self.headless_dir = os.environ.get(CAPTURE_DIR_ENV) or None
-        self.last_card: Any = None  # the card of the latest capture (nbrepro.card)
+        self.last_card: Any = None  # the card of the latest capture (nbrepro.kernel.card)
 
     def _stream_event(self, event: dict[str, Any]) -> None:
         if self.headless_dir:
@@ -83,7 +83,7 @@ class KernelState:
         ``in_cell``: the capture runs in a cell (``%repro``, ``%%repro``), the last
         one in the history; False for the sidebar's, which runs outside any cell.
         """
-        from nbrepro.history import ExecutedCell
+        from nbrepro.capture.history import ExecutedCell
 
         entries = list(self.shell.history_manager.get_range(session=0, start=1, raw=True))
         cells = []
@@ -112,7 +112,7 @@ class KernelState:
 
 
 def repro_options(func: Any) -> Any:
-    """Apply the ``%%repro`` options (:data:`nbrepro.magic_options.REPRO_OPTIONS`)."""
+    """Apply the ``%%repro`` options (:data:`nbrepro.capture.options.REPRO_OPTIONS`)."""
     for flags, kwargs in reversed(REPRO_OPTIONS):
         func = argument(*flags, **kwargs)(func)
     return func
@@ -182,23 +182,23 @@ class ReproMagics(Magics):
                 + self.repro.parser.format_help()
             )
         _reject_top_level_await(self.shell, cell)
-        from nbrepro.ipython_capture import run_captured
+        from nbrepro.kernel.capture import run_captured
 
         return run_captured(self, args, _parse_tags(args.tag), cell)
 
     def _line(self, args: Any) -> Any:
         if not args.subcommand:
             # `%repro [options]`: capture the session as it is now (an empty body).
-            from nbrepro.ipython_capture import run_captured
+            from nbrepro.kernel.capture import run_captured
 
             return run_captured(self, args, _parse_tags(args.tag), "")
         sub = args.subcommand[0]
         if sub == "status":
-            from nbrepro.ipython_capture import status
+            from nbrepro.kernel.capture import status
 
             return status(self, args)
         if sub == "sync":
-            from nbrepro.spool import sync_all
+            from nbrepro.store.spool import sync_all
 
             for res in sync_all():
                 print(
@@ -271,7 +271,7 @@ def load(shell: Any) -> None:
     setattr(shell, _STATE_ATTR, state)
     state.magics = magics  # type: ignore[attr-defined]
     if state.headless_dir:
-        from nbrepro.ipython_capture import start_headless
+        from nbrepro.kernel.capture import start_headless
 
         start_headless(state)
 
@@ -306,7 +306,7 @@ def capture_for_sidebar(
 ) -> dict[str, Any]:
     """Capture this kernel's session as a run, as ``%repro`` does, for JupyterLab's sidebar.
 
-    Called by the server in a silent execution (see :mod:`nbrepro.kernelexec`), so
+    Called by the server in a silent execution (see :mod:`nbrepro.server.kernelexec`), so
     nothing is shown in the notebook: warnings come back in the result instead.
     Loads nbrepro in the kernel first if needed.
 
@@ -325,7 +325,7 @@ def capture_for_sidebar(
     from IPython import get_ipython
 
     from nbrepro.errors import NbreproError
-    from nbrepro.ipython_capture import run_captured
+    from nbrepro.kernel.capture import run_captured
 
     shell = get_ipython()
     if shell is None:

@@ -17,10 +17,11 @@ from typing import Any
 
 import nbformat
 
-from nbrepro import codediff, environment, outputs
+from nbrepro.capture import environment
+from nbrepro.capture.history import INJECTED_PARAMETERS_TAG, origin_of, tags_of
 from nbrepro.errors import NotebookExecutionError, cell_label
-from nbrepro.history import INJECTED_PARAMETERS_TAG, origin_of, tags_of
-from nbrepro.runs import CapturedRun
+from nbrepro.reproduce.compare import codediff, outputs
+from nbrepro.store.runs import CapturedRun
 
 DEAD_KERNEL = "DeadKernelError"  # nbclient's name for a kernel that died in a cell
 SECTIONS = ("data", "environment", "code", "params", "metrics", "outputs")

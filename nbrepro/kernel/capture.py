@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from nbrepro import environment
+from nbrepro.capture import environment
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +31,7 @@ def _warn(message: str) -> None:
 
 @contextmanager
 def _tee_outputs(shell: Any, sink: list[dict[str, Any]]) -> Iterator[None]:
-    from nbrepro.ipython_ext import _Tee
+    from nbrepro.kernel.magics import _Tee
 
     out, err = sys.stdout, sys.stderr
     sys.stdout = _Tee(out, "stdout", sink)
@@ -92,7 +92,7 @@ def run_captured(
     """
     __tracebackhide__ = True
     state = magics.state
-    from nbrepro.session import seed_everything
+    from nbrepro.store.session import seed_everything
 
     if state.headless_dir:
         # `nbrepro run` captures the whole notebook; the cell only runs (and seeds).
@@ -101,13 +101,14 @@ def run_captured(
         return magics.execute_body(cell)
 
     try:
-        from nbrepro import capture, gitstate, record
-        from nbrepro.session import RunOptions, RunSession
+        from nbrepro import record
+        from nbrepro.capture import assemble, gitstate
+        from nbrepro.store.session import RunOptions, RunSession
 
         # git runs in subprocesses: let it work while the run opens and the body runs.
         notebook = state.notebook_path(args.notebook or magics.notebook or None)
         git_future = _background().submit(
-            gitstate.capture_git, capture.git_root(notebook), magics.max_diff_bytes
+            gitstate.capture_git, assemble.git_root(notebook), magics.max_diff_bytes
         )
         # The record names the kernel from its kernelspec: load that module meanwhile too.
         _background().submit(environment.installed_kernels)
@@ -160,8 +161,8 @@ def _finish(
     warnings: list[str],
     mode: str = "magic",
 ) -> None:
-    from nbrepro import capture
-    from nbrepro.tracking import LogBundle, display_uri
+    from nbrepro.capture import assemble
+    from nbrepro.store.tracking import LogBundle, display_uri
 
     state = magics.state
     if error is None:
@@ -175,7 +176,7 @@ def _finish(
     try:
         executed = state.executed_cells(current_error=err, in_cell=mode != "sidebar")
         watcher = state.watcher
-        inp = capture.CaptureInput(
+        inp = assemble.CaptureInput(
             capture_id=session.capture_id,
             mode=mode,
             run=session.run_info(status, err),
@@ -196,7 +197,7 @@ def _finish(
             # Rendering takes ~150 ms for 50 cells: done after the cell returns.
             defer_html=True,
         )
-        cap = capture.build(inp)
+        cap = assemble.build(inp)
     except Exception as exc:  # a bug in nbrepro: end the run honestly, keep the cell's result
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _warn(f"capture failed ({detail}); the run was ended without nbrepro's record.")
@@ -229,11 +230,11 @@ def _show_summary(
     """The card under the cell (ipywidgets), else the plain summary."""
     from IPython.display import display
 
-    from nbrepro.display import summary_bundle
+    from nbrepro.kernel.display import summary_bundle
 
     if magics.card:
         try:
-            from nbrepro.card import show_capture
+            from nbrepro.kernel.card import show_capture
 
             magics.state.last_card = show_capture(
                 magics.shell,
@@ -250,7 +251,8 @@ def _show_summary(
 
 
 def _html_after_cell(session: Any, cap: Any, result: Any) -> None:
-    from nbrepro import record, tracking
+    from nbrepro import record
+    from nbrepro.store import tracking
 
     path = record.ARTIFACT_PATHS["html"]
     if result.spool_entry is not None:
@@ -269,13 +271,14 @@ def _html_after_cell(session: Any, cap: Any, result: Any) -> None:
 
 def status(magics: Any, args: Any) -> None:
     """``%repro status``: what a capture would record right now."""
-    from nbrepro import capture, history, spool
-    from nbrepro.tracking import display_uri, resolve_tracking_uri
+    from nbrepro.capture import assemble, history
+    from nbrepro.store import spool
+    from nbrepro.store.tracking import display_uri, resolve_tracking_uri
 
     state = magics.state
     executed = state.executed_cells()
     path = state.notebook_path(args.notebook or magics.notebook or None)
-    document, info, _ = capture.load_document(path)
+    document, info, _ = assemble.load_document(path)
     history.match_to_document(executed, document)
     hidden = history.find_hidden_state(executed, document, len(executed) - 1 if executed else None)
     env = environment.capture_environment(

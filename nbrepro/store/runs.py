@@ -17,9 +17,9 @@ from typing import Any
 import nbformat
 
 from nbrepro import record
+from nbrepro.capture.history import same_source, was_executed
 from nbrepro.errors import NbreproError, RecordError, cell_label
-from nbrepro.history import same_source, was_executed
-from nbrepro.tracking import client_for, display_uri
+from nbrepro.store.tracking import client_for, display_uri
 
 RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 

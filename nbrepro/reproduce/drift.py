@@ -198,11 +198,11 @@ def environment_drift(
 
     Args:
         recorded: the record's ``environment`` section.
-        now: a :func:`nbrepro.environment.capture_environment` result.
+        now: a :func:`nbrepro.capture.environment.capture_environment` result.
         against: ``"kernel"`` or ``"server"``, whose environment ``now`` is.
         kernel: the kernel's name when ``against`` is ``"kernel"``.
     """
-    from nbrepro.compare import compare_environment
+    from nbrepro.reproduce.compare.report import compare_environment
 
     compared = compare_environment({"environment": recorded}, {"environment": now})
     packages = compared["packages"]

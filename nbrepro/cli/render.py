@@ -6,10 +6,10 @@ import datetime as dt
 import os
 from typing import Any
 
-from nbrepro.drift import DELTA_READS_TAG, reads_changed
 from nbrepro.errors import NbreproError
-from nbrepro.runs import CapturedRun
-from nbrepro.tracking import client_for, display_uri
+from nbrepro.reproduce.drift import DELTA_READS_TAG, reads_changed
+from nbrepro.store.runs import CapturedRun
+from nbrepro.store.tracking import client_for, display_uri
 
 
 def render_run(captured: CapturedRun) -> str:

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from nbrepro import environment, paths
+from nbrepro import paths
 from nbrepro._version import __version__
+from nbrepro.capture import environment
 from nbrepro.errors import NbreproError
 
 ALWAYS_SKIPPED = {"pip", "setuptools", "wheel", "nbrepro"}

@@ -56,7 +56,7 @@ def cell_error(cell: Mapping[str, Any]) -> dict[str, str] | None:
     metadata = cell.get("metadata") or {}
     reply = (metadata.get("nbrepro") or {}).get("reply_error")
     if reply:
-        # The kernel's reply said "error" (see nbrepro.execute.note_reply_error).
+        # The kernel's reply said "error" (see nbrepro.reproduce.execute.note_reply_error).
         ename, evalue = str(reply.get("ename", "")), str(reply.get("evalue", ""))
         return None if _benign_exit(ename, evalue) else {"ename": ename, "evalue": evalue}
     papermill = metadata.get("papermill") or {}

@@ -27,14 +27,14 @@ from typing import Any
 
 import nbformat
 
-from nbrepro.errors import NotebookExecutionError
-from nbrepro.history import (
+from nbrepro.capture.history import (
     EXPECTED_ERROR_TAG,
     INJECTED_PARAMETERS_TAG,
     cell_error,
     tags_of,
     was_executed,
 )
+from nbrepro.errors import NotebookExecutionError
 from nbrepro.progress import ProgressWriter
 
 # papermill.execute.ERROR_MARKER_TAG, named here to avoid importing papermill early.

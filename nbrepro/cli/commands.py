@@ -145,8 +145,8 @@ def _fail_json(as_json: bool, message: str, code: int, **extra: Any) -> None:
 
 def _input_error(exc: NbreproError) -> bool:
     """A problem with what the user asked for (exit code 2), not with the execution."""
-    from nbrepro.headless import NotebookUnusable
-    from nbrepro.runs import RunNotUsable
+    from nbrepro.reproduce.headless import NotebookUnusable
+    from nbrepro.store.runs import RunNotUsable
 
     return isinstance(exc, NotebookUnusable | RunNotUsable | KernelNotFound)
 
@@ -184,7 +184,7 @@ def run(
     cell timed out; the run is recorded as FAILED), 2 usage or input error (nothing
     run), 130 interrupted.
     """
-    from nbrepro.headless import run_notebook
+    from nbrepro.reproduce.headless import run_notebook
 
     _interrupt_on_sigterm()
     params = {name: _resolve_value(value) for name, value in parameters}
@@ -247,7 +247,7 @@ def _tolerances(values: tuple[str, ...]) -> tuple[dict[str, float], float]:
 def _sanitizers(path: str | None) -> list[tuple[str, str]]:
     if not path:
         return []
-    from nbrepro.outputs import load_sanitizers
+    from nbrepro.reproduce.compare.outputs import load_sanitizers
 
     try:
         return load_sanitizers(path)
@@ -350,11 +350,11 @@ def rerun(
     input error (nothing run), 3 failed (the rerun failed where the original did not,
     or nothing could be compared), 130 interrupted.
     """
-    from nbrepro.compare import render_text
     from nbrepro.paths import PROGRESS_FILE_ENV
-    from nbrepro.rerun import RerunOptions
-    from nbrepro.rerun import rerun as do_rerun
-    from nbrepro.tracking import resolve_tracking_uri
+    from nbrepro.reproduce.compare.report import render_text
+    from nbrepro.reproduce.rerun import RerunOptions
+    from nbrepro.reproduce.rerun import rerun as do_rerun
+    from nbrepro.store.tracking import resolve_tracking_uri
 
     _interrupt_on_sigterm()
     per_metric, default = _tolerances(tolerance)
@@ -415,9 +415,9 @@ def diff(
 
     Exit code: 0 same results, 1 they differ, 2 usage or input error.
     """
-    from nbrepro.compare import render_text
-    from nbrepro.rerun import diff as do_diff
-    from nbrepro.tracking import resolve_tracking_uri
+    from nbrepro.reproduce.compare.report import render_text
+    from nbrepro.reproduce.rerun import diff as do_diff
+    from nbrepro.store.tracking import resolve_tracking_uri
 
     per_metric, default = _tolerances(tolerance)
     try:
@@ -442,9 +442,9 @@ def diff(
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 def show(run_id: str, as_json: bool) -> None:
     """Show what a run captured."""
-    from nbrepro.runs import load_run
-    from nbrepro.show import render_run
-    from nbrepro.tracking import resolve_tracking_uri
+    from nbrepro.cli.render import render_run
+    from nbrepro.store.runs import load_run
+    from nbrepro.store.tracking import resolve_tracking_uri
 
     try:
         captured = load_run(run_id, resolve_tracking_uri())
@@ -477,8 +477,8 @@ def list_runs(
     experiment: str | None, notebook: str | None, max_results: int, as_json: bool
 ) -> None:
     """Captured runs, newest first, with the verdict of their latest rerun."""
-    from nbrepro.show import list_rows, render_rows
-    from nbrepro.tracking import resolve_tracking_uri
+    from nbrepro.cli.render import list_rows, render_rows
+    from nbrepro.store.tracking import resolve_tracking_uri
 
     try:
         rows = list_rows(
@@ -497,7 +497,7 @@ def list_runs(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sync(as_json: bool) -> None:
     """Upload captures saved while the tracking store was unreachable."""
-    from nbrepro.spool import sync_all
+    from nbrepro.store.spool import sync_all
 
     try:
         with _json_only_stdout(as_json):
@@ -522,8 +522,9 @@ def sync(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(as_json: bool) -> None:
     """Show where runs are stored and how many captures wait for upload."""
-    from nbrepro import paths, spool
-    from nbrepro.tracking import display_uri, resolve_tracking_uri
+    from nbrepro import paths
+    from nbrepro.store import spool
+    from nbrepro.store.tracking import display_uri, resolve_tracking_uri
 
     data = {
         "version": __version__,
@@ -544,7 +545,7 @@ def info(as_json: bool) -> None:
 @click.option("--port", default=5000, show_default=True)
 def ui(port: int) -> None:
     """Open the MLflow UI on nbrepro's tracking store (127.0.0.1)."""
-    from nbrepro.tracking import resolve_tracking_uri
+    from nbrepro.store.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri()
     if uri.startswith(("http://", "https://")):
@@ -578,7 +579,7 @@ def ui(port: int) -> None:
 )
 def demo(workdir: str) -> None:
     """Write a small Delta table, run a demo notebook with %%repro, print the run."""
-    from nbrepro.demo import run_demo
+    from nbrepro.cli.demo import run_demo
 
     try:
         summary = run_demo(workdir)

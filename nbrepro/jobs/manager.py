@@ -2,7 +2,7 @@
 
 Used by the Jupyter server's ``/nbrepro/reruns`` endpoints and by the capture
 card in a kernel, on one shared folder (:func:`nbrepro.paths.jobs_dir`). Each
-job is a folder (see :mod:`nbrepro.jobstate`) holding its state, so jobs outlive
+job is a folder (see :mod:`nbrepro.jobs.state`) holding its state, so jobs outlive
 the browser tab and the process that started them.
 
 A job is owned by the :class:`JobManager` that queued it: only that one starts
@@ -31,9 +31,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from nbrepro import procs
 from nbrepro.errors import NbreproError
-from nbrepro.jobstate import (
+from nbrepro.jobs import procs
+from nbrepro.jobs.state import (
     LOG_FILE,
     OUTPUT_FILE,
     PROGRESS_FILE,
@@ -44,8 +44,8 @@ from nbrepro.jobstate import (
     utcnow,
 )
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV, PROGRESS_FILE_ENV
-from nbrepro.runs import RUN_ID_RE
-from nbrepro.tracking import display_uri
+from nbrepro.store.runs import RUN_ID_RE
+from nbrepro.store.tracking import display_uri
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ def run_demo(workdir: str | os.PathLike[str]) -> str:
     """Write the table, execute the demo notebook in a real kernel, describe the run."""
     import papermill as pm
 
-    from nbrepro.tracking import client_for, display_uri, resolve_tracking_uri
+    from nbrepro.store.tracking import client_for, display_uri, resolve_tracking_uri
 
     root = Path(workdir).resolve()
     root.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """Server handlers that act: rerun jobs, capture of a running kernel, environment drift,
 copies of a run's notebooks to open.
 
-Thin glue: :mod:`nbrepro.jobs` runs reruns, :mod:`nbrepro.kernelexec` talks to
-a notebook's kernel, :mod:`nbrepro.drift` computes drift, :mod:`nbrepro.notebook_copy`
-writes the copies. Errors map to status codes in :func:`nbrepro.server._status_for`.
+Thin glue: :mod:`nbrepro.jobs.manager` runs reruns, :mod:`nbrepro.server.kernelexec` talks to
+a notebook's kernel, :mod:`nbrepro.reproduce.drift` computes drift, :mod:`nbrepro.server.notebook_copy`
+writes the copies. Errors map to status codes in :func:`nbrepro.server.extension._status_for`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from typing import Any
 
 import tornado
 
-from nbrepro.kernelexec import KernelBusy, NoRunningKernel, call_in_kernel
-from nbrepro.server import BadRequest, BaseHandler
+from nbrepro.server.extension import BadRequest, BaseHandler
+from nbrepro.server.kernelexec import KernelBusy, NoRunningKernel, call_in_kernel
 
 
 class RerunsHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
         """Start a rerun job (202, ``Job``); 404 when the run is unknown."""
-        from nbrepro.jobs import RerunRequest
-        from nbrepro.runs import load_run
+        from nbrepro.jobs.manager import RerunRequest
+        from nbrepro.store.runs import load_run
 
         uri = await self.checked_tracking()
         request = RerunRequest.from_json({**self.json_body(), "tracking_uri": uri})
@@ -118,7 +118,9 @@ class CaptureHandler(KernelHandler):
             raise KernelBusy(
                 f"the kernel of {value!r} is busy running a cell: capture once it is idle"
             )
-        result = await self.call(manager, "nbrepro.ipython_ext", "capture_for_sidebar", **arguments)
+        result = await self.call(
+            manager, "nbrepro.kernel.magics", "capture_for_sidebar", **arguments
+        )
         self.finish(result)
 
 
@@ -126,9 +128,9 @@ class EnvironmentHandler(KernelHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         """The run's environment against the notebook's kernel, else this server's Python."""
-        from nbrepro.drift import environment_drift
-        from nbrepro.environment import capture_environment
-        from nbrepro.runs import load_run
+        from nbrepro.capture.environment import capture_environment
+        from nbrepro.reproduce.drift import environment_drift
+        from nbrepro.store.runs import load_run
 
         captured = await asyncio.to_thread(
             load_run, self.run_id_arg(run_id), await self.checked_tracking()
@@ -137,7 +139,7 @@ class EnvironmentHandler(KernelHandler):
         found = await self.kernel_for(notebook) if notebook else None
         if found is not None:
             name, manager = found
-            now = await self.call(manager, "nbrepro.environment", "capture_environment")
+            now = await self.call(manager, "nbrepro.capture.environment", "capture_environment")
             drift = environment_drift(
                 captured.record["environment"], now, against="kernel", kernel=name
             )
@@ -153,8 +155,8 @@ class OpenHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
         """Write the run's replay or document under the root (``OpenResult``) to open it."""
-        from nbrepro.notebook_copy import WHICH, write_copy
-        from nbrepro.runs import load_run
+        from nbrepro.server.notebook_copy import WHICH, write_copy
+        from nbrepro.store.runs import load_run
 
         which = self.body_field("which", str)
         if which is None:

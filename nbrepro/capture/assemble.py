@@ -19,12 +19,13 @@ from typing import Any
 
 import nbformat
 
-from nbrepro import environment, gitstate, history, record
+from nbrepro import record
 from nbrepro._version import __version__
-from nbrepro.drift import DELTA_READS_TAG, encode_reads_tag
-from nbrepro.history import ExecutedCell
+from nbrepro.capture import environment, gitstate, history
+from nbrepro.capture.history import ExecutedCell
 from nbrepro.redact import redact_text, secret_values
-from nbrepro.tracking import LogBundle, display_uri
+from nbrepro.reproduce.drift import DELTA_READS_TAG, encode_reads_tag
+from nbrepro.store.tracking import LogBundle, display_uri
 
 DEFAULT_MAX_OUTPUT_BYTES = 1_000_000
 DEFAULT_MAX_DIFF_BYTES = 1_000_000

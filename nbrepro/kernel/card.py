@@ -2,7 +2,7 @@
 
 The card says what was captured (run, cells, hidden state, Delta versions,
 environment) and carries a "Re-execute" button: it starts a rerun job through
-:mod:`nbrepro.jobs` (its own process, like the sidebar's) and shows progress,
+:mod:`nbrepro.jobs.manager` (its own process, like the sidebar's) and shows progress,
 then the verdict, in place.
 
 Where widgets cannot render (nbconvert, papermill output, a notebook viewer) the
@@ -21,8 +21,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from nbrepro.display import summary_bundle
-from nbrepro.tracking import display_uri
+from nbrepro.kernel.display import summary_bundle
+from nbrepro.store.tracking import display_uri
 
 POLL_SECONDS = 1.0
 VERDICT_COLORS = {"reproduced": "#2b8a3e", "differs": "#c92a2a", "failed": "#c92a2a"}
@@ -31,7 +31,7 @@ VERDICT_COLORS = {"reproduced": "#2b8a3e", "differs": "#c92a2a", "failed": "#c92
 @lru_cache(maxsize=1)
 def _jobs() -> Any:
     """One job manager per kernel: every card's reruns share its queue."""
-    from nbrepro.jobs import JobManager
+    from nbrepro.jobs.manager import JobManager
     from nbrepro.paths import jobs_dir
 
     return JobManager(jobs_dir())
@@ -185,7 +185,7 @@ class ReproCard(widgets.VBox):
 
     def start_rerun(self) -> None:
         """Start a rerun job and follow it in a background thread."""
-        from nbrepro.jobs import RerunRequest
+        from nbrepro.jobs.manager import RerunRequest
 
         if self._job_id is not None:
             return

@@ -1,0 +1,1 @@
+"""Capturing a run: the environment, git, the kernel's history, Delta reads, assembling the record."""

@@ -1,0 +1,1 @@
+"""Reruns as background jobs: job state on disk, the job manager, process helpers."""

@@ -1,0 +1,1 @@
+"""Glue inside the IPython kernel: the magics, the in-kernel capture, the card and the summary display."""

@@ -1,0 +1,1 @@
+"""Glue inside the Jupyter server: the REST API the sidebar calls."""
