@@ -1,4 +1,4 @@
-"""nbrepro.capture.delta.watcher against real Delta tables written with deltalake in tmp_path."""
+"""nbrepro.capture.delta (the watcher, uris, pins) against real Delta tables written with deltalake in tmp_path."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
-from nbrepro.capture.delta.watcher import DeltaWatcher, PinnedTableMismatch, normalize_uri
+from nbrepro.capture.delta.tables import check_pins
+from nbrepro.capture.delta.uri import normalize_uri
+from nbrepro.capture.delta.watcher import DeltaWatcher, PinnedTableMismatch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -412,20 +414,19 @@ def test_check_pins(tmp_path: Path) -> None:
     write_deltalake(path, pd.DataFrame({"k": ["a b", "c%d"], "x": [1, 2]}), partition_by="k")
     write_deltalake(path, pd.DataFrame({"k": ["e/f"], "x": [3]}), mode="overwrite")
     table_id = _table_id(path)
-    w = DeltaWatcher()
-    assert w.check_pins({str(path): {"version": 0, "table_id": table_id}}) == []
+    assert check_pins({str(path): {"version": 0, "table_id": table_id}}) == []
     DeltaTable(path).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-    (problem,) = w.check_pins({str(path): {"version": 0, "table_id": table_id}})
+    (problem,) = check_pins({str(path): {"version": 0, "table_id": table_id}})
     assert problem["kind"] == "files_missing" and problem["fatal"]
     assert str(path.resolve()) in problem["message"] and "version 0" in problem["message"]
     assert "2 of 2 data files are missing" in problem["message"]
     assert "--data latest" in problem["message"]
-    assert w.check_pins({str(path): {"version": 1, "table_id": table_id}}) == []
-    replaced = w.check_pins({str(path): {"version": 1, "table_id": "other"}})
+    assert check_pins({str(path): {"version": 1, "table_id": table_id}}) == []
+    replaced = check_pins({str(path): {"version": 1, "table_id": "other"}})
     assert [p["kind"] for p in replaced] == ["table_replaced"]
-    gone = w.check_pins({str(tmp_path / "none"): {"version": 0, "table_id": None}})
+    gone = check_pins({str(tmp_path / "none"): {"version": 0, "table_id": None}})
     assert [p["kind"] for p in gone] == ["table_missing"]
-    later = w.check_pins({str(path): {"version": 9, "table_id": table_id}})
+    later = check_pins({str(path): {"version": 9, "table_id": table_id}})
     assert [p["kind"] for p in later] == ["version_unavailable"]
     assert "only goes up to version" in later[0]["message"]
 
@@ -460,6 +461,4 @@ def test_report_hook_overhead(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert w.reads()[0]["reads"] == 30 and w.reads()[0]["num_files"] == 20
     ratio = statistics.median(hooked) / statistics.median(plain)
     with capsys.disabled():
-        print(
-            f"\n[nbrepro.capture.delta.watcher] 20-file read x30, hook/plain median ratio: {ratio:.3f}"
-        )
+        print(f"\n[nbrepro.delta] 20-file read x30, hook/plain median ratio: {ratio:.3f}")

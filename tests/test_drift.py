@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 from deltalake import DeltaTable, write_deltalake
 
+from nbrepro.capture.delta import tables
+from nbrepro.record import delta_reads
 from nbrepro.reproduce import drift
 
 
@@ -17,21 +19,21 @@ def read(uri: str, version: int = 0, table_id: str | None = "t1") -> dict:
 
 
 def test_tag_lists_each_read_once_and_fits_an_mlflow_tag() -> None:
-    tag = drift.encode_reads_tag([read("/a"), read("/a"), read("/a", 1)])
+    tag = delta_reads.encode([read("/a"), read("/a"), read("/a", 1)])
     assert json.loads(tag) == [["/a", 0, "t1"], ["/a", 1, "t1"]]
-    assert drift.decode_reads_tag(tag) == ([("/a", 0, "t1"), ("/a", 1, "t1")], 0)
+    assert delta_reads.decode(tag) == ([("/a", 0, "t1"), ("/a", 1, "t1")], 0)
 
     many = [read(f"s3://lake/{'x' * 80}/{i}", i) for i in range(300)]
-    tag = drift.encode_reads_tag(many)
+    tag = delta_reads.encode(many)
     assert len(tag) <= 8000
-    entries, dropped = drift.decode_reads_tag(tag)
+    entries, dropped = delta_reads.decode(tag)
     assert dropped > 0 and len(entries) + dropped == 300
     assert entries[0] == (many[0]["uri"], 0, "t1")
 
 
 def test_unreadable_tags_are_unknown() -> None:
     for value in (None, "", "{", '{"a": 1}', '[["/a", "v0", null]]'):
-        assert drift.decode_reads_tag(value) is None
+        assert delta_reads.decode(value) is None
         assert drift.reads_changed(value)["data_changed"] is None
 
 
@@ -39,7 +41,7 @@ def test_reads_changed_on_real_tables(tmp_path: Path) -> None:
     table = str(tmp_path / "t")
     write_deltalake(table, pd.DataFrame({"x": [1]}))
     table_id = DeltaTable(table).metadata().id
-    tag = drift.encode_reads_tag([read(table, 0, table_id)])
+    tag = delta_reads.encode([read(table, 0, table_id)])
     assert drift.reads_changed(tag) == {"data_changed": False, "changed_tables": [], "tables": 1}
 
     write_deltalake(table, pd.DataFrame({"x": [2]}), mode="append")
@@ -54,19 +56,19 @@ def test_reads_changed_on_real_tables(tmp_path: Path) -> None:
     write_deltalake(table, pd.DataFrame({"x": [3]}))  # re-created at v0: another table id
     assert drift.reads_changed(tag)["changed_tables"] == [table]
 
-    missing = drift.encode_reads_tag([read(str(tmp_path / "gone"), 0, None)])
+    missing = delta_reads.encode([read(str(tmp_path / "gone"), 0, None)])
     assert drift.reads_changed(missing) == {"data_changed": None, "changed_tables": [], "tables": 1}
 
 
 def test_a_local_tables_new_commit_is_seen_at_once_despite_the_cache(tmp_path: Path) -> None:
     uri = str(tmp_path / "t")
     write_deltalake(uri, pd.DataFrame({"x": [1]}))
-    assert drift.current_table(uri, max_age=3600) == (0, DeltaTable(uri).metadata().id)
+    assert tables.current_table(uri, max_age=3600) == (0, DeltaTable(uri).metadata().id)
     write_deltalake(uri, pd.DataFrame({"x": [2]}), mode="append")
     # A refresh right after the nightly append must show the move, not a cached v0.
-    assert drift.current_table(uri, max_age=3600) == (1, DeltaTable(uri).metadata().id)
+    assert tables.current_table(uri, max_age=3600) == (1, DeltaTable(uri).metadata().id)
 
 
 def test_a_hand_edited_tag_is_unknown_not_an_error() -> None:
-    assert drift.decode_reads_tag('[["/t", 0, null], {"dropped": "many"}]') is None
+    assert delta_reads.decode('[["/t", 0, null], {"dropped": "many"}]') is None
     assert drift.reads_changed('[{"dropped": "many"}]')["data_changed"] is None

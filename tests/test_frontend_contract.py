@@ -63,3 +63,18 @@ def test_generated_types_name_their_schemas() -> None:
         text = (ROOT / "labextension" / generated).read_text("utf-8")
         assert f"GENERATED from {schema}" in text
         assert (ROOT / schema).is_file()
+
+
+def test_the_vocabulary_is_the_api_schemas() -> None:
+    """Verdicts, rerun modes, job states and error codes: one list in Python, the same
+    in the REST schema (from which the sidebar's TypeScript unions are generated)."""
+    from nbrepro.jobs.state import STATES
+    from nbrepro.record import vocabulary
+    from nbrepro.server.base import ERROR_CODES
+
+    defs = json.loads((ROOT / "nbrepro/schema/api-1.schema.json").read_text("utf-8"))["$defs"]
+    assert tuple(defs["Verdict"]["enum"]) == vocabulary.VERDICTS
+    assert tuple(defs["DataMode"]["enum"]) == vocabulary.DATA_MODES
+    assert tuple(defs["EnvMode"]["enum"]) == vocabulary.ENV_MODES
+    assert tuple(defs["JobState"]["enum"]) == STATES
+    assert set(defs["ErrorCode"]["enum"]) == set(ERROR_CODES)

@@ -92,7 +92,7 @@ def test_a_document_not_captured_says_why() -> None:
 
 
 def test_errors_map_to_statuses() -> None:
-    from nbrepro.server.extension import _status_for
+    from nbrepro.server.base import error_response
 
-    assert _status_for(NotCaptured("x"))[0] == 404
-    assert _status_for(FolderOutsideRoot("x"))[0] == 500
+    assert error_response(NotCaptured("x"))[:3:2] == (404, "not-captured")
+    assert error_response(FolderOutsideRoot("x"))[:3:2] == (500, "outside-root")

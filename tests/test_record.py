@@ -74,3 +74,21 @@ def test_invalid_record_names_the_field() -> None:
 
 def test_artifact_paths_live_under_one_folder() -> None:
     assert all(p.startswith("nbrepro/") for p in record.ARTIFACT_PATHS.values())
+
+
+def test_mlflow_tag_names_are_mlflows_own() -> None:
+    """nbrepro.record.tags restates MLflow's system tag names (importing them costs a
+    kernel the whole of mlflow); they must stay MLflow's."""
+    from mlflow.utils import mlflow_tags
+
+    from nbrepro.record import tags
+
+    assert tags.MLFLOW_RUN_NAME_TAG == mlflow_tags.MLFLOW_RUN_NAME
+    assert tags.MLFLOW_SOURCE_TYPE_TAG == mlflow_tags.MLFLOW_SOURCE_TYPE
+    assert tags.MLFLOW_SOURCE_NAME_TAG == mlflow_tags.MLFLOW_SOURCE_NAME
+    assert tags.MLFLOW_GIT_COMMIT_TAG == mlflow_tags.MLFLOW_GIT_COMMIT
+    assert tags.MLFLOW_GIT_BRANCH_TAG == mlflow_tags.MLFLOW_GIT_BRANCH
+    assert tags.MLFLOW_GIT_REPO_URL_TAG == mlflow_tags.MLFLOW_GIT_REPO_URL
+    assert mlflow_tags.MLFLOW_LOGGED_MODELS.startswith(tags.MLFLOW_LOG_MODEL_TAG_PREFIX)
+    assert tags.MLFLOW_DATASET_CONTEXT_TAG == mlflow_tags.MLFLOW_DATASET_CONTEXT
+    assert tags.MLFLOW_NOTE_TAG == mlflow_tags.MLFLOW_RUN_NOTE

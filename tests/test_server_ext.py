@@ -22,7 +22,7 @@ from helpers import api_check as check
 from helpers import latest_run, run_record, write_notebook
 
 from nbrepro import paths
-from nbrepro.reproduce import drift
+from nbrepro.capture.delta import tables
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -136,6 +136,7 @@ async def test_every_endpoint_refuses_unauthenticated(jp_fetch, jp_http_port, jp
         body = "{}" if method == "POST" else None
         resp = await client.fetch(url, method=method, body=body, raise_error=False)
         assert resp.code == 403, (method, path, resp.code)
+        assert json.loads(resp.body)["code"] == "forbidden", (method, path, resp.body)
 
 
 async def test_post_and_delete_need_the_xsrf_token_with_cookie_auth(
@@ -184,7 +185,7 @@ async def test_post_and_delete_need_the_xsrf_token_with_cookie_auth(
 async def test_runs_of_a_notebook_paged_and_details_with_drift(
     jp_fetch, captured, monkeypatch
 ) -> None:
-    monkeypatch.setattr(drift, "VERSION_CACHE_SECONDS", 0.0)  # see each append at once
+    monkeypatch.setattr(tables, "VERSION_CACHE_SECONDS", 0.0)  # see each append at once
     run_id, table, nb = captured
     code, body = await get(jp_fetch, "runs", notebook=nb.name, max_results="1")
     assert code == 200
@@ -262,6 +263,9 @@ async def test_bad_requests(jp_fetch, nbrepro_home: Path) -> None:
         code, answer = await call(jp_fetch, method, *parts, body=body, **params)
         assert (code, answer["status"]) == (status, status), (parts, body, answer)
         assert fragment in answer["message"], (parts, body, answer)
+        # The sidebar tells "no such run" from "no such route" by the code, not the text.
+        kind = {"no run": "run-not-found", "no rerun job": "job-not-found"}.get(fragment)
+        assert answer["code"] == (kind or "bad-request"), (parts, body, answer)
     resp = await jp_fetch("nbrepro", "reruns", method="POST", body="{not json", raise_error=False)
     assert resp.code == 400 and "not valid JSON" in json.loads(resp.body)["message"]
 
@@ -390,6 +394,7 @@ async def test_capture_of_a_running_kernel_and_its_environment(
     write_notebook(jp_root_dir / "k.ipynb", [("c1", "x = 41 + 1\nprint(x)")])
     code, body = await call(jp_fetch, "POST", "capture", body={"notebook": "k.ipynb"})
     assert code == 409 and "no running kernel" in body["message"]
+    assert body["code"] == "kernel-not-running"
 
     resp = await jp_fetch(
         "api",
@@ -419,6 +424,7 @@ async def test_capture_of_a_running_kernel_and_its_environment(
             await asyncio.sleep(0.05)
         code, busy = await call(jp_fetch, "POST", "capture", body={"notebook": "k.ipynb"})
         assert code == 409 and "busy" in busy["message"]
+        assert busy["code"] == "kernel-busy"
         while manager.execution_state != "idle" and time.monotonic() < deadline + 10:
             await asyncio.sleep(0.1)
     finally:

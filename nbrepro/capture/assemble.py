@@ -23,8 +23,27 @@ from nbrepro import record
 from nbrepro._version import __version__
 from nbrepro.capture import environment, gitstate, history
 from nbrepro.capture.history import ExecutedCell
+from nbrepro.record import delta_reads
+from nbrepro.record.tags import (
+    CAPTURE_ID_TAG,
+    CELLS_TAG,
+    DELTA_READS_TAG,
+    DELTA_TABLES_TAG,
+    ENV_HASH_TAG,
+    HIDDEN_STATE_TAG,
+    MLFLOW_GIT_BRANCH_TAG,
+    MLFLOW_GIT_COMMIT_TAG,
+    MLFLOW_GIT_REPO_URL_TAG,
+    MLFLOW_NOTE_TAG,
+    MLFLOW_SOURCE_NAME_TAG,
+    MLFLOW_SOURCE_TYPE_TAG,
+    MODE_TAG,
+    NOTEBOOK_TAG,
+    SCHEMA_VERSION_TAG,
+    SEED_TAG,
+    VERSION_TAG,
+)
 from nbrepro.redact import redact_text, secret_values
-from nbrepro.reproduce.drift import DELTA_READS_TAG, encode_reads_tag
 from nbrepro.store.tracking import LogBundle, display_uri
 
 DEFAULT_MAX_OUTPUT_BYTES = 1_000_000
@@ -322,32 +341,32 @@ def run_tags(rec: dict[str, Any], extra: dict[str, str] | None = None) -> dict[s
     env = rec["environment"]
     doc_path = code["document"]["path"]
     tags = {
-        "mlflow.source.type": "NOTEBOOK",
-        "mlflow.source.name": doc_path or "<unsaved notebook>",
-        "nbrepro.schema_version": str(rec["schema_version"]),
-        "nbrepro.version": rec["nbrepro_version"],
-        "nbrepro.capture_id": rec["capture_id"],
-        "nbrepro.mode": rec["mode"],
-        "nbrepro.env_hash": env["hash"],
-        "nbrepro.hidden_state": "true" if code["hidden_state"]["hidden"] else "false",
-        "nbrepro.cells": str(len(code["cells"])),
-        "nbrepro.delta_tables": str(len(rec["data"]["reads"])),
+        MLFLOW_SOURCE_TYPE_TAG: "NOTEBOOK",
+        MLFLOW_SOURCE_NAME_TAG: doc_path or "<unsaved notebook>",
+        SCHEMA_VERSION_TAG: str(rec["schema_version"]),
+        VERSION_TAG: rec["nbrepro_version"],
+        CAPTURE_ID_TAG: rec["capture_id"],
+        MODE_TAG: rec["mode"],
+        ENV_HASH_TAG: env["hash"],
+        HIDDEN_STATE_TAG: "true" if code["hidden_state"]["hidden"] else "false",
+        CELLS_TAG: str(len(code["cells"])),
+        DELTA_TABLES_TAG: str(len(rec["data"]["reads"])),
         # What the runs list needs to tell whether the data moved, without the record.
-        DELTA_READS_TAG: encode_reads_tag(rec["data"]["reads"]),
+        DELTA_READS_TAG: delta_reads.encode(rec["data"]["reads"]),
     }
     if doc_path:
-        tags["nbrepro.notebook"] = doc_path
+        tags[NOTEBOOK_TAG] = doc_path
     if rec["run"].get("seed") is not None:
-        tags["nbrepro.seed"] = str(rec["run"]["seed"])
+        tags[SEED_TAG] = str(rec["run"]["seed"])
     git = env.get("git") or {}
     if git.get("commit"):
-        tags["mlflow.source.git.commit"] = git["commit"]
+        tags[MLFLOW_GIT_COMMIT_TAG] = git["commit"]
     if git.get("branch"):
-        tags["mlflow.source.git.branch"] = git["branch"]
+        tags[MLFLOW_GIT_BRANCH_TAG] = git["branch"]
     origin = (git.get("remotes") or {}).get("origin")
     if origin:
-        tags["mlflow.source.git.repoURL"] = origin
-    tags["mlflow.note.content"] = summary_markdown(rec)
+        tags[MLFLOW_GIT_REPO_URL_TAG] = origin
+    tags[MLFLOW_NOTE_TAG] = summary_markdown(rec)
     tags.update(extra or {})
     return tags
 

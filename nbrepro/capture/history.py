@@ -14,11 +14,14 @@ from typing import Any
 
 import nbformat
 
-REPLAY_TAG = "nbrepro-replay"
+from nbrepro.record.tags import (
+    EXPECTED_ERROR_TAG,
+    INJECTED_PARAMETERS_TAG,
+    PARAMETERS_TAG,
+    REPLAY_TAG,
+)
+
 # A cell that may raise without failing the run (Jupyter's convention; nbclient's too).
-EXPECTED_ERROR_TAG = "raises-exception"
-PARAMETERS_TAG = "parameters"  # papermill injects parameters after this cell
-INJECTED_PARAMETERS_TAG = "injected-parameters"  # papermill's parameters cell
 
 # "UsageError: Line magic function `%x` not found." as IPython prints it on stderr.
 _STDERR_ERROR = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): ?(.*)$")

@@ -14,6 +14,20 @@ import click
 
 from nbrepro._version import __version__
 from nbrepro.errors import KernelNotFound, NbreproError
+from nbrepro.record.vocabulary import (
+    CURRENT,
+    DATA_MODES,
+    ENV_MODES,
+    EXIT_DIFFERS,
+    EXIT_FAILED,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RERUN_FAILED,
+    PINNED,
+    REPRODUCED,
+    VERDICT_EXIT,
+)
 
 
 def _resolve_value(value: str) -> Any:
@@ -47,10 +61,8 @@ def _json_only_stdout(as_json: bool) -> contextlib.AbstractContextManager[Any]:
     return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
 
 
-# Exit code of a run stopped by an interrupt or SIGTERM (the shells' 128 + SIGINT).
-INTERRUPTED_EXIT = 130
 # Exit code when nbrepro itself fails unexpectedly: a failed run, a failed rerun.
-_INTERNAL_ERROR_EXIT = {"run": 1, "rerun": 3, "diff": 2}
+_INTERNAL_ERROR_EXIT = {"run": EXIT_FAILED, "rerun": EXIT_RERUN_FAILED, "diff": EXIT_INPUT}
 
 
 class _JsonCommand(click.Command):
@@ -81,7 +93,7 @@ class _JsonCommand(click.Command):
         except (click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:  # a bug or an unreachable store: say so, then the traceback
-            code = _INTERNAL_ERROR_EXIT.get(self.name or "", 1)
+            code = _INTERNAL_ERROR_EXIT.get(self.name or "", EXIT_FAILED)
             message = f"{type(exc).__name__}: {exc}"
             if ctx.params.get("as_json"):
                 extra = {"reproduces": ctx.params["run_id"]} if "run_id" in ctx.params else {}
@@ -201,10 +213,10 @@ def run(
                 timeout=timeout,
             )
     except KeyboardInterrupt:
-        _fail_json(as_json, "the run was interrupted (recorded as KILLED)", INTERRUPTED_EXIT)
+        _fail_json(as_json, "the run was interrupted (recorded as KILLED)", EXIT_INTERRUPTED)
         return
     except NbreproError as exc:
-        _fail_json(as_json, str(exc), 2 if _input_error(exc) else 1)
+        _fail_json(as_json, str(exc), EXIT_INPUT if _input_error(exc) else EXIT_FAILED)
         return
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1))
@@ -223,7 +235,7 @@ def run(
         err = result.error
         where = f"{err.where} raised" if err.cell_index >= 0 else "the notebook could not run:"
         click.echo(f"Error: {where} {err.ename}: {err.evalue}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 def _tolerances(values: tuple[str, ...]) -> tuple[dict[str, float], float]:
@@ -291,23 +303,20 @@ def _env_log(quiet: bool) -> Any:
     return lambda message: click.echo(f"  environment: {message}", err=True)
 
 
-_VERDICT_EXIT = {"reproduced": 0, "differs": 1, "failed": 3}
-
-
 @main.command(cls=_JsonCommand)
 @click.argument("run_id")
 @click.option(
     "--data",
-    type=click.Choice(["pinned", "latest"]),
-    default="pinned",
+    type=click.Choice(DATA_MODES),
+    default=PINNED,
     show_default=True,
     help="Read Delta tables at the recorded versions, or their current ones.",
 )
 @click.option(
     "--env",
     "env_mode",
-    type=click.Choice(["current", "recorded"]),
-    default="current",
+    type=click.Choice(ENV_MODES),
+    default=CURRENT,
     show_default=True,
     help="Run in this environment (drift reported), or in one rebuilt with uv from the "
     "recorded packages (cached by their hash).",
@@ -378,10 +387,15 @@ def rerun(
         with _json_only_stdout(as_json):
             result = do_rerun(run_id, resolve_tracking_uri(), options)
     except KeyboardInterrupt:
-        _fail_json(as_json, "the rerun was interrupted", INTERRUPTED_EXIT, reproduces=run_id)
+        _fail_json(as_json, "the rerun was interrupted", EXIT_INTERRUPTED, reproduces=run_id)
         return
     except NbreproError as exc:
-        _fail_json(as_json, str(exc), 2 if _input_error(exc) else 3, reproduces=run_id)
+        _fail_json(
+            as_json,
+            str(exc),
+            EXIT_INPUT if _input_error(exc) else EXIT_RERUN_FAILED,
+            reproduces=run_id,
+        )
         return
     report = result.report
     if as_json:
@@ -396,7 +410,7 @@ def rerun(
         click.echo(render_text(report))
         if result.output_path:
             click.echo(f"executed notebook: {result.output_path}")
-    sys.exit(_VERDICT_EXIT[report["verdict"]])
+    sys.exit(VERDICT_EXIT[report["verdict"]])
 
 
 @main.command(cls=_JsonCommand)
@@ -431,10 +445,10 @@ def diff(
             ignore_volatile=ignore_volatile,
         )
     except NbreproError as exc:
-        _fail_json(as_json, str(exc), 2)
+        _fail_json(as_json, str(exc), EXIT_INPUT)
         return
     click.echo(json.dumps(report, indent=1, default=str) if as_json else render_text(report))
-    sys.exit(0 if report["verdict"] == "reproduced" else 1)
+    sys.exit(EXIT_OK if report["verdict"] == REPRODUCED else EXIT_DIFFERS)
 
 
 @main.command()
@@ -449,7 +463,7 @@ def show(run_id: str, as_json: bool) -> None:
     try:
         captured = load_run(run_id, resolve_tracking_uri())
     except NbreproError as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), EXIT_INPUT)
         return
     if as_json:
         click.echo(
@@ -488,7 +502,7 @@ def list_runs(
             max_results=max_results,
         )
     except NbreproError as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), EXIT_INPUT)
         return
     click.echo(json.dumps(rows, indent=1) if as_json else render_rows(rows))
 
@@ -503,7 +517,7 @@ def sync(as_json: bool) -> None:
         with _json_only_stdout(as_json):
             results = sync_all()
     except NbreproError as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), EXIT_INPUT)
         return
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=1))
@@ -515,7 +529,7 @@ def sync(as_json: bool) -> None:
             + (f"uploaded as run {r.run_id}" if r.ok else f"failed: {r.message}")
         )
     if any(not r.ok for r in results):
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()
@@ -584,7 +598,7 @@ def demo(workdir: str) -> None:
     try:
         summary = run_demo(workdir)
     except NbreproError as exc:
-        _fail(str(exc), 1)
+        _fail(str(exc), EXIT_FAILED)
         return
     click.echo(summary)
 

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from nbrepro.errors import NbreproError
+from nbrepro.record.tags import NOTEBOOK_TAG
 
 DEMO_NOTEBOOK = "demo.ipynb"
 
@@ -63,7 +64,7 @@ def run_demo(workdir: str | os.PathLike[str]) -> str:
     exp = client.get_experiment_by_name("nbrepro")
     runs = client.search_runs(
         [exp.experiment_id] if exp else [],
-        filter_string=f"tags.`nbrepro.notebook` = '{notebook}'",
+        filter_string=f"tags.`{NOTEBOOK_TAG}` = '{notebook}'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )

@@ -7,7 +7,16 @@ import os
 from typing import Any
 
 from nbrepro.errors import NbreproError
-from nbrepro.reproduce.drift import DELTA_READS_TAG, reads_changed
+from nbrepro.record.tags import (
+    CAPTURE_ID_TAG,
+    DELTA_READS_TAG,
+    DELTA_TABLES_TAG,
+    HIDDEN_STATE_TAG,
+    NOTEBOOK_TAG,
+    REPRODUCES_TAG,
+    verdict_of,
+)
+from nbrepro.reproduce.drift import reads_changed
 from nbrepro.store.runs import CapturedRun
 from nbrepro.store.tracking import client_for, display_uri
 
@@ -24,8 +33,8 @@ def render_run(captured: CapturedRun) -> str:
     ]
     if run.get("reproduces"):
         lines.append(f"  reproduces: {run['reproduces']} (data {run.get('data_mode')})")
-    if tags.get("nbrepro.verdict") or tags.get("nbrepro.last_verdict"):
-        verdict = tags.get("nbrepro.verdict") or tags.get("nbrepro.last_verdict")
+    verdict = verdict_of(tags)
+    if verdict:
         lines.append(f"  verdict: {verdict}")
     if run.get("error"):
         lines.append(f"  error: {run['error']['ename']}: {run['error']['evalue']}")
@@ -91,10 +100,10 @@ def list_rows(
         ids = [e.experiment_id for e in client.search_experiments()]
     if not ids:
         return ([], None) if with_token else []
-    filters = ["tags.`nbrepro.capture_id` LIKE '%'"]
+    filters = [f"tags.`{CAPTURE_ID_TAG}` LIKE '%'"]
     if notebook:
         path = os.path.abspath(notebook).replace("'", "\\'")
-        filters.append(f"tags.`nbrepro.notebook` = '{path}'")
+        filters.append(f"tags.`{NOTEBOOK_TAG}` = '{path}'")
     from mlflow.exceptions import MlflowException
 
     try:
@@ -116,7 +125,7 @@ def list_rows(
         tags = run.data.tags
         data = reads_changed(tags.get(DELTA_READS_TAG))
         if data["tables"] is None:  # captured before the tag existed
-            data["tables"] = int(tags.get("nbrepro.delta_tables") or 0)
+            data["tables"] = int(tags.get(DELTA_TABLES_TAG) or 0)
         rows.append(
             {
                 "run_id": run.info.run_id,
@@ -126,10 +135,10 @@ def list_rows(
                 "start_time": dt.datetime.fromtimestamp(
                     run.info.start_time / 1000, dt.timezone.utc
                 ).isoformat(timespec="seconds"),
-                "notebook": tags.get("nbrepro.notebook"),
-                "reproduces": tags.get("nbrepro.reproduces"),
-                "verdict": tags.get("nbrepro.verdict") or tags.get("nbrepro.last_verdict"),
-                "hidden_state": tags.get("nbrepro.hidden_state") == "true",
+                "notebook": tags.get(NOTEBOOK_TAG),
+                "reproduces": tags.get(REPRODUCES_TAG),
+                "verdict": verdict_of(tags),
+                "hidden_state": tags.get(HIDDEN_STATE_TAG) == "true",
                 "metrics": dict(run.data.metrics),
                 **data,
             }

@@ -44,14 +44,21 @@ from nbrepro.jobs.state import (
     utcnow,
 )
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV, PROGRESS_FILE_ENV
+from nbrepro.record.vocabulary import (
+    CURRENT,
+    DATA_MODES,
+    ENV_MODES,
+    PINNED,
+    RECORDED,
+    DataMode,
+    EnvMode,
+)
 from nbrepro.store.runs import RUN_ID_RE
 from nbrepro.store.tracking import display_uri
 
 log = logging.getLogger(__name__)
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-ENV_CHOICES = ("current", "recorded")
-DATA_CHOICES = ("pinned", "latest")
 # Seconds between SIGTERM and SIGKILL when cancelling: enough for the rerun to shut
 # its kernel down and end its MLflow run as KILLED.
 KILL_GRACE_S = 10.0
@@ -72,8 +79,8 @@ class RerunRequest:
     """What to re-execute, and how (the API's ``RerunRequest``)."""
 
     run_id: str
-    env: str = "current"
-    data: str = "pinned"
+    env: EnvMode = CURRENT
+    data: DataMode = PINNED
     tolerance: float | None = None
     allow_missing: bool = False
     # The store holding the run; None: what `nbrepro rerun` resolves by itself.
@@ -98,8 +105,8 @@ class RerunRequest:
             raise JobRequestError("allow_missing must be true or false")
         request = cls(
             run_id=body.get("run_id") or "",
-            env=body.get("env") or "current",
-            data=body.get("data") or "pinned",
+            env=body.get("env") or CURRENT,
+            data=body.get("data") or PINNED,
             tolerance=body.get("tolerance"),
             allow_missing=bool(body.get("allow_missing", False)),
             tracking_uri=body.get("tracking_uri") or None,
@@ -111,12 +118,10 @@ class RerunRequest:
         """Raise :class:`JobRequestError` unless every option is one the CLI takes."""
         if not RUN_ID_RE.match(self.run_id or ""):
             raise JobRequestError(f"run_id {self.run_id!r} is not an MLflow run id (32 hex)")
-        if self.env not in ENV_CHOICES:
-            raise JobRequestError(f"env must be one of {', '.join(ENV_CHOICES)}, not {self.env!r}")
-        if self.data not in DATA_CHOICES:
-            raise JobRequestError(
-                f"data must be one of {', '.join(DATA_CHOICES)}, not {self.data!r}"
-            )
+        if self.env not in ENV_MODES:
+            raise JobRequestError(f"env must be one of {', '.join(ENV_MODES)}, not {self.env!r}")
+        if self.data not in DATA_MODES:
+            raise JobRequestError(f"data must be one of {', '.join(DATA_MODES)}, not {self.data!r}")
         tol = self.tolerance
         if tol is not None and (
             isinstance(tol, bool)
@@ -127,7 +132,7 @@ class RerunRequest:
             raise JobRequestError(
                 f"tolerance must be a non-negative number (a relative tolerance), not {tol!r}"
             )
-        if self.allow_missing and self.env != "recorded":
+        if self.allow_missing and self.env != RECORDED:
             raise JobRequestError("allow_missing applies to env 'recorded' only")
 
     def options(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 from nbrepro.errors import NbreproError
 from nbrepro.paths import file_lock
 from nbrepro.progress import read_progress
+from nbrepro.record.vocabulary import INTERRUPTED_EXITS, KILLED_EXITS, REPORT_EXITS, VERDICTS
 from nbrepro.redact import strip_uris_in_text
 
 STATE_FILE = "job.json"
@@ -36,15 +37,8 @@ PROGRESS_FILE = "progress.jsonl"
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
-VERDICTS = ("reproduced", "differs", "failed")
-# `nbrepro rerun` exit codes that come with a report on stdout: 0 reproduced, 1 differs,
-# 3 the rerun's cell failed (3 is also "could not execute at all", then without a report).
-REPORT_EXITS = (0, 1, 3)
-USAGE_EXIT = 2
-# 128 + SIGINT / SIGTERM: a rerun stopped by an interrupt (see nbrepro.cli.commands).
-INTERRUPTED_EXITS = (130, 143)
-# SIGKILL, as a child's return code and as a shell reports it.
-KILLED_EXITS = (-9, 137)
+# `nbrepro rerun` exit codes that come with a report on stdout (REPORT_EXITS): 3 is
+# also "could not execute at all", then without a report.
 LOG_TAIL_LINES = 20
 _TAIL_BYTES = 16_384
 

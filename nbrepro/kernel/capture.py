@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nbrepro.capture import environment
+from nbrepro.record.tags import CAPTURE_ERROR_TAG
 
 
 @lru_cache(maxsize=1)
@@ -202,9 +203,7 @@ def _finish(
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _warn(f"capture failed ({detail}); the run was ended without nbrepro's record.")
         try:
-            session.finish(
-                LogBundle(tags={"nbrepro.capture_error": detail[:500]}, files={}), status
-            )
+            session.finish(LogBundle(tags={CAPTURE_ERROR_TAG: detail[:500]}, files={}), status)
         except Exception as exc2:
             _warn(f"could not end the run either: {type(exc2).__name__}: {exc2}")
         return

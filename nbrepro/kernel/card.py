@@ -17,15 +17,26 @@ import html
 import threading
 import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import ipywidgets as widgets
 
 from nbrepro.kernel.display import summary_bundle
+from nbrepro.record.vocabulary import (
+    CURRENT,
+    DIFFERS,
+    FAILED,
+    LATEST,
+    PINNED,
+    RECORDED,
+    REPRODUCED,
+    DataMode,
+    EnvMode,
+)
 from nbrepro.store.tracking import display_uri
 
 POLL_SECONDS = 1.0
-VERDICT_COLORS = {"reproduced": "#2b8a3e", "differs": "#c92a2a", "failed": "#c92a2a"}
+VERDICT_COLORS = {REPRODUCED: "#2b8a3e", DIFFERS: "#c92a2a", FAILED: "#c92a2a"}
 
 
 @lru_cache(maxsize=1)
@@ -84,8 +95,8 @@ class ReproCard(widgets.VBox):
         self.body = widgets.HTML(self._body_html())
         narrow = {"width": "auto"}
         self.env_choice = widgets.Dropdown(
-            options=[("current", "current"), ("recorded (rebuilt with uv)", "recorded")],
-            value="current",
+            options=[(CURRENT, CURRENT), ("recorded (rebuilt with uv)", RECORDED)],
+            value=CURRENT,
             description="Environment",
             description_tooltip="current: this environment, drift listed; recorded: "
             "the run's packages rebuilt with uv (cached)",
@@ -93,8 +104,8 @@ class ReproCard(widgets.VBox):
             layout=narrow,
         )
         self.data_choice = widgets.Dropdown(
-            options=[("pinned to the versions read", "pinned"), ("latest", "latest")],
-            value="pinned",
+            options=[("pinned to the versions read", PINNED), (LATEST, LATEST)],
+            value=PINNED,
             description="Data",
             description_tooltip="pinned: every Delta table at the version this run read; "
             "latest: today's data",
@@ -194,8 +205,8 @@ class ReproCard(widgets.VBox):
             job = manager.submit(
                 RerunRequest(
                     run_id=self.rec["run"]["run_id"],
-                    env=str(self.env_choice.value),
-                    data=str(self.data_choice.value),
+                    env=cast(EnvMode, self.env_choice.value),
+                    data=cast(DataMode, self.data_choice.value),
                     tracking_uri=self.tracking_uri,
                 )
             )
@@ -274,13 +285,13 @@ class ReproCard(widgets.VBox):
                 f"{html.escape(str(failure.get('ename')))}: {html.escape(str(failure.get('evalue')))}"
             )
         reproduced = report.get("failure_reproduced")
-        if reproduced and verdict == "reproduced":
+        if reproduced and verdict == REPRODUCED:
             lines.append(
                 f"the original's failure too: {html.escape(str(reproduced.get('label')))} raised "
                 f"{html.escape(str(reproduced.get('ename')))}"
             )
         volatile = report.get("volatile") or {}
-        if verdict == "differs" and volatile.get("only"):
+        if verdict == DIFFERS and volatile.get("only"):
             kinds = ", ".join(html.escape(str(k)) for k in volatile.get("kinds") or [])
             lines.append(f"only volatile values differ ({kinds})")
         rerun_id = job.get("rerun_run_id")

@@ -1,25 +1,14 @@
-"""Data drift: has a table a run read moved since? ("v0 read, table now at v3").
-
-Also the compact ``nbrepro.delta_reads`` tag a capture writes, so a list of runs
-can say which tables moved without downloading any record, and the environment
-drift of a run against a live Python (a kernel's or the server's).
+"""Drift: has a table a run read moved since ("v0 read, table now at v3"), and how
+does a live Python (a kernel's or the server's) differ from the run's environment.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-DELTA_READS_TAG = "nbrepro.delta_reads"
-# MLflow refuses tag values over 8000 characters; leave room for the marker.
-MAX_TAG_CHARS = 7900
-# How long a table's current version is trusted when listing runs: paging through a
-# list opens each table once, not once per page.
-VERSION_CACHE_SECONDS = 5.0
+from nbrepro.capture.delta.tables import current_table, table_now
+from nbrepro.record import delta_reads
 
 
 def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -40,7 +29,7 @@ def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "detail": "",
         }
         try:
-            now = _open_table(str(read["uri"]))
+            now = table_now(str(read["uri"]))
         except ImportError:
             row["detail"] = "deltalake is not installed"
         except Exception as exc:  # TableNotFoundError, storage errors: shown to the user
@@ -56,14 +45,6 @@ def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _open_table(uri: str) -> tuple[int, str]:
-    """A table's current ``(version, table id)``; raises what deltalake raises."""
-    from deltalake import DeltaTable
-
-    table = DeltaTable(uri)
-    return int(table.version()), str(table.metadata().id)
-
-
 def _state(version_read: int, table_id: str | None, now: tuple[int, str]) -> str:
     """``recreated`` (another table id at the URI), ``moved`` (newer versions) or ``current``."""
     if table_id and now[1] != table_id:
@@ -73,97 +54,6 @@ def _state(version_read: int, table_id: str | None, now: tuple[int, str]) -> str
     return "current"
 
 
-def encode_reads_tag(reads: Iterable[Mapping[str, Any]]) -> str:
-    """The ``nbrepro.delta_reads`` tag: a JSON list of ``[uri, version, table_id]``.
-
-    Each distinct read appears once. When the list would not fit in an MLflow tag,
-    the last entries are dropped and a final ``{"dropped": N}`` says how many.
-    """
-    parts: list[str] = []
-    for read in reads:
-        entry = [str(read["uri"]), read.get("version"), read.get("table_id")]
-        part = json.dumps(entry, separators=(",", ":"))
-        if part not in parts:
-            parts.append(part)
-    kept: list[str] = []
-    size = 2  # the brackets
-    for part in parts:
-        if size + len(part) + 1 > MAX_TAG_CHARS:
-            break
-        kept.append(part)
-        size += len(part) + 1
-    if len(kept) < len(parts):
-        kept.append(json.dumps({"dropped": len(parts) - len(kept)}))
-    return "[" + ",".join(kept) + "]"
-
-
-def decode_reads_tag(value: str | None) -> tuple[list[tuple[str, int, str | None]], int] | None:
-    """Entries and dropped count of an ``nbrepro.delta_reads`` tag; None if unreadable."""
-    if not value:
-        return None
-    try:
-        items = json.loads(value)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(items, list):
-        return None
-    entries: list[tuple[str, int, str | None]] = []
-    dropped = 0
-    for item in items:
-        if isinstance(item, dict):
-            count = item.get("dropped") or 0
-            if not isinstance(count, int):
-                return None  # hand-edited: unknown rather than a failing list
-            dropped = count
-        elif isinstance(item, list) and len(item) == 3 and isinstance(item[1], int):
-            entries.append((str(item[0]), item[1], None if item[2] is None else str(item[2])))
-        else:
-            return None
-    return entries, dropped
-
-
-_cache_lock = threading.Lock()
-_current: dict[str, tuple[float, tuple[int, str] | None, int | None]] = {}
-
-
-def current_table(uri: str, max_age: float | None = None) -> tuple[int, str] | None:
-    """A table's current ``(version, table id)``, or None when it cannot be opened now.
-
-    Answers younger than ``max_age`` seconds (default :data:`VERSION_CACHE_SECONDS`)
-    are reused.
-    """
-    max_age = VERSION_CACHE_SECONDS if max_age is None else max_age
-    now = time.monotonic()
-    stamp = _log_stamp(uri)
-    with _cache_lock:
-        hit = _current.get(uri)
-    if hit is not None and now - hit[0] < max_age and hit[2] == stamp:
-        return hit[1]
-    answer: tuple[int, str] | None
-    try:
-        answer = _open_table(uri)
-    except Exception:  # not installed, not found, no access: unknown, the list says so
-        answer = None
-    with _cache_lock:
-        _current[uri] = (now, answer, stamp)
-    return answer
-
-
-def _log_stamp(uri: str) -> int | None:
-    """For a local table, when its ``_delta_log`` folder last changed (a commit adds a file).
-
-    A local table's answer is then never stale, whatever its age; remote tables
-    rely on the age limit alone.
-    """
-    if "://" in uri and not uri.startswith("file://"):
-        return None
-    folder = Path(uri.removeprefix("file://")) / "_delta_log"
-    try:
-        return folder.stat().st_mtime_ns
-    except OSError:
-        return None
-
-
 def reads_changed(value: str | None) -> dict[str, Any]:
     """For a runs list row: ``data_changed``, ``changed_tables`` and ``tables``.
 
@@ -171,7 +61,7 @@ def reads_changed(value: str | None) -> dict[str, Any]:
     every table is still at the version read, and None when it cannot be told (no
     tag, a table that cannot be opened, entries dropped from the tag).
     """
-    decoded = decode_reads_tag(value)
+    decoded = delta_reads.decode(value)
     if decoded is None:
         return {"data_changed": None, "changed_tables": [], "tables": None}
     entries, dropped = decoded

@@ -28,19 +28,21 @@ from typing import Any
 import nbformat
 
 from nbrepro.capture.history import (
-    EXPECTED_ERROR_TAG,
-    INJECTED_PARAMETERS_TAG,
     cell_error,
     tags_of,
     was_executed,
 )
 from nbrepro.errors import NotebookExecutionError
 from nbrepro.progress import ProgressWriter
+from nbrepro.record.tags import (
+    EXPECTED_ERROR_TAG,
+    INJECTED_PARAMETERS_TAG,
+    INJECTED_TAG,
+    PAPERMILL_MARKER_TAG,
+)
 
 # papermill.execute.ERROR_MARKER_TAG, named here to avoid importing papermill early.
-PAPERMILL_MARKER_TAG = "papermill-error-cell-tag"
 # The markdown cell listing a rerun's Delta pins at the top of the output notebook.
-INJECTED_TAG = "nbrepro-injected"
 PROGRESS_ENGINE = "nbrepro-progress"
 # The kernel's own log (transport warnings, its dying words after a timeout) is not the
 # user's business; nbrepro loads as an extension, so no cell of the user's shifts.

@@ -30,8 +30,9 @@ from nbrepro.capture import assemble, environment, options
 from nbrepro.capture.history import ExecutedCell, executed_from_notebook
 from nbrepro.errors import KernelNotFound, NbreproError, NotebookExecutionError
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV
+from nbrepro.record.tags import INJECTED_TAG
 from nbrepro.redact import MIN_SECRET_LENGTH, REDACTED, is_secret_name, keyed_digest
-from nbrepro.reproduce.execute import INJECTED_TAG, Execution, error_at, run_papermill, user_cells
+from nbrepro.reproduce.execute import Execution, error_at, run_papermill, user_cells
 from nbrepro.store.session import RunOptions, RunSession
 from nbrepro.store.tracking import display_uri
 
@@ -465,10 +466,11 @@ def _record_run(
         {k: v for k, v in e.items() if k != "kind"} for e in events if e["kind"] == "read"
     ]
     writes = [{k: v for k, v in e.items() if k != "kind"} for e in events if e["kind"] == "write"]
+    delta_notes: list[str] = []
     if reads:
-        from nbrepro.capture.delta.watcher import DeltaWatcher
+        from nbrepro.capture.delta.tables import with_commit_timestamps
 
-        reads = list(DeltaWatcher().finalize(reads))
+        reads = with_commit_timestamps(reads, delta_notes)
     err = None
     if error is not None:
         err = {
@@ -489,6 +491,7 @@ def _record_run(
         document=executed_nb,
         delta_reads=reads,
         delta_writes=writes,
+        delta_notes=delta_notes,
         warnings=warnings,
         environment=env,
         params=params,

@@ -20,8 +20,17 @@ from typing import Any
 import nbformat
 
 from nbrepro import record
-from nbrepro.capture.delta.watcher import DeltaWatcher, Pin
+from nbrepro.capture.delta.tables import Pin, check_pins
 from nbrepro.progress import ProgressWriter
+from nbrepro.record.tags import (
+    DATA_MODE_TAG,
+    ENV_MODE_TAG,
+    LAST_RERUN_TAG,
+    LAST_VERDICT_TAG,
+    REPRODUCES_TAG,
+    VERDICT_TAG,
+)
+from nbrepro.record.vocabulary import CURRENT, DATA_MODES, ENV_MODES, LATEST, PINNED, RECORDED
 from nbrepro.redact import REDACTED
 from nbrepro.reproduce.compare import report as compare
 from nbrepro.reproduce.envbuild import ensure_environment
@@ -39,8 +48,8 @@ class PinnedDataUnavailable(RunNotUsable):
 
 @dataclass
 class RerunOptions:
-    data: str = "pinned"  # or "latest"
-    env: str = "current"  # or "recorded"
+    data: str = PINNED  # or LATEST
+    env: str = CURRENT  # or RECORDED
     allow_missing: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
     output: str | None = None
@@ -82,7 +91,7 @@ def pins_for(rec: Mapping[str, Any]) -> tuple[dict[str, Pin], list[str]]:
 
 def check_pinned_data(pins: Mapping[str, Pin]) -> None:
     """Stop before executing when a pinned version cannot be read as it was."""
-    problems = [p for p in DeltaWatcher().check_pins(pins) if p.get("fatal")]
+    problems = [p for p in check_pins(pins) if p.get("fatal")]
     if problems:
         lines = "\n".join(f"  - {p['message']}" for p in problems)
         raise PinnedDataUnavailable(
@@ -154,19 +163,19 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     parameters = replay_parameters(rec, options.parameters)
     replay = original.replay()
     kernel_name: str | None = None
-    if options.env != "recorded":
+    if options.env != RECORDED:
         kernel_name = rerun_kernel(rec, replay, run_id, options.kernel_name)
     pins: dict[str, Pin] = {}
     notes: list[str] = []
-    if options.data == "pinned":
+    if options.data == PINNED:
         pins, notes = pins_for(rec)
         check_pinned_data(pins)
-    elif options.data != "latest":
-        raise RunNotUsable(f"--data takes 'pinned' or 'latest', not {options.data!r}")
+    elif options.data != LATEST:
+        raise RunNotUsable(f"--data takes {' or '.join(DATA_MODES)}, not {options.data!r}")
 
     extra_env: dict[str, str] = {}
     built = None
-    if options.env == "recorded":
+    if options.env == RECORDED:
         progress.write("building environment")
         built = ensure_environment(
             rec["environment"], allow_missing=options.allow_missing, log=options.log
@@ -178,8 +187,8 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
         notes.extend(built.notes)
         if built.skipped:
             notes.append("rebuilt without: " + "; ".join(built.skipped))
-    elif options.env != "current":
-        raise RunNotUsable(f"--env takes 'current' or 'recorded', not {options.env!r}")
+    elif options.env != CURRENT:
+        raise RunNotUsable(f"--env takes {' or '.join(ENV_MODES)}, not {options.env!r}")
 
     with tempfile.TemporaryDirectory(prefix="nbrepro-rerun-") as tmp:
         replay_path = Path(tmp) / "replay.ipynb"
@@ -199,9 +208,9 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
             cwd=working_dir(rec),
             pins=pins,
             extra_tags={
-                "nbrepro.reproduces": run_id,
-                "nbrepro.data": options.data,
-                "nbrepro.env": options.env,
+                REPRODUCES_TAG: run_id,
+                DATA_MODE_TAG: options.data,
+                ENV_MODE_TAG: options.env,
             },
             run_extra={"reproduces": run_id, "data_mode": options.data, "env_mode": options.env},
             notebook_path=rec["code"]["document"].get("path"),
@@ -245,11 +254,11 @@ def _log_report(uri: str, original: CapturedRun, rerun_id: str, report: dict[str
     log_bundle(
         client,
         rerun_id,
-        LogBundle(tags={"nbrepro.verdict": report["verdict"]}, files=files),
+        LogBundle(tags={VERDICT_TAG: report["verdict"]}, files=files),
     )
     # The original carries its latest verdict, so a list of runs needs one search.
-    client.set_tag(original.run_id, "nbrepro.last_verdict", report["verdict"])
-    client.set_tag(original.run_id, "nbrepro.last_rerun", rerun_id)
+    client.set_tag(original.run_id, LAST_VERDICT_TAG, report["verdict"])
+    client.set_tag(original.run_id, LAST_RERUN_TAG, rerun_id)
 
 
 def diff(run_a: str, run_b: str, tracking_uri: str, **kwargs: Any) -> dict[str, Any]:

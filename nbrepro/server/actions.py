@@ -3,7 +3,7 @@ copies of a run's notebooks to open.
 
 Thin glue: :mod:`nbrepro.jobs.manager` runs reruns, :mod:`nbrepro.server.kernelexec` talks to
 a notebook's kernel, :mod:`nbrepro.reproduce.drift` computes drift, :mod:`nbrepro.server.notebook_copy`
-writes the copies. Errors map to status codes in :func:`nbrepro.server.extension._status_for`.
+writes the copies. Errors map to status codes in :func:`nbrepro.server.base.error_response`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import tornado
 
-from nbrepro.server.extension import BadRequest, BaseHandler
+from nbrepro.server.base import BadRequest, BaseHandler
 from nbrepro.server.kernelexec import KernelBusy, NoRunningKernel, call_in_kernel
 
 

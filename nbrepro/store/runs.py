@@ -19,6 +19,7 @@ import nbformat
 from nbrepro import record
 from nbrepro.capture.history import same_source, was_executed
 from nbrepro.errors import NbreproError, RecordError, cell_label
+from nbrepro.record.tags import CAPTURE_ERROR_TAG, is_nbrepro_run
 from nbrepro.store.tracking import client_for, display_uri
 
 RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -26,6 +27,10 @@ RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 class RunNotUsable(NbreproError):
     """A run cannot be read, re-executed or compared (user input; exit code 2)."""
+
+
+class RunNotFound(RunNotUsable):
+    """The tracking store has no run with this id (HTTP 404)."""
 
 
 @dataclass
@@ -183,18 +188,18 @@ def load_run(run_id: str, tracking_uri: str) -> CapturedRun:
     try:
         run = client.get_run(run_id)
     except MlflowException as exc:
-        if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
-            raise RunNotUsable(f"no run {run_id} in the tracking store {shown}") from exc
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise RunNotFound(f"no run {run_id} in the tracking store {shown}") from exc
         raise
     tags = run.data.tags
-    if "nbrepro.schema_version" not in tags and "nbrepro.capture_id" not in tags:
+    if not is_nbrepro_run(tags):
         raise RunNotUsable(
             f"run {run_id} in {shown} was not captured by nbrepro (no nbrepro.* tags); "
             "capture it with %%repro or `nbrepro run`"
         )
-    if tags.get("nbrepro.capture_error"):
+    if tags.get(CAPTURE_ERROR_TAG):
         raise RunNotUsable(
-            f"run {run_id}: nbrepro failed while capturing it ({tags['nbrepro.capture_error']})"
+            f"run {run_id}: nbrepro failed while capturing it ({tags[CAPTURE_ERROR_TAG]})"
         )
     partial = CapturedRun(run=run, record={}, tracking_uri=tracking_uri)
     text = partial.artifact_text("record")

@@ -17,6 +17,7 @@ from importlib.util import find_spec
 from typing import Any
 
 from nbrepro.errors import TrackingUnavailable
+from nbrepro.record.tags import CAPTURE_ID_TAG
 from nbrepro.store import spool, tracking
 
 
@@ -147,7 +148,7 @@ class RunSession:
                 self.experiment_id = tracking.ensure_experiment(
                     client, uri, self.experiment_name, cached=cached
                 )
-        tags = {"nbrepro.capture_id": self.capture_id, **self.options.tags}
+        tags = {CAPTURE_ID_TAG: self.capture_id, **self.options.tags}
         self._nested = mlflow.active_run() is not None
         run = mlflow.start_run(
             experiment_id=self.experiment_id,
@@ -242,7 +243,7 @@ class RunSession:
         entry.target_run_id = self.run_id
         client = tracking.client_for(entry.local_tracking_uri)
         exp_id = tracking.ensure_experiment(client, entry.local_tracking_uri, self.experiment_name)
-        local = client.create_run(exp_id, tags={"nbrepro.capture_id": self.capture_id})
+        local = client.create_run(exp_id, tags={CAPTURE_ID_TAG: self.capture_id})
         entry.local_run_id = local.info.run_id
         tracking.log_bundle(client, local.info.run_id, bundle)
         client.set_terminated(local.info.run_id, status=status)

@@ -22,6 +22,7 @@ from typing import Any
 
 from nbrepro import paths, record
 from nbrepro.errors import NbreproError, TrackingUnavailable
+from nbrepro.record.tags import CAPTURE_ID_TAG, MLFLOW_LOG_MODEL_TAG_PREFIX, MLFLOW_RUN_NAME_TAG
 from nbrepro.store.tracking import (
     check_reachable,
     client_for,
@@ -175,7 +176,7 @@ def _create_target(dst: Any, uri: str, entry: SpoolEntry, local: Any) -> str:
     run = dst.create_run(
         exp_id,
         start_time=local.info.start_time,
-        tags={"nbrepro.capture_id": entry.capture_id},
+        tags={CAPTURE_ID_TAG: entry.capture_id},
         run_name=local.info.run_name,
     )
     return str(run.info.run_id)
@@ -190,7 +191,7 @@ def _copy_data(src: Any, dst: Any, local_run_id: str, run_id: str) -> None:
     tags = [
         RunTag(k, v)
         for k, v in local.data.tags.items()
-        if k not in ("mlflow.runName",) and not k.startswith("mlflow.log-model")
+        if k not in (MLFLOW_RUN_NAME_TAG,) and not k.startswith(MLFLOW_LOG_MODEL_TAG_PREFIX)
     ]
     metrics: list[Metric] = []
     for key in local.data.metrics:

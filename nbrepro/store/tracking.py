@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbrepro import paths
 from nbrepro.errors import TrackingUnavailable
+from nbrepro.record.tags import MLFLOW_DATASET_CONTEXT_TAG
 from nbrepro.redact import strip_uri_credentials
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def _dataset_inputs(reads: Iterable[Mapping[str, Any]]) -> list[Any]:
         inputs.append(
             DatasetInput(
                 dataset=dataset._to_mlflow_entity(),
-                tags=[InputTag(key="mlflow.data.context", value="delta-read")],
+                tags=[InputTag(key=MLFLOW_DATASET_CONTEXT_TAG, value="delta-read")],
             )
         )
     return inputs

@@ -1,14 +1,8 @@
 """Watch Delta Lake reads and writes, and pin tables to recorded versions on re-execution.
 
 Importing this module never imports ``deltalake``: :meth:`DeltaWatcher.install` patches it
-when present, or waits for its first import with a ``sys.meta_path`` hook.
-
-Canonical table uri (:func:`normalize_uri`, used for records and pins alike):
-
-* local tables: the absolute, symlink-resolved path without ``file://`` and without a
-  trailing slash (``/data/sales``); ``file://`` uris are decoded to that same form;
-* object stores: ``scheme://bucket/path`` with the scheme lower-cased, userinfo and
-  secret-looking query parameters removed and no trailing slash (``s3://bucket/sales``).
+when present, or waits for its first import with a ``sys.meta_path`` hook. Tables are keyed
+by their canonical uri (:func:`nbrepro.capture.delta.uri.normalize_uri`).
 
 Reads are seen through ``DeltaTable`` itself, so every caller (polars too) is covered. A
 ``write_deltalake`` name bound before :meth:`DeltaWatcher.install` (``from deltalake import
@@ -19,24 +13,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import os
-import re
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, TypedDict, cast
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from nbrepro.capture.delta.tables import WAY_OUT, Pin, open_table, with_commit_timestamps
+from nbrepro.capture.delta.uri import normalize_uri
 from nbrepro.errors import NbreproError
-
-
-class Pin(TypedDict):
-    """The version a table is held at during re-execution (keyed by normalized uri)."""
-
-    version: int
-    table_id: str | None
 
 
 class DeltaRead(TypedDict):
@@ -67,16 +53,6 @@ class DeltaWrite(TypedDict):
     time: str
 
 
-class PinProblem(TypedDict):
-    """Why a pinned version cannot be reproduced; ``fatal`` False is informational only."""
-
-    uri: str
-    version: int
-    kind: str  # table_missing | table_replaced | version_unavailable | files_missing | not_checked
-    fatal: bool
-    message: str
-
-
 class PinnedTableMismatch(NbreproError):
     """A pinned table was re-created: same uri, different table id, so versions differ."""
 
@@ -90,79 +66,18 @@ class PinnedTableMismatch(NbreproError):
         self.version = version
 
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")
-_SECRET_NAMES = frozenset({"sig", "sas", "auth", "code", "pwd"})
-_SECRET_PARTS = ("token", "secret", "passw", "signature", "credential", "key", "x-amz-", "x-goog-")
 _LIBRARIES = frozenset({"polars", "pandas", "dask", "duckdb", "daft", "ray", "pyarrow"})
-_URI_CACHE: dict[str, str] = {}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_WAY_OUT = "Rerun with --data latest to read the table's current version instead."
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _strip_credentials(uri: str) -> str:
-    """Drop userinfo and secret-looking query parameters from an object-store uri."""
-    parts = urlsplit(uri)
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in _SECRET_NAMES and not any(s in k.lower() for s in _SECRET_PARTS)
-    ]
-    out = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
-    return f"{out}?{urlencode(query)}" if query else out
-
-
-@functools.lru_cache(maxsize=1)
-def _shared_stripper() -> Callable[[str], str] | None:
-    # nbrepro.redact, when another part of nbrepro provides it, knows more secret names.
-    try:
-        mod = importlib.import_module("nbrepro.redact")
-    except ImportError:
-        return None
-    fn = getattr(mod, "strip_uri_credentials", None)
-    return cast("Callable[[str], str]", fn) if callable(fn) else None
-
-
-def normalize_uri(uri: str | os.PathLike[str]) -> str:
-    """Return the canonical, credential-free form of a table uri (see the module docstring).
-
-    Args:
-        uri: A local path, ``file://`` uri or object-store uri.
-
-    Returns:
-        The canonical uri used as the key of records and pins.
-    """
-    raw = os.fspath(uri)
-    cached = _URI_CACHE.get(raw)
-    if cached is not None:
-        return cached
-    match = _SCHEME.match(raw)
-    if match is None:
-        result = os.path.realpath(raw)
-    elif match.group(1).lower() == "file":
-        path = unquote(urlsplit(raw).path)
-        result = os.path.realpath(path[1:] if re.match(r"^/[A-Za-z]:", path) else path)
-    else:
-        shared = _shared_stripper()
-        clean = _strip_credentials(shared(raw) if shared else raw)
-        base, sep, query = clean.partition("?")
-        scheme, _, rest = base.partition("://")
-        result = f"{scheme.lower()}://{rest.rstrip('/')}{sep}{query}"
-    # Relative paths depend on the working directory, so only cwd-independent input is cached.
-    if match is not None or os.path.isabs(raw):
-        if len(_URI_CACHE) > 1024:
-            _URI_CACHE.clear()
-        _URI_CACHE[raw] = result
-    return result
-
-
 def _internal(module: str) -> bool:
     # deltalake builds DeltaTables itself (write_deltalake, DeltaTable.create) and so does
-    # this module: those are not the notebook's reads and must never be pinned.
-    return module == __name__ or module == "deltalake" or module.startswith("deltalake.")
+    # nbrepro (nbrepro.capture.delta.tables): not the notebook's reads, never pinned.
+    top = module.partition(".")[0]
+    return top == "deltalake" or top == "nbrepro"
 
 
 def _requested(version: Any) -> int | str | None:
@@ -336,9 +251,7 @@ class DeltaWatcher:
                     orig(dt, *args, **kwargs)
                 except Exception as exc:
                     if hasattr(exc, "add_note"):  # Python >= 3.11; same type, more context
-                        exc.add_note(
-                            f"nbrepro pinned {uri} to version {pin['version']}. {_WAY_OUT}"
-                        )
+                        exc.add_note(f"nbrepro pinned {uri} to version {pin['version']}. {WAY_OUT}")
                     raise
                 current, want = str(dt.metadata().id), pin.get("table_id")
                 if want and current != want:  # re-created table: its versions are other data
@@ -478,12 +391,9 @@ class DeltaWatcher:
             if note not in self.notes and len(self.notes) < 200:
                 self.notes.append(note)
 
-    def _open(self, uri: str, storage: Any = None, version: int | None = None) -> Any:
+    def _open(self, uri: str, storage: Any = None) -> Any:
         """Open a table for nbrepro itself: never recorded, never pinned (see ``_internal``)."""
-        import deltalake
-
-        storage = storage or self._storage.get(uri)
-        return deltalake.DeltaTable(uri, version=version, storage_options=storage)
+        return open_table(uri, storage or self._storage.get(uri))
 
     def reads(self) -> list[DeltaRead]:
         """Return copies of the read records, in first-seen order."""
@@ -517,92 +427,15 @@ class DeltaWatcher:
         """Return copies of ``reads`` with ``commit_timestamp`` filled in; never raises.
 
         Args:
-            reads: Read records, e.g. from :meth:`reads` or a headless event stream.
+            reads: Read records, e.g. from :meth:`reads`.
         """
-        out = [cast(DeltaRead, dict(r)) for r in reads]
-        groups: dict[tuple[str, str | None], list[DeltaRead]] = {}
-        for rec in out:
-            if rec.get("commit_timestamp") is None and isinstance(rec.get("version"), int):
-                groups.setdefault((str(rec.get("uri")), rec.get("table_id")), []).append(rec)
-        for (uri, table_id), group in groups.items():
-            try:
-                dt = self._open(uri)
-                if table_id and str(dt.metadata().id) != table_id:
-                    raise RuntimeError("the table was re-created; the old history is gone")
-                # history() of the latest snapshot, limited to the versions needed: a
-                # time-travelled table labels its (latest) history with wrong versions.
-                needed = dt.version() - min(r["version"] for r in group) + 1
-                stamps = {h["version"]: h.get("timestamp") for h in dt.history(max(needed, 1))}
-            except Exception as exc:
-                self._note(f"no commit time for {uri}: {exc!r}")
-                continue
-            for rec in group:
-                ms = stamps.get(rec["version"])
-                if ms is None:
-                    self._note(f"no commit time for {uri} version {rec['version']}")
-                    continue
-                iso = (_EPOCH + timedelta(milliseconds=ms)).isoformat()
-                rec["commit_timestamp"] = iso
-                with self._lock:
-                    own = self._reads.get((uri, rec.get("table_id"), rec["version"]))
-                    if own is not None:
-                        own["commit_timestamp"] = iso
-        return out
-
-    def check_pins(self, pins: Mapping[str, Pin]) -> list[PinProblem]:
-        """Check that every pinned version can still be read, before re-executing.
-
-        Args:
-            pins: ``{uri: {"version": int, "table_id": str | None}}``.
-
-        Returns:
-            One problem per pin that cannot be reproduced (and an informational,
-            non-fatal ``not_checked`` one for object-store data files).
-        """
-        problems: list[PinProblem] = []
-        for raw, pin in pins.items():
-            uri, version = normalize_uri(raw), int(pin["version"])
-            found = self._pin_problem(uri, version, pin.get("table_id"))
-            if found is not None:
-                fatal = found[0] != "not_checked"
-                msg = f"Delta table {uri} version {version}: {found[1]}."
-                text = f"{msg} {_WAY_OUT}" if fatal else msg
-                problems.append(
-                    PinProblem(uri=uri, version=version, kind=found[0], fatal=fatal, message=text)
-                )
-        return problems
-
-    def _pin_problem(self, uri: str, version: int, want: str | None) -> tuple[str, str] | None:
-        try:
-            dt = self._open(uri, version=version)
-        except Exception as exc:
-            try:
-                now = self._open(uri)
-            except Exception:
-                return "table_missing", f"the table cannot be opened ({exc})"
-            if want and str(now.metadata().id) != want:
-                return "table_replaced", f"the table was re-created (id {want} is gone)"
-            latest = now.version()
-            if version > latest:
-                return "version_unavailable", f"the table only goes up to version {latest}"
-            return "version_unavailable", f"its log was cleaned up (latest is {latest})"
-        current = str(dt.metadata().id)
-        if want and current != want:
-            return "table_replaced", f"the table was re-created (id {want}, now {current})"
-        if _SCHEME.match(uri):
-            return "not_checked", "data files in object stores were not checked"
-        import pyarrow
-
-        # Log paths are percent-encoded, relative to the table root (or absolute uris);
-        # file_uris() mixes encoded and on-disk forms, so it cannot be checked directly.
-        paths = pyarrow.table(dt.get_add_actions()).column("path").to_pylist()
-        missing = []
-        for path in paths:
-            local = urlsplit(path).path if _SCHEME.match(path) else os.path.join(uri, path)
-            if not os.path.exists(unquote(local)):
-                missing.append(unquote(local))
-        if not missing:
-            return None
-        example = os.path.basename(missing[0])
-        why = f"{len(missing)} of {len(paths)} data files are missing (vacuumed?), e.g. {example}"
-        return "files_missing", why
+        notes: list[str] = []
+        out = with_commit_timestamps(reads, notes, self._storage)
+        for note in notes:
+            self._note(note)
+        with self._lock:
+            for rec in out:
+                own = self._reads.get((rec["uri"], rec.get("table_id"), rec["version"]))
+                if own is not None and rec.get("commit_timestamp"):
+                    own["commit_timestamp"] = rec["commit_timestamp"]
+        return [cast(DeltaRead, rec) for rec in out]

@@ -18,8 +18,10 @@ from typing import Any
 import nbformat
 
 from nbrepro.capture import environment
-from nbrepro.capture.history import INJECTED_PARAMETERS_TAG, origin_of, tags_of
+from nbrepro.capture.history import origin_of, tags_of
 from nbrepro.errors import NotebookExecutionError, cell_label
+from nbrepro.record.tags import INJECTED_PARAMETERS_TAG
+from nbrepro.record.vocabulary import DIFFERS, FAILED, REPRODUCED, Verdict
 from nbrepro.reproduce.compare import codediff, outputs
 from nbrepro.store.runs import CapturedRun
 
@@ -285,18 +287,19 @@ def build_report(
         + (1 if fa is not None and fa["cell"] is not None else 0)
     )
     failed = fb is not None and (fa is None or fb["cell"] is None or fa["cell"] != fb["cell"])
+    verdict: Verdict
     if failed:
-        verdict = "failed"
+        verdict = FAILED
     elif differs:
-        verdict = "differs"
+        verdict = DIFFERS
     elif compared == 0:
-        verdict = "failed"
+        verdict = FAILED
         notes.append(
             "Nothing could be compared: the original recorded no outputs, params or metrics "
             "that the rerun also has, so whether it reproduces is unknown."
         )
     else:
-        verdict = "reproduced"
+        verdict = REPRODUCED
     hidden = a["code"]["hidden_state"]
     if hidden["hidden"]:
         notes.append(
@@ -357,13 +360,13 @@ def _code_only(nb: Any, ran: set[int] | None = None) -> Any:
 def verdict_line(report: Mapping[str, Any]) -> str:
     """``Verdict: DIFFERS (outputs)``, with what a reader must know to trust it."""
     verdict = report["verdict"].upper()
-    if report["differs"] and report["verdict"] != "failed":
+    if report["differs"] and report["verdict"] != FAILED:
         verdict += f" ({', '.join(report['differs'])})"
     volatile = report.get("volatile") or {}
     kinds = ", ".join(volatile.get("kinds") or [])
     failures_same = report["sections"]["outputs"].get("failures", {}).get("same", True)
     if (
-        report["verdict"] == "differs"
+        report["verdict"] == DIFFERS
         and volatile.get("only")
         and not volatile.get("ignored")
         and failures_same
@@ -375,7 +378,7 @@ def verdict_line(report: Mapping[str, Any]) -> str:
     elif volatile.get("ignored") and kinds:
         verdict += f" (volatile values ignored: {kinds})"
     done = report.get("failure_reproduced")
-    if done and report["verdict"] == "reproduced":
+    if done and report["verdict"] == REPRODUCED:
         verdict += (
             f", including the original's failure: {done['label']} raised "
             f"{done['ename']}: {done['evalue']}"

@@ -1,0 +1,188 @@
+"""What every nbrepro handler shares: the extension's settings, request parsing, and
+the one mapping from errors to HTTP statuses and the REST body's ``code``.
+
+400 bad input, 404 unknown run or job, 409 no running (or an idle) kernel for the
+notebook, 503 tracking store unreachable, 500 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import tornado
+from jupyter_server.base.handlers import APIHandler
+from traitlets import Float, Int, Unicode
+from traitlets.config import Configurable
+
+from nbrepro.errors import NbreproError, TrackingUnavailable
+from nbrepro.jobs.state import JobNotFound
+from nbrepro.server.kernelexec import KernelBusy, KernelCallFailed, NoRunningKernel
+from nbrepro.server.notebook_copy import FolderOutsideRoot, NotCaptured
+from nbrepro.store.runs import RUN_ID_RE, RunNotFound
+
+TRACKING_URI_HEADER = "X-Nbrepro-Tracking-Uri"
+
+
+class NbreproServer(Configurable):
+    """Settings of the server extension (``c.NbreproServer.tracking_uri = ...``)."""
+
+    tracking_uri = Unicode(
+        "", help="Tracking URI override (default: MLFLOW_TRACKING_URI, else nbrepro's store)."
+    ).tag(config=True)
+    max_concurrent_reruns = Int(
+        2, help="Reruns run at once; more wait, queued (each runs a kernel)."
+    ).tag(config=True)
+    jobs_dir = Unicode(
+        "", help="Folder of rerun jobs (default: the jobs folder in nbrepro's home)."
+    ).tag(config=True)
+    kernel_timeout = Float(
+        120.0, help="Seconds to wait for a notebook's kernel to answer a capture or a query."
+    ).tag(config=True)
+    open_dir = Unicode(
+        "nbrepro-runs",
+        help="Folder, relative to the server's root (or absolute inside it), where a run's "
+        "replay or captured notebook is written to be opened.",
+    ).tag(config=True)
+
+    _jobs: Any = None
+    _jobs_lock = threading.Lock()
+
+    def job_manager(self) -> Any:
+        """The server's :class:`nbrepro.jobs.manager.JobManager` (made on first use)."""
+        from nbrepro.jobs.manager import JobManager
+        from nbrepro.paths import jobs_dir
+
+        with self._jobs_lock:
+            if self._jobs is None:
+                folder = Path(self.jobs_dir) if self.jobs_dir else jobs_dir()
+                self._jobs = JobManager(folder, max_concurrent=self.max_concurrent_reruns)
+            return self._jobs
+
+
+class BadRequest(NbreproError):
+    """A request the client must fix (400)."""
+
+
+# Each error a handler can raise: its HTTP status and the body's ``code`` (the API's
+# ``ErrorCode``). The first matching type wins: subclasses before their bases.
+_ERRORS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (BadRequest, 400, "bad-request"),
+    (RunNotFound, 404, "run-not-found"),
+    (JobNotFound, 404, "job-not-found"),
+    (NotCaptured, 404, "not-captured"),
+    (KernelBusy, 409, "kernel-busy"),
+    (NoRunningKernel, 409, "kernel-not-running"),
+    (KernelCallFailed, 500, "kernel-call-failed"),
+    (FolderOutsideRoot, 500, "outside-root"),
+    (TrackingUnavailable, 503, "tracking-unavailable"),
+    (NbreproError, 400, "bad-request"),  # RunNotUsable, JobRequestError...: the request names it
+)
+ERROR_CODES = frozenset({code for _, _, code in _ERRORS} | {"forbidden", "http-error", "internal"})
+
+
+def error_response(exc: BaseException) -> tuple[int, str, str]:
+    """The HTTP status, the message and the ``code`` a handler answers ``exc`` with."""
+    if isinstance(exc, tornado.web.HTTPError):
+        code = "forbidden" if exc.status_code == 403 else "http-error"
+        return exc.status_code, exc.log_message or exc.reason or "", code
+    for kind, status, code in _ERRORS:
+        if isinstance(exc, kind):
+            return status, str(exc), code
+    return 500, f"{type(exc).__name__}: {exc}", "internal"
+
+
+class BaseHandler(APIHandler):
+    @property
+    def settings_obj(self) -> NbreproServer:
+        return self.settings["nbrepro"]
+
+    def tracking_override(self) -> str | None:
+        """The store this request names (``tracking_uri``), else the server's setting."""
+        # The sidebar sends a header: query strings end up in the server's request log.
+        value = (
+            self.request.headers.get(TRACKING_URI_HEADER)
+            or self.get_argument("tracking_uri", None)
+            or self.body_field("tracking_uri", str)
+        )
+        return value or self.settings_obj.tracking_uri or None
+
+    def tracking_uri(self) -> str:
+        from nbrepro.store.tracking import resolve_tracking_uri
+
+        return resolve_tracking_uri(self.tracking_override())
+
+    def json_body(self) -> dict[str, Any]:
+        """The request's JSON object body (``{}`` when empty)."""
+        if not hasattr(self, "_json_body"):
+            raw = self.request.body or b""
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except (ValueError, UnicodeDecodeError):
+                raise BadRequest("the request body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise BadRequest("the request body must be a JSON object")
+            self._json_body = body
+        return self._json_body
+
+    def body_field(self, key: str, kind: type) -> Any:
+        """A field of the JSON body, None when absent; 400 when of another type."""
+        value = self.json_body().get(key)
+        if value is not None and not isinstance(value, kind):
+            raise BadRequest(f"{key} must be a {kind.__name__}")
+        return value
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A request the client must fix is not a server failure: one line, no traceback.
+        if value is not None and error_response(value)[0] < 500:
+            self.log.info("nbrepro: %s %s: %s", self.request.method, self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        message, code = self._reason, "forbidden" if status_code == 403 else "http-error"
+        if exc_info is not None:
+            status_code, message, code = error_response(exc_info[1])
+            self.set_status(status_code)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message, "status": status_code, "code": code}))
+
+    def run_id_arg(self, value: str) -> str:
+        if not RUN_ID_RE.match(value):
+            raise BadRequest(f"{value!r} is not an MLflow run id")
+        return value
+
+    def server_root(self) -> Path:
+        return Path(self.settings.get("server_root_dir", os.getcwd())).resolve()
+
+    def notebook_arg(self, value: str | None = None) -> str | None:
+        """A notebook path (``value``, else the ``notebook`` query argument), confined
+        to the server's root folder; absolute."""
+        value = value or self.get_argument("notebook", None)
+        if not value:
+            return None
+        root = self.server_root()
+        path = (root / value).resolve()
+        if root != path and root not in path.parents:
+            raise BadRequest(f"notebook path {value!r} is outside the server's root")
+        return str(path)
+
+    async def checked_tracking(self) -> str:
+        """The request's store, checked reachable (503 otherwise)."""
+        from nbrepro.store.tracking import check_reachable
+
+        uri = self.tracking_uri()
+        # A probe of an HTTP store waits up to seconds: not on the server's event loop.
+        await asyncio.to_thread(check_reachable, uri)
+        return uri

@@ -1,0 +1,90 @@
+"""The read side of the REST API: the version, runs, one run, two runs compared."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import tornado
+
+from nbrepro._version import __version__
+from nbrepro.server.base import BadRequest, BaseHandler
+
+MAX_PAGE = 500
+
+
+class VersionHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.finish({"version": __version__})
+
+
+class RunsHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbrepro.cli.render import list_rows
+
+        try:
+            size = int(self.get_argument("max_results", "50"))
+        except ValueError:
+            raise BadRequest("max_results must be a whole number") from None
+        if not 1 <= size <= MAX_PAGE:
+            raise BadRequest(f"max_results must be between 1 and {MAX_PAGE}")
+        uri = await self.checked_tracking()
+        # MLflow calls block: keep them off the server's event loop.
+        rows, token = await asyncio.to_thread(
+            list_rows,
+            uri,
+            experiment=self.get_argument("experiment", None),
+            notebook=self.notebook_arg(),
+            max_results=size,
+            page_token=self.get_argument("page_token", None),
+            with_token=True,
+        )
+        self.finish({"runs": rows, "next_page_token": token})
+
+
+class RunHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        from nbrepro.reproduce.drift import table_drift
+        from nbrepro.store.runs import load_run
+
+        captured = await asyncio.to_thread(
+            load_run, self.run_id_arg(run_id), await self.checked_tracking()
+        )
+        rec = captured.record
+        drift = await asyncio.to_thread(table_drift, rec["data"]["reads"])
+        self.finish(
+            {
+                "run_id": captured.run_id,
+                "status": captured.run.info.status,
+                "tags": dict(captured.run.data.tags),
+                "params": captured.params,
+                "metrics": captured.metrics,
+                "record": {
+                    key: rec[key]
+                    for key in ("run", "code", "data", "warnings", "mode", "created_at")
+                },
+                "environment": {
+                    "hash": rec["environment"]["hash"],
+                    "python": rec["environment"]["python"],
+                    "packages": len(rec["environment"]["packages"]),
+                    "os": rec["environment"].get("os"),
+                    "hardware": rec["environment"].get("hardware"),
+                    "git": rec["environment"].get("git"),
+                },
+                "drift": drift,
+            }
+        )
+
+
+class CompareHandler(BaseHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbrepro.reproduce.rerun import diff
+
+        a = self.run_id_arg(self.get_argument("a", ""))
+        b = self.run_id_arg(self.get_argument("b", ""))
+        report = await asyncio.to_thread(diff, a, b, await self.checked_tracking())
+        self.finish(json.dumps(report, default=str))
