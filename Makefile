@@ -37,9 +37,11 @@ demo: install
 lab: demo
 	cd .nbrepro-demo && $(BIN)/jupyter lab demo.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# lint-imports checks the layers of docs/architecture.md (contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check nbrepro tests benchmarks ui-tests
 	$(BIN)/ruff format --check nbrepro tests benchmarks ui-tests
+	$(BIN)/lint-imports
 	$(JLPM) lint:ts
 	$(JLPM) lint:format
 	$(JLPM) check:types

@@ -5,6 +5,54 @@
  */
 
 /**
+ * bad-request: a request to fix (400); run-not-found, job-not-found, not-captured: no such run or job, or the run did not record that notebook (404); kernel-not-running, kernel-busy: the notebook's kernel cannot be asked now (409); kernel-call-failed, outside-root, internal, http-error: the server failed (5xx, or another HTTP error); tracking-unavailable: the MLflow store cannot be reached (503); forbidden: not authenticated (403).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "ErrorCode".
+ */
+export type ErrorCode =
+  | 'bad-request'
+  | 'run-not-found'
+  | 'job-not-found'
+  | 'not-captured'
+  | 'kernel-not-running'
+  | 'kernel-busy'
+  | 'kernel-call-failed'
+  | 'outside-root'
+  | 'tracking-unavailable'
+  | 'forbidden'
+  | 'http-error'
+  | 'internal';
+/**
+ * A reproduction report's verdict: reproduced, the results differ, or the rerun failed (or nothing could be compared).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "Verdict".
+ */
+export type Verdict = 'reproduced' | 'differs' | 'failed';
+/**
+ * Which Python a rerun uses: the current one (drift reported), or one rebuilt from the recorded packages.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "EnvMode".
+ */
+export type EnvMode = 'current' | 'recorded';
+/**
+ * Which data a rerun reads: the Delta versions the run read, or each table's latest.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "DataMode".
+ */
+export type DataMode = 'pinned' | 'latest';
+/**
+ * A rerun job's state.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "JobState".
+ */
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/**
  * Any error response: what failed or what to fix, and the HTTP status.
  *
  * This interface was referenced by `NbreproApi`'s JSON-Schema
@@ -13,6 +61,10 @@
 export interface ErrorBody {
   message: string;
   status: number;
+  /**
+   * What kind of error, for clients to act on without reading the message: a route nbrepro does not have never answers with this body.
+   */
+  code: ErrorCode;
 }
 /**
  * GET version: the server extension's version.
@@ -52,7 +104,7 @@ export interface RunRow {
   /**
    * A rerun's verdict, or for an original the verdict of its latest rerun.
    */
-  verdict: 'reproduced' | 'differs' | 'failed' | null;
+  verdict: Verdict | null;
   hidden_state: boolean;
   metrics: {
     [k: string]: number | undefined;
@@ -252,11 +304,11 @@ export interface RerunRequest {
   /**
    * Run in the server's environment (drift reported), or in one rebuilt from the recorded packages.
    */
-  env?: 'current' | 'recorded';
+  env?: EnvMode & string;
   /**
    * Read Delta tables at the recorded versions, or at their current ones.
    */
-  data?: 'pinned' | 'latest';
+  data?: DataMode & string;
   /**
    * Relative tolerance for every metric (default: exact).
    */
@@ -277,8 +329,8 @@ export interface RerunRequest {
  * via the `definition` "JobOptions".
  */
 export interface JobOptions {
-  env: 'current' | 'recorded';
-  data: 'pinned' | 'latest';
+  env: EnvMode;
+  data: DataMode;
   tolerance: number | null;
   allow_missing: boolean;
 }
@@ -594,7 +646,7 @@ export interface Report {
   /**
    * reproduced: every compared result is the same (a failure of the original, reproduced, included); differs: data, code or a result differs; failed: the rerun failed where the original did not, or nothing could be compared.
    */
-  verdict: 'reproduced' | 'differs' | 'failed';
+  verdict: Verdict;
   differs: string[];
   drift: string[];
   original: string;
@@ -617,11 +669,11 @@ export interface Report {
   /**
    * A rerun's data option.
    */
-  data_mode?: 'pinned' | 'latest';
+  data_mode?: DataMode;
   /**
    * A rerun's environment option.
    */
-  env_mode?: 'current' | 'recorded';
+  env_mode?: EnvMode;
   [k: string]: unknown | undefined;
 }
 /**
@@ -634,7 +686,7 @@ export interface Job {
   job_id: string;
   run_id: string;
   options: JobOptions;
-  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  state: JobState;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -643,7 +695,7 @@ export interface Job {
    * The last lines of the rerun's log (its stderr).
    */
   log_tail: string[];
-  verdict: 'reproduced' | 'differs' | 'failed' | null;
+  verdict: Verdict | null;
   /**
    * The run the rerun logged.
    */

@@ -4,6 +4,7 @@
  * request.ts turns every failed call into a RequestError; problemFrom() maps it, in
  * this one place, to a Problem the sidebar can show: what happened and what to do.
  */
+import type { ErrorCode } from './api-types';
 
 /** A failed call to `/nbrepro/...`: the HTTP status (0: no answer) and the message. */
 export class RequestError extends Error {
@@ -11,8 +12,12 @@ export class RequestError extends Error {
     readonly status: number,
     message: string,
     readonly endpoint: string,
-    /** The body was nbrepro's `{message, status}`: the route exists. */
-    readonly fromNbrepro: boolean
+    /**
+     * The `code` of nbrepro's error body `{message, status, code}`; null when the
+     * answer was not that body (no nbrepro route answered: tornado's own 404 page, a
+     * proxy's error, no answer at all).
+     */
+    readonly code: ErrorCode | null
   ) {
     super(message);
     this.name = 'RequestError';
@@ -45,12 +50,57 @@ const EXTENSION_HINT =
   'Install nbrepro in the Python environment of this Jupyter server (pip install nbrepro), ' +
   'check that `jupyter server extension list` shows "nbrepro enabled, OK", then restart JupyterLab.';
 
+/** What each error code means to the user; null: the code says no more than the status. */
+const KIND_OF_CODE: Record<ErrorCode, ProblemKind | null> = {
+  'bad-request': 'bad-request',
+  'run-not-found': 'not-found',
+  'job-not-found': 'not-found',
+  'not-captured': 'not-found',
+  'kernel-not-running': 'kernel',
+  'kernel-busy': 'kernel',
+  'kernel-call-failed': 'server-error',
+  'outside-root': 'server-error',
+  'tracking-unavailable': 'unreachable',
+  forbidden: 'forbidden',
+  'http-error': null,
+  internal: 'server-error'
+};
+
+/** The kind of problem: from the body's code, else from the HTTP status. */
+function kindOf(status: number, code: ErrorCode | null): ProblemKind {
+  if (status === 0) {
+    return 'network';
+  }
+  // A code this frontend does not know (a newer server) falls back to the status too.
+  const named = code === null ? null : (KIND_OF_CODE[code] ?? null);
+  if (named !== null) {
+    return named;
+  }
+  // Tornado's own HTTPError in an nbrepro handler (code http-error), or no nbrepro
+  // body at all (code null: an older server, a proxy's error page): the status tells.
+  switch (status) {
+    case 400:
+      return 'bad-request';
+    case 403:
+      return 'forbidden';
+    case 404:
+      // No nbrepro body: no route answered, the server extension is not loaded.
+      return code === null ? 'extension-missing' : 'not-found';
+    case 409:
+      return 'kernel';
+    case 503:
+      return 'unreachable';
+    default:
+      return 'server-error';
+  }
+}
+
 export function problemFrom(error: unknown): Problem {
   if (!(error instanceof RequestError)) {
     const message = error instanceof Error ? error.message : String(error);
     return { kind: 'server-error', message, hint: '', retry: true, status: null };
   }
-  const { status, message } = error;
+  const { status, message, code } = error;
   const make = (kind: ProblemKind, text: string, hint: string, retry: boolean): Problem => ({
     kind,
     message: text,
@@ -58,49 +108,48 @@ export function problemFrom(error: unknown): Problem {
     retry,
     status
   });
-  switch (status) {
-    case 0:
+  const kind = kindOf(status, code);
+  switch (kind) {
+    case 'network':
       return make(
-        'network',
+        kind,
         `No answer from the Jupyter server (${message}).`,
         'Check that JupyterLab is still running, then retry.',
         true
       );
-    case 403:
+    case 'forbidden':
       return make(
-        'forbidden',
+        kind,
         `The Jupyter server refused the request: ${message}`,
         'Reload the page to log in again.',
         false
       );
-    case 404:
-      // Tornado's own 404 page means no route: the server extension is not loaded.
-      // nbrepro's JSON 404 means an unknown run or job.
-      return error.fromNbrepro
-        ? make('not-found', message, 'Refresh the list of runs.', false)
-        : make(
-            'extension-missing',
-            "nbrepro's server extension is not running on this Jupyter server.",
-            EXTENSION_HINT,
-            true
-          );
-    case 409:
+    case 'not-found':
+      return make(kind, message, 'Refresh the list of runs.', false);
+    case 'extension-missing':
       return make(
-        'kernel',
+        kind,
+        "nbrepro's server extension is not running on this Jupyter server.",
+        EXTENSION_HINT,
+        true
+      );
+    case 'kernel':
+      return make(
+        kind,
         message,
         "Start the notebook's kernel (or wait until it is idle) and run the cells you want " +
           'captured, then try again.',
         false
       );
-    case 503:
+    case 'unreachable':
       return make(
-        'unreachable',
-        error.fromNbrepro ? message : `The MLflow tracking store is unreachable (${message}).`,
+        kind,
+        code !== null ? message : `The MLflow tracking store is unreachable (${message}).`,
         'Start the tracking server or correct the tracking URI (Settings > nbrepro), then retry.',
         true
       );
-    case 400:
-      return make('bad-request', message, '', false);
+    case 'bad-request':
+      return make(kind, message, '', false);
     default:
       return make(
         'server-error',

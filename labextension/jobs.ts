@@ -5,7 +5,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { Job, JobsList, RerunRequest } from './api-types';
+import type { Job, JobsList, JobState, RerunRequest } from './api-types';
 import { Problem, problemFrom } from './errors';
 import { endpoint, Query, requestAPI } from './request';
 
@@ -16,7 +16,7 @@ export interface JobEntry {
   problem: Problem | null;
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const TERMINAL: ReadonlySet<JobState> = new Set<JobState>(['succeeded', 'failed', 'cancelled']);
 /** Polls of a job that may fail in a row (a busy server) before giving up on it. */
 const MAX_POLL_FAILURES = 5;
 

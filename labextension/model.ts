@@ -9,7 +9,9 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type {
   CaptureRequest,
   CaptureResult,
+  DataMode,
   EnvironmentDrift,
+  EnvMode,
   Job,
   OpenRequest,
   OpenResult,
@@ -23,7 +25,7 @@ import type {
 import { Problem, problemFrom, versionMismatch } from './errors';
 import { JobEntry, RerunJobs } from './jobs';
 import { endpoint, Query, requestAPI } from './request';
-import { DEFAULT_SETTINGS, ReproSettings, RerunData, RerunEnv } from './settings';
+import { DEFAULT_SETTINGS, ReproSettings } from './settings';
 import { FRONTEND_VERSION } from './version';
 
 /** Runs of the notebook in focus, or all runs (of the default experiment when set). */
@@ -79,8 +81,8 @@ export interface OpenState extends Loadable<OpenResult> {
 }
 
 export interface RerunChoice {
-  env: RerunEnv;
-  data: RerunData;
+  env: EnvMode;
+  data: DataMode;
 }
 
 export interface ReproModelOptions {

@@ -2,11 +2,12 @@
  * The one way to call nbrepro's server extension (`<base_url>/nbrepro/...`).
  *
  * Authentication, XSRF and the base URL come from JupyterLab's ServerConnection;
- * a failure is a RequestError carrying the status and the server's message.
+ * a failure is a RequestError carrying the status, the server's message and its code.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { ErrorBody, ErrorCode } from './api-types';
 import { RequestError } from './errors';
 
 export type Query = Record<string, string | number | boolean | null | undefined>;
@@ -51,27 +52,39 @@ export async function requestAPI<T>(
   try {
     response = await ServerConnection.makeRequest(url, { ...init, headers }, settings);
   } catch (error) {
-    throw new RequestError(0, error instanceof Error ? error.message : String(error), path, false);
+    throw new RequestError(0, error instanceof Error ? error.message : String(error), path, null);
   }
 
   const text = await response.text();
   let body: unknown = null;
-  let isJson = false;
   if (text.length > 0) {
     try {
       body = JSON.parse(text);
-      isJson = true;
     } catch {
       body = text; // an HTML error page: no nbrepro route answered
     }
   }
   if (!response.ok) {
-    const fromNbrepro =
-      isJson && typeof body === 'object' && body !== null && 'message' in body && 'status' in body;
-    const message = fromNbrepro
-      ? String((body as { message: unknown }).message)
-      : response.statusText || `HTTP ${response.status}`;
-    throw new RequestError(response.status, message, path, fromNbrepro);
+    const { message, code } = errorOf(response, body);
+    throw new RequestError(response.status, message, path, code);
   }
   return body as T;
+}
+
+/**
+ * The message and code of an error answer. nbrepro's body is `{message, status, code}`;
+ * without a string `code` no nbrepro route answered (tornado's own 404 page, a proxy).
+ */
+function errorOf(response: Response, body: unknown): { message: string; code: ErrorCode | null } {
+  const fields: { [key in keyof ErrorBody]?: unknown } =
+    typeof body === 'object' && body !== null ? body : {};
+  return {
+    // A code this frontend does not know yet (a newer server) is kept: problemFrom()
+    // falls back to the status for it.
+    code: typeof fields.code === 'string' ? (fields.code as ErrorCode) : null,
+    message:
+      typeof fields.message === 'string'
+        ? fields.message
+        : response.statusText || `HTTP ${response.status}`
+  };
 }

@@ -1,7 +1,5 @@
 /** The sidebar's settings (schema/plugin.json) and the helpers that read them. */
-
-export type RerunEnv = 'current' | 'recorded';
-export type RerunData = 'pinned' | 'latest';
+import type { DataMode, EnvMode } from './api-types';
 
 export interface ReproSettings {
   /** Sent with every request when not empty (a header: see request.ts). */
@@ -10,8 +8,8 @@ export interface ReproSettings {
   defaultExperiment: string;
   /** The MLflow UI, e.g. http://127.0.0.1:5000: enables "Open in MLflow". */
   mlflowUiAddress: string;
-  rerunEnv: RerunEnv;
-  rerunData: RerunData;
+  rerunEnv: EnvMode;
+  rerunData: DataMode;
   /** The metric shown in the list (empty: the first metric by name). */
   headlineMetric: string;
   pageSize: number;

@@ -15,10 +15,13 @@ started from JupyterLab or a capture card).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # Environment variables by which `nbrepro run` / `rerun` talk to the kernel they start.
 CAPTURE_DIR_ENV = "NBREPRO_CAPTURE_DIR"  # folder for the kernel's environment and Delta events
@@ -78,6 +81,26 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that a reader in another process sees the old or the new file.
+
+    The file is readable by this user only (mode 0600, from before it appears): a
+    job's or a spooled capture's state may name a store with credentials.
+
+    Args:
+        path: the file; its folder must exist.
+        data: anything ``json.dump`` takes (other values are written as ``str``).
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, default=str, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def spool_dir() -> Path:

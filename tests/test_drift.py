@@ -9,9 +9,8 @@ from pathlib import Path
 import pandas as pd
 from deltalake import DeltaTable, write_deltalake
 
-from nbrepro.capture.delta import tables
+from nbrepro.capture.delta import drift, tables
 from nbrepro.record import delta_reads
-from nbrepro.reproduce import drift
 
 
 def read(uri: str, version: int = 0, table_id: str | None = "t1") -> dict:

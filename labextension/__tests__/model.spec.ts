@@ -1,4 +1,4 @@
-import type { Job, Report, RunDetails, RunRow } from '../api-types';
+import type { ErrorCode, Job, Report, RunDetails, RunRow } from '../api-types';
 import { RequestError } from '../errors';
 import { ReproModel } from '../model';
 import { Query, requestAPI } from '../request';
@@ -37,7 +37,7 @@ class FakeServer {
       const handler = this.routes.get(`${method} ${path}`);
       if (!handler) {
         // What Tornado answers for a route nobody registered.
-        throw new RequestError(404, 'Not Found', path, false);
+        throw new RequestError(404, 'Not Found', path, null);
       }
       return handler(call) as any;
     });
@@ -53,8 +53,9 @@ class FakeServer {
   }
 }
 
-function fail(status: number, message: string): never {
-  throw new RequestError(status, message, '', true);
+/** What nbrepro's handlers answer: the body `{message, status, code}`. */
+function fail(status: number, message: string, code: ErrorCode): never {
+  throw new RequestError(status, message, '', code);
 }
 
 function row(id: string, start: string, extra: Partial<RunRow> = {}): RunRow {
@@ -289,7 +290,9 @@ describe('error states', () => {
   it('maps 503 to "tracking store unreachable" with a retry', async () => {
     let up = false;
     connected(new FakeServer()).on('GET runs', () =>
-      up ? { runs: [], next_page_token: null } : fail(503, 'cannot reach http://127.0.0.1:5000')
+      up
+        ? { runs: [], next_page_token: null }
+        : fail(503, 'cannot reach http://127.0.0.1:5000', 'tracking-unavailable')
     );
     model = new ReproModel({ frontendVersion: '0.1.0' });
     model.setNotebook('train.ipynb');
@@ -311,7 +314,7 @@ describe('error states', () => {
       .on('GET runs', () => ({ runs: [], next_page_token: null }))
       .on('POST capture', () => {
         order.push('capture');
-        return fail(409, 'no running kernel for train.ipynb');
+        return fail(409, 'no running kernel for train.ipynb', 'kernel-not-running');
       });
     model = new ReproModel({ frontendVersion: '0.1.0', settings: { defaultExperiment: 'churn' } });
     model.setNotebook('train.ipynb');
@@ -333,7 +336,7 @@ describe('error states', () => {
     connected(new FakeServer())
       .on('GET runs', () => ({ runs: [], next_page_token: null }))
       .on('GET reruns', () => ({ jobs: [] }))
-      .on('GET runs/abc', () => fail(404, 'no run abc in the tracking store'));
+      .on('GET runs/abc', () => fail(404, 'no run abc in the tracking store', 'run-not-found'));
     model = new ReproModel({ frontendVersion: '0.1.0' });
     model.setNotebook('train.ipynb');
     await model.start();
@@ -347,7 +350,9 @@ describe('error states', () => {
       .on('GET runs', () => ({ runs: [], next_page_token: null }))
       .on('GET reruns', () => ({ jobs: [] }))
       .on('GET runs/r1', () => ({ run_id: 'r1' }) as unknown as RunDetails)
-      .on('GET runs/r1/environment', () => fail(409, 'train.ipynb has no running kernel'));
+      .on('GET runs/r1/environment', () =>
+        fail(409, 'train.ipynb has no running kernel', 'kernel-not-running')
+      );
     model = new ReproModel({ frontendVersion: '0.1.0' });
     model.setNotebook('train.ipynb');
     await model.start();
@@ -367,7 +372,7 @@ describe('captures', () => {
       }))
       .on('GET reruns', () => ({ jobs: [] }))
       .on('GET runs/new', () => ({ run_id: 'new' }) as unknown as RunDetails)
-      .on('GET runs/new/environment', () => fail(409, 'no kernel'))
+      .on('GET runs/new/environment', () => fail(409, 'no kernel', 'kernel-not-running'))
       .on('POST capture', () => {
         captured = true;
         return { run_id: 'new', run_name: 'n', experiment_id: '1', experiment_name: 'nbrepro' };
@@ -392,7 +397,7 @@ describe('open captured notebook', () => {
         next_page_token: null
       }))
       .on(`GET runs/${RUN}`, () => ({ run_id: RUN }) as unknown as RunDetails)
-      .on(`GET runs/${RUN}/environment`, () => fail(409, 'no kernel'));
+      .on(`GET runs/${RUN}/environment`, () => fail(409, 'no kernel', 'kernel-not-running'));
   }
 
   it('has the server write the replay, then opens the path it returns', async () => {
@@ -424,7 +429,11 @@ describe('open captured notebook', () => {
 
   it('keeps the reason a document cannot be opened, and opens nothing', async () => {
     withRun(new FakeServer()).on(`POST runs/${RUN}/open`, () =>
-      fail(404, `run ${RUN} did not record its notebook: the kernel had no notebook path`)
+      fail(
+        404,
+        `run ${RUN} did not record its notebook: the kernel had no notebook path`,
+        'not-captured'
+      )
     );
     model = new ReproModel({ frontendVersion: '0.1.0' });
     model.setNotebook('train.ipynb');
@@ -543,7 +552,7 @@ describe('reruns', () => {
     const server = connected(new FakeServer())
       .on('GET runs', () => ({ runs: [], next_page_token: null }))
       .on('GET runs/r1', () => ({ run_id: 'r1' }) as unknown as RunDetails)
-      .on('GET runs/r1/environment', () => fail(409, 'no kernel'));
+      .on('GET runs/r1/environment', () => fail(409, 'no kernel', 'kernel-not-running'));
     model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
     model.setNotebook('train.ipynb');
     await model.start();
@@ -570,7 +579,7 @@ describe('reruns', () => {
     await model.rerun('r1');
     await until(() => server.callsTo('GET reruns/j1').length === 1, 'a poll');
     await model.cancel('r1');
-    rejectPoll(new RequestError(503, 'tracking store unreachable', '', true));
+    rejectPoll(new RequestError(503, 'tracking store unreachable', '', 'tracking-unavailable'));
     await new Promise(resolve => setTimeout(resolve, 20));
     expect(server.callsTo('GET reruns/j1')).toHaveLength(1);
     expect(model.jobOf('r1')?.job?.state).toBe('cancelled');
@@ -602,7 +611,7 @@ describe('reruns', () => {
     connected(new FakeServer())
       .on('GET runs', () => ({ runs: [], next_page_token: null }))
       .on('POST reruns', () => job('queued'))
-      .on('GET reruns/j1', () => fail(404, 'no job j1'));
+      .on('GET reruns/j1', () => fail(404, 'no job j1', 'job-not-found'));
     model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
     model.setNotebook('train.ipynb');
     await model.start();
@@ -641,7 +650,7 @@ describe('compare', () => {
   it('keeps the error of a failed comparison', async () => {
     connected(new FakeServer())
       .on('GET runs', () => ({ runs: [], next_page_token: null }))
-      .on('GET compare', () => fail(400, "'x' is not an MLflow run id"));
+      .on('GET compare', () => fail(400, "'x' is not an MLflow run id", 'bad-request'));
     model = new ReproModel({ frontendVersion: '0.1.0' });
     model.setNotebook('train.ipynb');
     await model.start();

@@ -1,5 +1,6 @@
 /** request.ts: URLs, query arguments, and errors turned into RequestError. */
-import { RequestError, problemFrom } from '../errors';
+import type { ErrorCode } from '../api-types';
+import { ProblemKind, RequestError, problemFrom } from '../errors';
 import { endpoint, requestAPI, TRACKING_URI_HEADER } from '../request';
 
 const makeRequest = jest.fn();
@@ -60,14 +61,21 @@ it('escapes each endpoint segment', () => {
   expect(endpoint('runs', 'a/b', 'environment')).toBe('runs/a%2Fb/environment');
 });
 
-it("carries nbrepro's error message and status", async () => {
+it("carries nbrepro's error message, status and code", async () => {
   makeRequest.mockResolvedValue(
-    new Response('{"message": "no run abc", "status": 404}', { status: 404 })
+    new Response('{"message": "no run abc", "status": 404, "code": "run-not-found"}', {
+      status: 404
+    })
   );
   const error = await requestAPI('runs/abc').catch(e => e);
   expect(error).toBeInstanceOf(RequestError);
-  expect(error).toMatchObject({ status: 404, message: 'no run abc', fromNbrepro: true });
-  expect(problemFrom(error).kind).toBe('not-found');
+  expect(error).toMatchObject({ status: 404, message: 'no run abc', code: 'run-not-found' });
+  expect(problemFrom(error)).toMatchObject({
+    kind: 'not-found',
+    message: 'no run abc',
+    hint: 'Refresh the list of runs.',
+    retry: false
+  });
 });
 
 it('tells a missing route (an HTML 404 page) from an unknown run', async () => {
@@ -75,20 +83,98 @@ it('tells a missing route (an HTML 404 page) from an unknown run', async () => {
     new Response('<html>404: Not Found</html>', { status: 404, statusText: 'Not Found' })
   );
   const error = await requestAPI('version').catch(e => e);
-  expect(error).toMatchObject({ status: 404, fromNbrepro: false });
+  expect(error).toMatchObject({ status: 404, message: 'Not Found', code: null });
+  expect(problemFrom(error)).toMatchObject({ kind: 'extension-missing', retry: true });
+});
+
+it("takes jupyter_server's JSON 404 without a code for a missing route", async () => {
+  makeRequest.mockResolvedValue(
+    new Response('{"message": "Not Found", "reason": null}', { status: 404 })
+  );
+  const error = await requestAPI('version').catch(e => e);
+  expect(error).toMatchObject({ status: 404, message: 'Not Found', code: null });
   expect(problemFrom(error).kind).toBe('extension-missing');
 });
 
 it('turns a network failure into status 0', async () => {
   makeRequest.mockRejectedValue(new TypeError('Failed to fetch'));
   const error = await requestAPI('version').catch(e => e);
-  expect(error).toMatchObject({ status: 0, message: 'Failed to fetch' });
+  expect(error).toMatchObject({ status: 0, message: 'Failed to fetch', code: null });
   expect(problemFrom(error)).toMatchObject({ kind: 'network', retry: true });
 });
 
-it('maps a 500 to a server error that points at the server log', () => {
-  const problem = problemFrom(new RequestError(500, 'KeyError: x', 'runs', true));
-  expect(problem.kind).toBe('server-error');
-  expect(problem.message).toContain('KeyError: x');
-  expect(problem.hint).toContain('log');
+describe('problemFrom', () => {
+  const problem = (status: number, code: ErrorCode | null, message = 'why') =>
+    problemFrom(new RequestError(status, message, 'runs', code));
+
+  it.each<[number, ErrorCode, ProblemKind]>([
+    [404, 'run-not-found', 'not-found'],
+    [404, 'job-not-found', 'not-found'],
+    [404, 'not-captured', 'not-found'],
+    [409, 'kernel-busy', 'kernel'],
+    [409, 'kernel-not-running', 'kernel'],
+    [503, 'tracking-unavailable', 'unreachable'],
+    [400, 'bad-request', 'bad-request'],
+    [403, 'forbidden', 'forbidden'],
+    [500, 'internal', 'server-error'],
+    [500, 'kernel-call-failed', 'server-error'],
+    [500, 'outside-root', 'server-error']
+  ])('maps a %i with code %s to %s', (status, code, kind) => {
+    expect(problem(status, code).kind).toBe(kind);
+  });
+
+  it('maps a 404 without a code (no nbrepro route answered) to extension-missing', () => {
+    expect(problem(404, null)).toMatchObject({
+      kind: 'extension-missing',
+      message: "nbrepro's server extension is not running on this Jupyter server.",
+      retry: true
+    });
+    expect(problem(404, null).hint).toContain('pip install nbrepro');
+  });
+
+  it("keeps nbrepro's message for tracking-unavailable and says it for a bare 503", () => {
+    expect(problem(503, 'tracking-unavailable', 'cannot reach http://x')).toMatchObject({
+      kind: 'unreachable',
+      message: 'cannot reach http://x',
+      retry: true
+    });
+    expect(problem(503, null, 'Service Unavailable')).toMatchObject({
+      kind: 'unreachable',
+      message: 'The MLflow tracking store is unreachable (Service Unavailable).'
+    });
+  });
+
+  it('tells a busy kernel to wait, without a retry', () => {
+    expect(problem(409, 'kernel-busy', 'the kernel is busy')).toMatchObject({
+      kind: 'kernel',
+      message: 'the kernel is busy',
+      retry: false
+    });
+    expect(problem(409, 'kernel-busy').hint).toContain('wait until it is idle');
+  });
+
+  it("falls back to the status for tornado's own errors (http-error)", () => {
+    expect(problem(404, 'http-error').kind).toBe('not-found');
+    expect(problem(400, 'http-error').kind).toBe('bad-request');
+    expect(problem(405, 'http-error').kind).toBe('server-error');
+  });
+
+  it('falls back to the status without a code (an older server, a proxy)', () => {
+    expect(problem(403, null).kind).toBe('forbidden');
+    expect(problem(409, null).kind).toBe('kernel');
+    expect(problem(400, null).kind).toBe('bad-request');
+    expect(problem(502, null).kind).toBe('server-error');
+  });
+
+  it('maps a code it does not know (a newer server) by its status, the route found', () => {
+    expect(problem(404, 'gone-fishing' as ErrorCode).kind).toBe('not-found');
+    expect(problem(500, 'gone-fishing' as ErrorCode).kind).toBe('server-error');
+  });
+
+  it('maps a 500 to a server error that points at the server log', () => {
+    const p = problem(500, 'internal', 'KeyError: x');
+    expect(p.kind).toBe('server-error');
+    expect(p.message).toBe("nbrepro's server extension failed (500): KeyError: x");
+    expect(p.hint).toContain('log');
+  });
 });

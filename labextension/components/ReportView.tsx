@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import type { Report, ReportSections, ValueComparison } from '../api-types';
+import type { Report, ReportSections, ValueComparison, Verdict } from '../api-types';
 import { formatNumber, plural, shortId } from './format';
 
 type SectionName = keyof ReportSections;
@@ -15,7 +15,7 @@ const SECTION_NAMES: SectionName[] = [
   'outputs'
 ];
 
-const VERDICT_TEXT = {
+const VERDICT_TEXT: Record<Verdict, string> = {
   reproduced: 'Reproduced',
   differs: 'Differs',
   failed: 'Failed'

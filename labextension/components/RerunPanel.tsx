@@ -1,17 +1,16 @@
 import * as React from 'react';
 
-import type { Job } from '../api-types';
+import type { DataMode, EnvMode, Job } from '../api-types';
 import type { ReproModel } from '../model';
 import { isTerminal } from '../jobs';
-import type { RerunData, RerunEnv } from '../settings';
 import { shortId, when } from './format';
 import { ProblemView } from './ProblemView';
 import { ReportView } from './ReportView';
 
 /** "Re-execute this run": options, progress while it runs, then the verdict and report. */
 export function RerunPanel({ model, runId }: { model: ReproModel; runId: string }): JSX.Element {
-  const [env, setEnv] = React.useState<RerunEnv>(model.settings.rerunEnv);
-  const [data, setData] = React.useState<RerunData>(model.settings.rerunData);
+  const [env, setEnv] = React.useState<EnvMode>(model.settings.rerunEnv);
+  const [data, setData] = React.useState<DataMode>(model.settings.rerunData);
   const entry = model.jobOf(runId);
   const job = entry?.job ?? null;
   const inFlight = job !== null && !isTerminal(job);
@@ -25,7 +24,7 @@ export function RerunPanel({ model, runId }: { model: ReproModel; runId: string 
             data-testid="nbrepro-rerun-env"
             value={env}
             disabled={inFlight}
-            onChange={event => setEnv(event.target.value as RerunEnv)}
+            onChange={event => setEnv(event.target.value as EnvMode)}
           >
             <option value="current">current</option>
             <option value="recorded">recorded (rebuilt)</option>
@@ -38,7 +37,7 @@ export function RerunPanel({ model, runId }: { model: ReproModel; runId: string 
             data-testid="nbrepro-rerun-data"
             value={data}
             disabled={inFlight}
-            onChange={event => setData(event.target.value as RerunData)}
+            onChange={event => setData(event.target.value as DataMode)}
           >
             <option value="pinned">pinned versions</option>
             <option value="latest">latest</option>

@@ -24,6 +24,7 @@ from nbrepro._version import __version__
 from nbrepro.capture import environment, gitstate, history
 from nbrepro.capture.history import ExecutedCell
 from nbrepro.record import delta_reads
+from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import (
     CAPTURE_ID_TAG,
     CELLS_TAG,
@@ -43,8 +44,7 @@ from nbrepro.record.tags import (
     SEED_TAG,
     VERSION_TAG,
 )
-from nbrepro.redact import redact_text, secret_values
-from nbrepro.store.tracking import LogBundle, display_uri
+from nbrepro.redact import redact_text, secret_values, strip_uri_credentials
 
 DEFAULT_MAX_OUTPUT_BYTES = 1_000_000
 DEFAULT_MAX_DIFF_BYTES = 1_000_000
@@ -266,7 +266,7 @@ def build(inp: CaptureInput) -> Capture:
             warnings.append(f"HTML rendering skipped: {type(exc).__name__}: {exc}")
 
     run = dict(inp.run)
-    run["tracking_uri"] = display_uri(str(run.get("tracking_uri", "")))
+    run["tracking_uri"] = strip_uri_credentials(str(run.get("tracking_uri", "")))
     rec: dict[str, Any] = {
         "schema_version": record.SCHEMA_VERSION,
         "nbrepro_version": __version__,

@@ -27,6 +27,7 @@ from typing import Any
 
 import psutil
 
+from nbrepro.record.summary import python_label
 from nbrepro.redact import redact_env, strip_uri_credentials
 
 # Secret-named variables (MLFLOW_TRACKING_PASSWORD) are dropped whatever this says. SPARK_*
@@ -414,10 +415,6 @@ def diff_environments(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, A
         of editable or local install path alone is not a change, as in the hash.
     """
 
-    def python(env: Mapping[str, Any]) -> str:
-        py = env.get("python") or {}
-        return f"{py.get('implementation', '?')} {py.get('version', '?')}"
-
     def by_name(env: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
         return {canonical_name(p["name"]): p for p in env.get("packages") or []}
 
@@ -433,7 +430,11 @@ def diff_environments(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, A
         if o.get("source") != c.get("source"):
             entry["old_source"], entry["new_source"] = o.get("source"), c.get("source")
         changed.append(entry)
-    py_change = None if python(a) == python(b) else {"old": python(a), "new": python(b)}
+    py_change = (
+        None
+        if python_label(a) == python_label(b)
+        else {"old": python_label(a), "new": python_label(b)}
+    )
     return {
         "same": py_change is None and not (added or removed or changed),
         "python": py_change,

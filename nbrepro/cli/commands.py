@@ -491,11 +491,12 @@ def list_runs(
     experiment: str | None, notebook: str | None, max_results: int, as_json: bool
 ) -> None:
     """Captured runs, newest first, with the verdict of their latest rerun."""
-    from nbrepro.cli.render import list_rows, render_rows
+    from nbrepro.cli.render import render_rows
+    from nbrepro.store.listing import list_runs as runs_page
     from nbrepro.store.tracking import resolve_tracking_uri
 
     try:
-        rows = list_rows(
+        rows, _ = runs_page(
             resolve_tracking_uri(),
             experiment=experiment,
             notebook=notebook,

@@ -18,13 +18,12 @@ import datetime as dt
 import json
 import os
 import signal
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from nbrepro.errors import NbreproError
-from nbrepro.paths import file_lock
+from nbrepro.paths import file_lock, write_json_atomic
 from nbrepro.progress import read_progress
 from nbrepro.record.vocabulary import INTERRUPTED_EXITS, KILLED_EXITS, REPORT_EXITS, VERDICTS
 from nbrepro.redact import strip_uris_in_text
@@ -63,18 +62,6 @@ class JobNotFound(NbreproError):
 
 def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that a reader in another process sees the old or the new file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

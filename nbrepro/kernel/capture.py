@@ -30,10 +30,27 @@ def _warn(message: str) -> None:
     print(f"nbrepro warning: {message}", file=sys.stderr)
 
 
+class _Tee:
+    """A stream that writes through to the real one and keeps a copy."""
+
+    def __init__(self, stream: Any, name: str, sink: list[dict[str, Any]]) -> None:
+        self._stream = stream
+        self._name = name
+        self._sink = sink
+
+    def write(self, text: str) -> int:
+        if self._sink and self._sink[-1].get("name") == self._name:
+            self._sink[-1]["text"] += text
+        else:
+            self._sink.append({"output_type": "stream", "name": self._name, "text": text})
+        return int(self._stream.write(text) or 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 @contextmanager
 def _tee_outputs(shell: Any, sink: list[dict[str, Any]]) -> Iterator[None]:
-    from nbrepro.kernel.magics import _Tee
-
     out, err = sys.stdout, sys.stderr
     sys.stdout = _Tee(out, "stdout", sink)
     sys.stderr = _Tee(err, "stderr", sink)
@@ -163,7 +180,8 @@ def _finish(
     mode: str = "magic",
 ) -> None:
     from nbrepro.capture import assemble
-    from nbrepro.store.tracking import LogBundle, display_uri
+    from nbrepro.record.bundle import LogBundle
+    from nbrepro.store.tracking import display_uri
 
     state = magics.state
     if error is None:

@@ -22,6 +22,7 @@ from typing import Any, cast
 import ipywidgets as widgets
 
 from nbrepro.kernel.display import summary_bundle
+from nbrepro.record.summary import cells_phrase, how_read, no_tables_phrase
 from nbrepro.record.vocabulary import (
     CURRENT,
     DIFFERS,
@@ -164,15 +165,16 @@ class ReproCard(widgets.VBox):
     def _body_html(self) -> str:
         code = self.rec["code"]
         esc = html.escape
-        parts = [f"{len(code['cells'])} executed cell(s)"]
+        parts = [cells_phrase(code)]
         reads = self.rec["data"]["reads"]
         # The table's name, its full URI on hover: URIs are long.
         tables = (
             ", ".join(
-                f"<code title='{esc(r['uri'])}'>{esc(table_name(r['uri']))}</code> @ v{r['version']}"
+                f"<code title='{esc(r['uri'])} ({how_read(r)})'>{esc(table_name(r['uri']))}</code>"
+                f" @ v{r['version']}"
                 for r in reads
             )
-            or "no Delta tables read"
+            or no_tables_phrase()
         )
         parts.append(tables)
         parts.append(f"environment <code>{esc(self.rec['environment']['hash'][:12])}</code>")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from nbrepro.record.summary import cells_phrase, how_read, no_tables_phrase
+
 
 def summary_lines(rec: dict[str, Any], store: str, warning: str | None) -> list[str]:
     """Plain-text summary lines of a capture."""
@@ -13,8 +15,7 @@ def summary_lines(rec: dict[str, Any], store: str, warning: str | None) -> list[
     lines = [
         f"nbrepro: run {run['run_name'] or ''} ({run['run_id']}) {run['status']}",
         f"  stored in: {store} (experiment {run['experiment_name']!r}, id {run['experiment_id']})",
-        f"  code: {len(code['cells'])} executed cell(s); notebook "
-        f"{code['document']['path'] or 'unknown'}",
+        f"  code: {cells_phrase(code)}; notebook {code['document']['path'] or 'unknown'}",
     ]
     if code["hidden_state"]["hidden"]:
         lines.append("  hidden state:")
@@ -23,10 +24,9 @@ def summary_lines(rec: dict[str, Any], store: str, warning: str | None) -> list[
     if reads:
         lines.append(f"  Delta tables read ({len(reads)}):")
         for r in reads:
-            how = "pinned by you" if r.get("pinned_by_user") else "latest at read"
-            lines.append(f"    - {r['uri']} @ v{r['version']} ({how})")
+            lines.append(f"    - {r['uri']} @ v{r['version']} ({how_read(r)})")
     else:
-        lines.append("  Delta tables read: none")
+        lines.append(f"  {no_tables_phrase()}")
     for w in rec["data"]["writes"]:
         lines.append(f"  Delta write: {w['uri']} -> v{w['version']}")
     lines.append(f"  environment: {rec['environment']['hash'][:12]}")
@@ -59,7 +59,7 @@ def summary_html(rec: dict[str, Any], store: str, warning: str | None) -> str:
         ("Stored in", f"<code>{esc(store)}</code>, experiment {esc(str(run['experiment_name']))}"),
         (
             "Code",
-            f"{len(code['cells'])} executed cell(s) from "
+            f"{cells_phrase(code)} from "
             f"<code>{esc(str(code['document']['path'] or 'unknown notebook'))}</code>",
         ),
     ]
@@ -68,7 +68,7 @@ def summary_html(rec: dict[str, Any], store: str, warning: str | None) -> str:
         (
             "Delta",
             "<br>".join(f"<code>{esc(r['uri'])}</code> @ v{r['version']}" for r in reads)
-            or "no tables read",
+            or no_tables_phrase(),
         )
     )
     rows.append(("Environment", f"<code>{esc(rec['environment']['hash'][:12])}</code>"))

@@ -1,5 +1,5 @@
-"""Drift: has a table a run read moved since ("v0 read, table now at v3"), and how
-does a live Python (a kernel's or the server's) differ from the run's environment.
+"""Environment drift: how a live Python (a kernel's or the server's) differs from the
+environment a run recorded. Data drift is :mod:`nbrepro.capture.delta.drift`.
 """
 
 from __future__ import annotations
@@ -7,78 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nbrepro.capture.delta.tables import current_table, table_now
-from nbrepro.record import delta_reads
-
-
-def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """For each Delta read of a record, the table's current state.
-
-    ``state`` is ``current`` (still at the version read), ``moved`` (newer versions
-    exist), ``recreated`` (another table id at that URI), or ``unavailable`` (the
-    table cannot be opened now; ``detail`` says why).
-    """
-    out = []
-    for read in reads:
-        row: dict[str, Any] = {
-            "uri": read["uri"],
-            "version_read": read["version"],
-            "table_id": read.get("table_id"),
-            "current_version": None,
-            "state": "unavailable",
-            "detail": "",
-        }
-        try:
-            now = table_now(str(read["uri"]))
-        except ImportError:
-            row["detail"] = "deltalake is not installed"
-        except Exception as exc:  # TableNotFoundError, storage errors: shown to the user
-            row["detail"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-        else:
-            row["current_version"] = now[0]
-            row["state"] = _state(int(read["version"]), read.get("table_id"), now)
-            if row["state"] == "recreated":
-                row["detail"] = "the table was re-created (new table id)"
-            elif row["state"] == "moved":
-                row["detail"] = f"v{read['version']} read, table now at v{now[0]}"
-        out.append(row)
-    return out
-
-
-def _state(version_read: int, table_id: str | None, now: tuple[int, str]) -> str:
-    """``recreated`` (another table id at the URI), ``moved`` (newer versions) or ``current``."""
-    if table_id and now[1] != table_id:
-        return "recreated"
-    if now[0] > version_read:
-        return "moved"
-    return "current"
-
-
-def reads_changed(value: str | None) -> dict[str, Any]:
-    """For a runs list row: ``data_changed``, ``changed_tables`` and ``tables``.
-
-    ``data_changed`` is True when a table read moved or was re-created, False when
-    every table is still at the version read, and None when it cannot be told (no
-    tag, a table that cannot be opened, entries dropped from the tag).
-    """
-    decoded = delta_reads.decode(value)
-    if decoded is None:
-        return {"data_changed": None, "changed_tables": [], "tables": None}
-    entries, dropped = decoded
-    uris = {uri for uri, _, _ in entries}
-    changed: set[str] = set()
-    unknown = dropped > 0
-    for uri, version, table_id in entries:
-        now = current_table(uri)
-        if now is None:
-            unknown = True
-        elif _state(version, table_id, now) != "current":
-            changed.add(uri)
-    return {
-        "data_changed": True if changed else (None if unknown else False),
-        "changed_tables": sorted(changed),
-        "tables": len(uris) + dropped,
-    }
+from nbrepro.record.summary import python_label
 
 
 def environment_drift(
@@ -97,15 +26,11 @@ def environment_drift(
     compared = compare_environment({"environment": recorded}, {"environment": now})
     packages = compared["packages"]
 
-    def python(env: Mapping[str, Any]) -> str:
-        py = env.get("python") or {}
-        return f"{py.get('implementation', '?')} {py.get('version', '?')}"
-
     return {
         "against": against,
         "kernel": kernel,
         "same": compared["same"],
-        "python": [python(recorded), python(now)],
+        "python": [python_label(recorded), python_label(now)],
         "packages": {key: packages[key] for key in ("added", "removed", "changed", "same")},
         "system": compared["system"],
     }

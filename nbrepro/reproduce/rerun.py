@@ -22,6 +22,7 @@ import nbformat
 from nbrepro import record
 from nbrepro.capture.delta.tables import Pin, check_pins
 from nbrepro.progress import ProgressWriter
+from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import (
     DATA_MODE_TAG,
     ENV_MODE_TAG,
@@ -36,7 +37,7 @@ from nbrepro.reproduce.compare import report as compare
 from nbrepro.reproduce.envbuild import ensure_environment
 from nbrepro.reproduce.headless import is_redacted_parameter, require_kernel, run_notebook
 from nbrepro.store.runs import CapturedRun, RunNotUsable, load_run
-from nbrepro.store.tracking import LogBundle, client_for, log_bundle
+from nbrepro.store.tracking import client_for, log_bundle
 
 REPORT_JSON = "nbrepro/report.json"
 REPORT_TEXT = "nbrepro/report.txt"

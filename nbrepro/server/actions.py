@@ -118,9 +118,7 @@ class CaptureHandler(KernelHandler):
             raise KernelBusy(
                 f"the kernel of {value!r} is busy running a cell: capture once it is idle"
             )
-        result = await self.call(
-            manager, "nbrepro.kernel.magics", "capture_for_sidebar", **arguments
-        )
+        result = await self.call(manager, "nbrepro.kernel.api", "capture_for_sidebar", **arguments)
         self.finish(result)
 
 

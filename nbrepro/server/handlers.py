@@ -22,7 +22,7 @@ class VersionHandler(BaseHandler):
 class RunsHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        from nbrepro.cli.render import list_rows
+        from nbrepro.store.listing import list_runs
 
         try:
             size = int(self.get_argument("max_results", "50"))
@@ -32,22 +32,21 @@ class RunsHandler(BaseHandler):
             raise BadRequest(f"max_results must be between 1 and {MAX_PAGE}")
         uri = await self.checked_tracking()
         # MLflow calls block: keep them off the server's event loop.
-        rows, token = await asyncio.to_thread(
-            list_rows,
+        page = await asyncio.to_thread(
+            list_runs,
             uri,
             experiment=self.get_argument("experiment", None),
             notebook=self.notebook_arg(),
             max_results=size,
             page_token=self.get_argument("page_token", None),
-            with_token=True,
         )
-        self.finish({"runs": rows, "next_page_token": token})
+        self.finish({"runs": page.rows, "next_page_token": page.next_page_token})
 
 
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
-        from nbrepro.reproduce.drift import table_drift
+        from nbrepro.capture.delta.drift import table_drift
         from nbrepro.store.runs import load_run
 
         captured = await asyncio.to_thread(

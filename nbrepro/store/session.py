@@ -60,10 +60,10 @@ def seed_everything(seed: int) -> list[str]:
 
 def _user_tracking_uri() -> str | None:
     """A tracking URI the user set in this process with ``mlflow.set_tracking_uri``."""
-    from mlflow.tracking._tracking_service import utils
+    import mlflow
 
-    if utils.is_tracking_uri_set():
-        return str(utils.get_tracking_uri())
+    if mlflow.is_tracking_uri_set():
+        return str(mlflow.get_tracking_uri())
     return None
 
 
@@ -71,6 +71,9 @@ def _user_experiment_id() -> str | None:
     """An experiment chosen with ``mlflow.set_experiment`` or MLflow's env vars."""
     from mlflow.tracking import fluent
 
+    # MLflow has no public "which experiment did set_experiment choose" that does not
+    # fall back to the default experiment; its module global is read here only, and a
+    # missing attribute (a future MLflow) means "none chosen".
     active = getattr(fluent, "_active_experiment_id", None)
     if active:
         return str(active)

@@ -13,7 +13,6 @@ duplicate.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -56,12 +55,8 @@ class SpoolEntry:
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / ENTRY_FILE
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1), "utf-8")
-        # The target URI may carry credentials: keep the file private to the user.
-        os.chmod(tmp, 0o600)
-        tmp.replace(target)
+        # The target URI may carry credentials: the file is private to the user.
+        paths.write_json_atomic(self.folder / ENTRY_FILE, asdict(self))
 
 
 def new_entry(capture_id: str, target_uri: str, experiment: str, reason: str) -> SpoolEntry:

@@ -16,12 +16,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbrepro import paths
 from nbrepro.errors import TrackingUnavailable
+from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import MLFLOW_DATASET_CONTEXT_TAG
 from nbrepro.redact import strip_uri_credentials
 
@@ -159,16 +159,6 @@ def _artifact_location(uri: str, name: str) -> str | None:
         return None
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
     return str(Path(root) / safe)
-
-
-@dataclass
-class LogBundle:
-    """Everything nbrepro itself adds to a run (the user's own logs are not in it)."""
-
-    tags: dict[str, str]
-    files: dict[str, bytes]
-    datasets: list[dict[str, Any]] = field(default_factory=list)
-    params: dict[str, str] = field(default_factory=dict)
 
 
 def _dataset_inputs(reads: Iterable[Mapping[str, Any]]) -> list[Any]:

@@ -1,0 +1,31 @@
+"""The words a run's summary uses, shared by the ``%%repro`` display, ``nbrepro show``
+and the capture card, so the three never describe the same run differently."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def python_label(env: Mapping[str, Any]) -> str:
+    """The Python of a recorded environment: ``"CPython 3.11.7"``."""
+    py = env.get("python") or {}
+    return f"{py.get('implementation', '?')} {py.get('version', '?')}"
+
+
+def how_read(read: Mapping[str, Any]) -> str:
+    """How a Delta read chose its version: the code named it, or it took the latest."""
+    if read.get("pinned_by_user"):
+        return "version named by the code"
+    if read.get("pinned_by_nbrepro"):
+        return "pinned by nbrepro"
+    return "latest at read"
+
+
+def cells_phrase(code: Mapping[str, Any]) -> str:
+    """How much code the run executed: ``"3 executed cell(s)"``."""
+    return f"{len(code['cells'])} executed cell(s)"
+
+
+def no_tables_phrase() -> str:
+    return "no Delta tables read"
