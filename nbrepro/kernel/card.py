@@ -22,7 +22,7 @@ from typing import Any, cast
 import ipywidgets as widgets
 
 from nbrepro.kernel.display import summary_bundle
-from nbrepro.record.summary import cells_phrase, how_read, no_tables_phrase
+from nbrepro.record.summary import cells_phrase, no_tables_phrase
 from nbrepro.record.vocabulary import (
     CURRENT,
     DIFFERS,
@@ -170,8 +170,7 @@ class ReproCard(widgets.VBox):
         # The table's name, its full URI on hover: URIs are long.
         tables = (
             ", ".join(
-                f"<code title='{esc(r['uri'])} ({how_read(r)})'>{esc(table_name(r['uri']))}</code>"
-                f" @ v{r['version']}"
+                f"<code title='{esc(r['uri'])}'>{esc(table_name(r['uri']))}</code> @ v{r['version']}"
                 for r in reads
             )
             or no_tables_phrase()

@@ -160,7 +160,7 @@ def _find_synced(dst: Any, uri: str, entry: SpoolEntry) -> str | None:
         return None
     found = dst.search_runs(
         [exp.experiment_id],
-        filter_string=f"tags.`nbrepro.capture_id` = '{entry.capture_id}'",
+        filter_string=f"tags.`{CAPTURE_ID_TAG}` = '{entry.capture_id}'",
         max_results=1,
     )
     return str(found[0].info.run_id) if found else None
