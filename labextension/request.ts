@@ -73,15 +73,18 @@ export async function requestAPI<T>(
 
 /**
  * The message and code of an error answer. nbrepro's body is `{message, status, code}`;
- * without a string `code` no nbrepro route answered (tornado's own 404 page, a proxy).
+ * an older nbrepro's lacks `code` (an nbrepro route answered all the same); anything
+ * else means no nbrepro route answered (tornado's own 404 page, a proxy): code null.
  */
 function errorOf(response: Response, body: unknown): { message: string; code: ErrorCode | null } {
   const fields: { [key in keyof ErrorBody]?: unknown } =
     typeof body === 'object' && body !== null ? body : {};
+  const older = typeof fields.message === 'string' && typeof fields.status === 'number';
   return {
     // A code this frontend does not know yet (a newer server) is kept: problemFrom()
-    // falls back to the status for it.
-    code: typeof fields.code === 'string' ? (fields.code as ErrorCode) : null,
+    // falls back to the status for it, as for an older server's body.
+    code:
+      typeof fields.code === 'string' ? (fields.code as ErrorCode) : older ? 'http-error' : null,
     message:
       typeof fields.message === 'string'
         ? fields.message

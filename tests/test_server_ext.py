@@ -21,6 +21,7 @@ from deltalake import write_deltalake
 from helpers import api_check as check
 from helpers import latest_run, run_record, write_notebook
 
+import nbrepro
 from nbrepro import paths
 from nbrepro.capture.delta import tables
 
@@ -451,6 +452,33 @@ async def test_capture_of_a_running_kernel_and_its_environment(
     assert code == 200, env
     check(env, "EnvironmentDrift")
     assert (env["against"], env["kernel"], env["same"]) == ("kernel", "python3", True)
+
+    # A kernel with another nbrepro than the server's: an older one has the function
+    # where nbrepro had it before its subpackages; with none, the error says what to do.
+    async def in_kernel(code: str) -> None:
+        client = manager.client()
+        client.start_channels()
+        try:
+            reply = await client.execute_interactive(code, timeout=60)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        finally:
+            client.stop_channels()
+
+    await in_kernel(
+        "import sys, types, nbrepro.capture.environment as e\n"
+        "old = types.ModuleType('nbrepro.environment')\n"
+        "old.capture_environment = e.capture_environment\n"
+        "sys.modules['nbrepro.environment'] = old\n"
+        "sys.modules['nbrepro.capture.environment'] = None  # not in this nbrepro"
+    )
+    code, env = await get(jp_fetch, "runs", result["run_id"], "environment", notebook="k.ipynb")
+    assert code == 200, env
+    assert (env["against"], env["same"]) == ("kernel", True)
+    await in_kernel("import sys\nsys.modules['nbrepro.environment'] = None")
+    code, env = await get(jp_fetch, "runs", result["run_id"], "environment", notebook="k.ipynb")
+    assert (code, env["code"]) == (500, "kernel-call-failed"), env
+    assert "ModuleNotFoundError" in env["message"]
+    assert f"install nbrepro {nbrepro.__version__}" in env["message"], env
     await jp_fetch("api", "sessions", session["id"], method="DELETE")
 
 

@@ -75,3 +75,33 @@ def test_processes_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path: Path
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:
         assert pool.map(_open_store, [uri] * 4) == ["ok"] * 4
+
+
+def test_a_url_that_is_not_an_mlflow_server_is_said_so_not_no_such_run() -> None:
+    """A proxy or a wrong path answers 404 with a page, not MLflow's JSON: that is a
+    wrong tracking URI (TrackingUnavailable), not a missing run (RunNotFound)."""
+    import http.server
+    import threading
+
+    from nbrepro.errors import TrackingUnavailable
+    from nbrepro.store.runs import RunNotFound, load_run
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>Not Found</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_address[1]}/not-mlflow"
+        with pytest.raises(TrackingUnavailable, match="404 Not Found") as err:
+            load_run("a" * 32, uri)
+        assert not isinstance(err.value, RunNotFound)
+    finally:
+        server.shutdown()

@@ -96,6 +96,17 @@ it("takes jupyter_server's JSON 404 without a code for a missing route", async (
   expect(problemFrom(error).kind).toBe('extension-missing');
 });
 
+it("takes an older nbrepro's 404 body (no code) for an unknown run", async () => {
+  makeRequest.mockResolvedValue(
+    new Response('{"message": "no run 00 in the tracking store x", "status": 404}', {
+      status: 404
+    })
+  );
+  const error = await requestAPI('runs/00').catch(e => e);
+  expect(error).toMatchObject({ status: 404, code: 'http-error' });
+  expect(problemFrom(error)).toMatchObject({ kind: 'not-found', retry: false });
+});
+
 it('turns a network failure into status 0', async () => {
   makeRequest.mockRejectedValue(new TypeError('Failed to fetch'));
   const error = await requestAPI('version').catch(e => e);

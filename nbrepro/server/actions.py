@@ -15,8 +15,9 @@ from typing import Any
 
 import tornado
 
+from nbrepro._version import __version__
 from nbrepro.server.base import BadRequest, BaseHandler
-from nbrepro.server.kernelexec import KernelBusy, NoRunningKernel, call_in_kernel
+from nbrepro.server.kernelexec import KernelBusy, KernelCallFailed, NoRunningKernel, call_in_kernel
 
 
 class RerunsHandler(BaseHandler):
@@ -63,6 +64,15 @@ class RerunHandler(BaseHandler):
         self.finish(await asyncio.to_thread(lambda: manager.cancel(job_id).to_json()))
 
 
+# What the server calls in a notebook's kernel, by name: where this nbrepro has each
+# function, then where older ones had it (a kernel may run another nbrepro than the
+# server: an upgrade while JupyterLab runs, or kernels in their own environments).
+KERNEL_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "capture_for_sidebar": ("nbrepro.kernel.api", "nbrepro.ipython_ext"),
+    "capture_environment": ("nbrepro.capture.environment", "nbrepro.environment"),
+}
+
+
 class KernelHandler(BaseHandler):
     """A handler that may talk to a notebook's running kernel."""
 
@@ -79,10 +89,26 @@ class KernelHandler(BaseHandler):
                 return str(kernel.get("name") or ""), manager
         return None
 
-    async def call(self, manager: Any, module: str, function: str, **kwargs: Any) -> Any:
-        return await call_in_kernel(
-            manager, module, function, kwargs, timeout=self.settings_obj.kernel_timeout
-        )
+    async def call(self, manager: Any, function: str, **kwargs: Any) -> Any:
+        """Call one of :data:`KERNEL_FUNCTIONS` in the kernel, by its current module, else
+        by the module an older nbrepro in the kernel has it in."""
+        modules = KERNEL_FUNCTIONS[function]
+        for i, module in enumerate(modules):
+            try:
+                return await call_in_kernel(
+                    manager, module, function, kwargs, timeout=self.settings_obj.kernel_timeout
+                )
+            except KernelCallFailed as exc:
+                if exc.ename != "ModuleNotFoundError":
+                    raise
+                if i == len(modules) - 1:
+                    raise KernelCallFailed(
+                        f"{exc} (install nbrepro {__version__}, the Jupyter server's version, "
+                        "in the Python environment of the notebook's kernel, then restart "
+                        "the kernel)",
+                        exc.ename,
+                    ) from None
+        raise AssertionError("unreachable")
 
 
 class CaptureHandler(KernelHandler):
@@ -118,7 +144,7 @@ class CaptureHandler(KernelHandler):
             raise KernelBusy(
                 f"the kernel of {value!r} is busy running a cell: capture once it is idle"
             )
-        result = await self.call(manager, "nbrepro.kernel.api", "capture_for_sidebar", **arguments)
+        result = await self.call(manager, "capture_for_sidebar", **arguments)
         self.finish(result)
 
 
@@ -137,7 +163,7 @@ class EnvironmentHandler(KernelHandler):
         found = await self.kernel_for(notebook) if notebook else None
         if found is not None:
             name, manager = found
-            now = await self.call(manager, "nbrepro.capture.environment", "capture_environment")
+            now = await self.call(manager, "capture_environment")
             drift = environment_drift(
                 captured.record["environment"], now, against="kernel", kernel=name
             )

@@ -1,7 +1,7 @@
 """What every nbrepro handler shares: the extension's settings, request parsing, and
 the one mapping from errors to HTTP statuses and the REST body's ``code``.
 
-400 bad input, 404 unknown run or job, 409 no running (or an idle) kernel for the
+400 bad input, 404 unknown run or job, 409 no running (or a busy) kernel for the
 notebook, 503 tracking store unreachable, 500 otherwise.
 """
 

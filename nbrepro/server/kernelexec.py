@@ -30,7 +30,14 @@ class KernelBusy(NoRunningKernel):
 
 
 class KernelCallFailed(NbreproError):
-    """The kernel did not answer in time, or the function raised there (HTTP 500)."""
+    """The kernel did not answer in time, or the function raised there (HTTP 500).
+
+    ``ename`` is the kernel's exception name, when the call raised there.
+    """
+
+    def __init__(self, message: str, ename: str | None = None) -> None:
+        super().__init__(message)
+        self.ename = ename
 
 
 def call_expression(module: str, function: str, kwargs: dict[str, Any]) -> str:
@@ -85,13 +92,15 @@ async def call_in_kernel(
     content = reply["content"]
     if content.get("status") != "ok":
         raise KernelCallFailed(
-            f"the kernel could not run the call: {content.get('ename')}: {content.get('evalue')}"
+            f"the kernel could not run the call: {content.get('ename')}: {content.get('evalue')}",
+            content.get("ename"),
         )
     result = content.get("user_expressions", {}).get("result", {})
     if result.get("status") != "ok":
         raise KernelCallFailed(
             f"{module}.{function} failed in the kernel: {result.get('ename')}: "
-            f"{result.get('evalue')}"
+            f"{result.get('evalue')}",
+            result.get("ename"),
         )
     # The expression's value is a str; the kernel sends its repr as text/plain.
     return json.loads(ast.literal_eval(result["data"]["text/plain"]))

@@ -18,7 +18,7 @@ import nbformat
 
 from nbrepro import record
 from nbrepro.capture.history import same_source, was_executed
-from nbrepro.errors import NbreproError, RecordError, cell_label
+from nbrepro.errors import NbreproError, RecordError, TrackingUnavailable, cell_label
 from nbrepro.record.tags import CAPTURE_ERROR_TAG, is_nbrepro_run
 from nbrepro.store.tracking import client_for, display_uri
 
@@ -190,6 +190,12 @@ def load_run(run_id: str, tracking_uri: str) -> CapturedRun:
     except MlflowException as exc:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
             raise RunNotFound(f"no run {run_id} in the tracking store {shown}") from exc
+        if exc.error_code == "ENDPOINT_NOT_FOUND":  # a 404 that is not MLflow's answer
+            raise TrackingUnavailable(
+                shown,
+                "it answered 404 Not Found to MLflow's API: is the tracking URI (its path "
+                "included) that of an MLflow tracking server?",
+            ) from exc
         raise
     tags = run.data.tags
     if not is_nbrepro_run(tags):
