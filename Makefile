@@ -23,6 +23,9 @@ $(PY):
 
 # pip's build hook installs the node modules and builds the JupyterLab extension.
 $(STAMP): pyproject.toml package.json | $(PY)
+	# A reinstall must not write the wheel's install.json through the symlink that
+	# `labextension develop` left (into nbrepro/labextension: a rebuilt env then fails).
+	rm -rf $(ENV_DIR)/share/jupyter/labextensions/nbrepro
 	PATH="$(BIN):$$PATH" $(PY) -m pip install --quiet -e '.[test]'
 	# Serve the extension from the source tree, so `jlpm build` is seen on reload.
 	PATH="$(BIN):$$PATH" $(BIN)/jupyter labextension develop --overwrite . > /dev/null
