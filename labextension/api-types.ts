@@ -5,13 +5,15 @@
  */
 
 /**
- * bad-request: a request to fix (400); run-not-found, job-not-found, not-captured: no such run or job, or the run did not record that notebook (404); kernel-not-running, kernel-busy: the notebook's kernel cannot be asked now (409); kernel-call-failed, outside-root, internal, http-error: the server failed (5xx, or another HTTP error); tracking-unavailable: the MLflow store cannot be reached (503); forbidden: not authenticated (403).
+ * bad-request: a request to fix (400); tracking-uri-refused: the request names a tracking store that is not a tracking URI, of an unknown scheme, or does not exist (400); tracking-uri-not-allowed: the server's c.NbreproServer.allowed_tracking_uris does not let requests name that store (403); run-not-found, job-not-found, not-captured: no such run or job, or the run did not record that notebook (404); kernel-not-running, kernel-busy: the notebook's kernel cannot be asked now (409); kernel-call-failed, outside-root, internal, http-error: the server failed (5xx, or another HTTP error); tracking-unavailable: the MLflow store cannot be reached (503); forbidden: not authenticated (403).
  *
  * This interface was referenced by `NbreproApi`'s JSON-Schema
  * via the `definition` "ErrorCode".
  */
 export type ErrorCode =
   | 'bad-request'
+  | 'tracking-uri-refused'
+  | 'tracking-uri-not-allowed'
   | 'run-not-found'
   | 'job-not-found'
   | 'not-captured'

@@ -31,6 +31,7 @@ export type ProblemKind =
   | 'kernel'
   | 'not-found'
   | 'bad-request'
+  | 'tracking-uri'
   | 'forbidden'
   | 'network'
   | 'server-error';
@@ -53,6 +54,8 @@ const EXTENSION_HINT =
 /** What each error code means to the user; null: the code says no more than the status. */
 const KIND_OF_CODE: Record<ErrorCode, ProblemKind | null> = {
   'bad-request': 'bad-request',
+  'tracking-uri-refused': 'tracking-uri',
+  'tracking-uri-not-allowed': 'tracking-uri',
   'run-not-found': 'not-found',
   'job-not-found': 'not-found',
   'not-captured': 'not-found',
@@ -150,6 +153,16 @@ export function problemFrom(error: unknown): Problem {
       );
     case 'bad-request':
       return make(kind, message, '', false);
+    case 'tracking-uri':
+      return make(
+        kind,
+        message,
+        code === 'tracking-uri-not-allowed'
+          ? "Clear the tracking URI (Settings > nbrepro) to use the server's store, or ask " +
+              "the server's administrator to allow this one."
+          : "Correct the tracking URI (Settings > nbrepro), or clear it to use the server's store.",
+        false
+      );
     default:
       return make(
         'server-error',

@@ -78,3 +78,31 @@ def cell_label(
 
 class KernelNotFound(NbreproError):
     """The kernel a notebook or a run names is not installed here."""
+
+
+ECHO_CHARS = 80
+
+
+def clipped_repr(value: object, limit: int = ECHO_CHARS) -> str:
+    """``repr(value)`` for a message, cut after ``limit`` characters.
+
+    A message quotes what the user gave so they can spot their mistake; a request may
+    send megabytes, which must not come back whole in an answer nor fill a log line.
+    ``'aaaa'…(5242880 chars)`` says how long the value was.
+    """
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}…({len(value)} chars)"
+    return clipped_text(repr(value), limit)
+
+
+def clipped_text(text: str, limit: int) -> str:
+    """``text`` cut after ``limit`` characters, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}…({len(text)} chars)"
+
+
+def clipped_names(names: list[str], most: int = 5) -> str:
+    """``a, b and 3 more``: names a user sent (unknown fields), a few of them, each cut."""
+    shown = ", ".join(clipped_text(name, 40) for name in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")

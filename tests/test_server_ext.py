@@ -484,8 +484,15 @@ async def test_capture_of_a_running_kernel_and_its_environment(
 
 async def test_the_tracking_uri_header_names_another_store(jp_fetch, captured, tmp_path) -> None:
     # The sidebar's override travels as a header, so credentials stay out of request logs.
+    from mlflow import MlflowClient
+
     run_id, _table, nb = captured
     other = f"sqlite:///{tmp_path / 'other' / 'mlflow.db'}"
+    # A store a request names must exist (naming one never creates it).
+    code, body = await get(jp_fetch, "runs", tracking_uri=other)
+    assert (code, body["code"]) == (400, "tracking-uri-refused"), body
+    (tmp_path / "other").mkdir()
+    MlflowClient(tracking_uri=other).search_experiments()
     resp = await jp_fetch(
         "nbrepro", "runs", params={"notebook": nb.name}, headers={"X-Nbrepro-Tracking-Uri": other}
     )

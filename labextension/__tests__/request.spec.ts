@@ -126,6 +126,8 @@ describe('problemFrom', () => {
     [409, 'kernel-not-running', 'kernel'],
     [503, 'tracking-unavailable', 'unreachable'],
     [400, 'bad-request', 'bad-request'],
+    [400, 'tracking-uri-refused', 'tracking-uri'],
+    [403, 'tracking-uri-not-allowed', 'tracking-uri'],
     [403, 'forbidden', 'forbidden'],
     [500, 'internal', 'server-error'],
     [500, 'kernel-call-failed', 'server-error'],
@@ -153,6 +155,16 @@ describe('problemFrom', () => {
       kind: 'unreachable',
       message: 'The MLflow tracking store is unreachable (Service Unavailable).'
     });
+  });
+
+  it('points a refused tracking store to the setting, not to logging in again', () => {
+    expect(problem(403, 'tracking-uri-not-allowed', 'not allowed')).toMatchObject({
+      kind: 'tracking-uri',
+      message: 'not allowed',
+      retry: false
+    });
+    expect(problem(403, 'tracking-uri-not-allowed').hint).toContain('administrator');
+    expect(problem(400, 'tracking-uri-refused').hint).toContain('Settings > nbrepro');
   });
 
   it('tells a busy kernel to wait, without a retry', () => {

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from nbrepro.errors import NbreproError
+from nbrepro.errors import NbreproError, clipped_names, clipped_repr
 from nbrepro.jobs import procs
 from nbrepro.jobs.state import (
     LOG_FILE,
@@ -97,7 +97,7 @@ class RerunRequest:
             raise JobRequestError("the request body must be a JSON object")
         unknown = sorted(set(body) - _REQUEST_FIELDS)
         if unknown:
-            raise JobRequestError(f"unknown field(s) {', '.join(unknown)} in the rerun request")
+            raise JobRequestError(f"unknown field(s) {clipped_names(unknown)} in the rerun request")
         for key in ("run_id", "env", "data", "tracking_uri"):
             if key in body and body[key] is not None and not isinstance(body[key], str):
                 raise JobRequestError(f"{key} must be a string")
@@ -117,11 +117,17 @@ class RerunRequest:
     def validate(self) -> None:
         """Raise :class:`JobRequestError` unless every option is one the CLI takes."""
         if not RUN_ID_RE.match(self.run_id or ""):
-            raise JobRequestError(f"run_id {self.run_id!r} is not an MLflow run id (32 hex)")
+            raise JobRequestError(
+                f"run_id {clipped_repr(self.run_id)} is not an MLflow run id (32 hex)"
+            )
         if self.env not in ENV_MODES:
-            raise JobRequestError(f"env must be one of {', '.join(ENV_MODES)}, not {self.env!r}")
+            raise JobRequestError(
+                f"env must be one of {', '.join(ENV_MODES)}, not {clipped_repr(self.env)}"
+            )
         if self.data not in DATA_MODES:
-            raise JobRequestError(f"data must be one of {', '.join(DATA_MODES)}, not {self.data!r}")
+            raise JobRequestError(
+                f"data must be one of {', '.join(DATA_MODES)}, not {clipped_repr(self.data)}"
+            )
         tol = self.tolerance
         if tol is not None and (
             isinstance(tol, bool)
@@ -130,7 +136,7 @@ class RerunRequest:
             or tol < 0
         ):
             raise JobRequestError(
-                f"tolerance must be a non-negative number (a relative tolerance), not {tol!r}"
+                f"tolerance must be a non-negative number (a relative tolerance), not {clipped_repr(tol)}"
             )
         if self.allow_missing and self.env != RECORDED:
             raise JobRequestError("allow_missing applies to env 'recorded' only")
@@ -157,7 +163,7 @@ class RerunRequest:
 def check_job_id(job_id: str) -> str:
     """``job_id`` if it has the form of one, else :class:`JobRequestError`."""
     if not JOB_ID_RE.match(job_id or ""):
-        raise JobRequestError(f"{job_id!r} is not a rerun job id (32 hex characters)")
+        raise JobRequestError(f"{clipped_repr(job_id)} is not a rerun job id (32 hex characters)")
     return job_id
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import tornado
 
 from nbrepro._version import __version__
+from nbrepro.errors import clipped_repr
 from nbrepro.server.base import BadRequest, BaseHandler
 from nbrepro.server.kernelexec import KernelBusy, KernelCallFailed, NoRunningKernel, call_in_kernel
 
@@ -27,6 +28,9 @@ class RerunsHandler(BaseHandler):
         from nbrepro.jobs.manager import RerunRequest
         from nbrepro.store.runs import load_run
 
+        run_id = self.body_field("run_id", str)
+        if run_id is not None:
+            self.run_id_arg(run_id)  # refused here, the value quoted short
         uri = await self.checked_tracking()
         request = RerunRequest.from_json({**self.json_body(), "tracking_uri": uri})
         # Refuse now what the rerun would refuse after seconds of start-up.
@@ -39,7 +43,7 @@ class RerunsHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         """``{"jobs": [Job]}``, newest first (of one run with ``run_id``)."""
-        run_id = self.get_argument("run_id", None)
+        run_id = self.argument("run_id")
         if run_id is not None:
             self.run_id_arg(run_id)
         manager = self.settings_obj.job_manager()
@@ -128,13 +132,11 @@ class CaptureHandler(KernelHandler):
             # kernel resolves it as %repro does (mlflow.set_tracking_uri included).
             "tracking_uri": self.tracking_override(),
         }
-        unknown = sorted(set(self.json_body()) - {*arguments, "notebook"})
-        if unknown:
-            raise BadRequest(f"unknown field(s) {', '.join(unknown)} in the capture request")
+        self.unknown_fields({*arguments, "notebook"}, "capture")
         found = await self.kernel_for(notebook)
         if found is None:
             raise NoRunningKernel(
-                f"notebook {value!r} has no running kernel: open it and start its kernel "
+                f"notebook {clipped_repr(value)} has no running kernel: open it and start its kernel "
                 "(run a cell), then capture again"
             )
         _, manager = found
@@ -142,7 +144,7 @@ class CaptureHandler(KernelHandler):
             # Queued behind a running cell, the capture would run after the request timed
             # out, and a second click would capture twice.
             raise KernelBusy(
-                f"the kernel of {value!r} is busy running a cell: capture once it is idle"
+                f"the kernel of {clipped_repr(value)} is busy running a cell: capture once it is idle"
             )
         result = await self.call(manager, "capture_for_sidebar", **arguments)
         self.finish(result)
@@ -186,10 +188,8 @@ class OpenHandler(BaseHandler):
         if which is None:
             raise BadRequest(f"which is required: one of {', '.join(WHICH)}")
         if which not in WHICH:
-            raise BadRequest(f"which must be one of {', '.join(WHICH)}, not {which!r}")
-        unknown = sorted(set(self.json_body()) - {"which", "tracking_uri"})
-        if unknown:
-            raise BadRequest(f"unknown field(s) {', '.join(unknown)} in the open request")
+            raise BadRequest(f"which must be one of {', '.join(WHICH)}, not {clipped_repr(which)}")
+        self.unknown_fields({"which", "tracking_uri"}, "open")
         captured = await asyncio.to_thread(
             load_run, self.run_id_arg(run_id), await self.checked_tracking()
         )

@@ -25,7 +25,7 @@ class RunsHandler(BaseHandler):
         from nbrepro.store.listing import list_runs
 
         try:
-            size = int(self.get_argument("max_results", "50"))
+            size = int(self.argument("max_results") or "50")
         except ValueError:
             raise BadRequest("max_results must be a whole number") from None
         if not 1 <= size <= MAX_PAGE:
@@ -35,10 +35,10 @@ class RunsHandler(BaseHandler):
         page = await asyncio.to_thread(
             list_runs,
             uri,
-            experiment=self.get_argument("experiment", None),
+            experiment=self.argument("experiment"),
             notebook=self.notebook_arg(),
             max_results=size,
-            page_token=self.get_argument("page_token", None),
+            page_token=self.argument("page_token"),
         )
         self.finish({"runs": page.rows, "next_page_token": page.next_page_token})
 
@@ -83,7 +83,7 @@ class CompareHandler(BaseHandler):
     async def get(self) -> None:
         from nbrepro.reproduce.rerun import diff
 
-        a = self.run_id_arg(self.get_argument("a", ""))
-        b = self.run_id_arg(self.get_argument("b", ""))
+        a = self.run_id_arg(self.argument("a") or "")
+        b = self.run_id_arg(self.argument("b") or "")
         report = await asyncio.to_thread(diff, a, b, await self.checked_tracking())
         self.finish(json.dumps(report, default=str))
