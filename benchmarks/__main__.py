@@ -12,6 +12,7 @@ from pathlib import Path
 from benchmarks import (
     bench_capture,
     bench_delta,
+    bench_faults,
     bench_load,
     bench_rerun,
     bench_rest,
@@ -26,6 +27,7 @@ SUITES = {
     "rest": bench_rest.run,
     "rerun": bench_rerun.run,
     "runs_list": bench_runs_list.run,
+    "faults": bench_faults.run,
 }
 
 

@@ -92,6 +92,10 @@ export interface RunRecord {
     };
     capture_cell?: number | null;
     outputs_truncated?: boolean;
+    /**
+     * The byte cap the capture cell's recorded outputs were cut at (outputs_truncated); a rerun's outputs of that cell are cut the same way before they are compared.
+     */
+    outputs_limit?: number | null;
     [k: string]: unknown | undefined;
   };
   environment: {

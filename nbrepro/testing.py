@@ -173,3 +173,118 @@ class MlflowServer:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+class StoreProxy:
+    """An HTTP proxy on 127.0.0.1 in front of a tracking server, that a test (or the
+    code under test, by requesting ``/__nbrepro_hang``) turns into a server that accepts
+    connections and never answers."""
+
+    HANG_PATH = "/__nbrepro_hang"
+
+    def __init__(self, target: str, hang: bool = False, fail_paths: tuple[str, ...] = ()) -> None:
+        import threading
+
+        self.target = target.rstrip("/")
+        self.hang = hang
+        # Requests whose path contains one of these are answered 503.
+        self.fail_paths = fail_paths
+        self.port = free_port()
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self._release = threading.Event()
+        self._server: Any = None
+
+    def start(self) -> StoreProxy:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import requests
+
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _forward(self) -> None:
+                if self.path == proxy.HANG_PATH:
+                    proxy.hang = True
+                    self._answer(200, b"hanging from now on", {})
+                    return
+                if proxy.hang:
+                    proxy._release.wait(600)
+                    self.close_connection = True
+                    return
+                if any(part in self.path for part in proxy.fail_paths):
+                    self._answer(503, b"failing on purpose", {})
+                    return
+                size = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(size) if size else None
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
+                try:
+                    resp = requests.request(
+                        self.command,
+                        proxy.target + self.path,
+                        data=body,
+                        headers=headers,
+                        timeout=60,
+                        allow_redirects=False,
+                    )
+                except requests.RequestException as exc:  # the server behind is gone
+                    self._answer(502, str(exc).encode(), {})
+                    return
+                self._answer(resp.status_code, resp.content, dict(resp.headers))
+
+            def _answer(self, status: int, content: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                skip = ("content-length", "transfer-encoding", "connection", "content-encoding")
+                for k, v in headers.items():
+                    if k.lower() not in skip:
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _forward
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def answer_again(self) -> None:
+        """End the hang: requests waiting are dropped, new ones are forwarded."""
+        import threading
+
+        self.hang = False
+        released, self._release = self._release, threading.Event()
+        released.set()
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def held_by_capture(kernel: Kernel, cell: str, timeout: float = 900) -> tuple[Reply, float]:
+    """Run a ``%%repro`` cell and measure how long the capture held it: the cell's
+    time less its body's. Returns the reply and the seconds held."""
+    magic, _, body = cell.partition("\n")
+    timed = (
+        f"{magic}\nimport time as _nbrepro_t\nprint('BODY_START', _nbrepro_t.time())\n"
+        f"{body}\nprint('BODY_END', _nbrepro_t.time())"
+    )
+    sent = time.time()
+    reply = kernel.execute(timed, timeout=timeout)
+    returned = time.time()
+    marks = dict(
+        line.split()[:2]
+        for line in reply.stdout.splitlines()
+        if line.startswith(("BODY_START", "BODY_END"))
+    )
+    body_time = float(marks["BODY_END"]) - float(marks["BODY_START"])
+    return reply, (returned - sent) - body_time

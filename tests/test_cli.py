@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -154,3 +156,121 @@ def test_secret_named_parameters_are_redacted_but_still_compared(nbrepro_home: P
     long_a, long_b = "x" * 7000 + "a", "x" * 7000 + "b"
     cut_a = parameter_params({"p": long_a})[0]["p"]
     assert len(cut_a) <= 6000 and cut_a != parameter_params({"p": long_b})[0]["p"]
+
+
+NOT_NOTEBOOKS = {
+    "object without cells": '{"foo": 1}',
+    "list": "[1, 2, 3]",
+    "cells not a list": '{"cells": 3, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+    "cell not an object": '{"cells": [1], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+    "cell source not text": '{"cells": [{"cell_type": "code", "source": 5, "metadata": {}, '
+    '"outputs": [], "execution_count": null, "id": "a"}], "metadata": {}, "nbformat": 4, '
+    '"nbformat_minor": 5}',
+    "unknown nbformat": '{"cells": [], "metadata": {}, "nbformat": 9, "nbformat_minor": 0}',
+    "not JSON": "print('hello')\n",
+    "empty file": "",
+}
+
+
+@pytest.mark.parametrize("content", NOT_NOTEBOOKS.values(), ids=NOT_NOTEBOOKS.keys())
+def test_run_on_a_file_that_is_not_a_notebook_is_one_line_exit_2(
+    tmp_path: Path, nbrepro_home: Path, content: str
+) -> None:
+    from nbrepro.record.vocabulary import EXIT_INPUT
+
+    nb = tmp_path / "bad.ipynb"
+    nb.write_text(content)
+    res = nbrepro("run", str(nb))
+    assert res.returncode == EXIT_INPUT, res.stderr
+    assert res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {nb}"), res.stderr
+    assert "notebook" in lines[0]
+    res = nbrepro("run", str(nb), "--json")
+    assert res.returncode == EXIT_INPUT
+    body = json.loads(res.stdout)
+    assert body["status"] == "error" and body["exit_code"] == EXIT_INPUT
+    assert body["error"] == lines[0].removeprefix("Error: ")
+    assert not (nbrepro_home / "mlflow.db").exists()  # no run was opened
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-e", ""),
+        ("--name", "  "),
+        ("-o", "{tmp}/no/such/folder/out.ipynb"),
+        ("-o", "{tmp}"),
+    ],
+    ids=["empty experiment", "blank run name", "output folder missing", "output is a folder"],
+)
+def test_run_refuses_bad_options_before_running(
+    tmp_path: Path, nbrepro_home: Path, args: tuple[str, str]
+) -> None:
+    from nbrepro.record.vocabulary import EXIT_INPUT
+
+    nb = write_notebook(tmp_path / "ok.ipynb", [("a", "print(1)")])
+    res = nbrepro("run", str(nb), args[0], args[1].format(tmp=tmp_path), "--json")
+    assert res.returncode == EXIT_INPUT, res.stderr
+    assert json.loads(res.stdout)["exit_code"] == EXIT_INPUT
+    assert "Traceback" not in res.stderr
+    assert not (nbrepro_home / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_rerun_json_interrupted_before_it_runs_prints_one_object(
+    tmp_path: Path, nbrepro_home: Path, sig: signal.Signals
+) -> None:
+    """Interrupted anywhere, `rerun --json` prints its error object and exits 130.
+
+    A FIFO as the sanitizers file holds the command at a known point, before the run is
+    even looked up: reading it waits for data that never comes.
+    """
+    from nbrepro.record.vocabulary import EXIT_INTERRUPTED
+
+    fifo = tmp_path / "sanitizers.cfg"
+    os.mkfifo(fifo)
+    run_id = "f" * 32
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbrepro.cli", "rerun", run_id, "--json", "--sanitizers", str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    writer = None
+    try:
+        deadline = time.time() + 60
+        while writer is None and time.time() < deadline and proc.poll() is None:
+            try:  # succeeds once the rerun opens the FIFO to read it
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.05)
+        assert writer is not None, "the rerun never opened the sanitizers file"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert json.loads(out) == {
+        "status": "error",
+        "run_id": None,
+        "exit_code": EXIT_INTERRUPTED,
+        "error": "the rerun was interrupted",
+        "reproduces": run_id,
+    }
+    assert err.strip() == "Error: the rerun was interrupted"
+
+
+def test_rerun_json_usage_errors_are_one_object(nbrepro_home: Path) -> None:
+    from nbrepro.record.vocabulary import EXIT_INPUT
+
+    for args in (("rerun", "--json"), ("rerun", "x" * 32, "--data", "bogus", "--json")):
+        res = nbrepro(*args)
+        assert res.returncode == EXIT_INPUT
+        body = json.loads(res.stdout)
+        assert body["status"] == "error" and body["exit_code"] == EXIT_INPUT

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from helpers import WAIT_UPLOADS, latest_run, run_record, write_notebook
+from helpers import WAIT_UPLOADS, all_artifact_text, latest_run, run_record, write_notebook
 
 from nbrepro import paths
+from nbrepro.record.vocabulary import EXIT_OK, REPRODUCED
 
 pytestmark = pytest.mark.kernel
 
@@ -106,12 +112,111 @@ def test_body_exception_is_exactly_the_users(kernel_factory, store: str) -> None
     assert rec["code"]["cells"][-1]["error"]["ename"] == "ZeroDivisionError"
 
 
+def _frames(traceback: list[str]) -> list[str]:
+    """A traceback as text, without colours, cell numbers and IPython's file names."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(traceback))
+    return re.sub(r"In ?\[\d+\]", "In[N]", text).splitlines()
+
+
+def _without_file(evalue: str) -> str:
+    # "invalid syntax (3602400769.py, line 1)": IPython names a cell's source after a hash
+    # of the cell's text, which differs between any two cells.
+    return re.sub(r"\([^()]*\.py, line", "(<cell>, line", evalue)
+
+
+def test_runtime_error_shows_no_frame_of_nbrepro(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    plain = k.execute("def f():\n    return 1/0\nf()")
+    captured = k.execute("%%repro\ndef f():\n    return 1/0\nf()")
+    frames = _frames(captured.content["traceback"])
+    # IPython shows every cell magic's call line and counts the frames it hides; below
+    # them, the body's frames are the plain cell's, line for line.
+    assert "nbrepro" not in "\n".join(frames).replace("%%repro", "")
+    body = frames.index(next(f for f in frames if f.startswith("Cell In[N], line 3")))
+    plain_frames = _frames(plain.content["traceback"])
+    start = plain_frames.index("Cell In[N], line 3")
+    assert frames[body:] == plain_frames[start:]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = (1,\ny = 2",  # SyntaxError
+        "def f(:\n    pass",
+        "x = 1\n  y = 2",  # IndentationError
+        "print(1)\nif True:\nprint(2)",
+    ],
+)
+def test_syntax_error_in_body_looks_as_without_nbrepro(
+    kernel_factory, store: str, body: str
+) -> None:
+    from mlflow import MlflowClient
+
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    plain = k.execute(body)
+    captured = k.execute(f"%%repro --name broken\n{body}")
+    assert plain.status == captured.status == "error"
+    assert captured.content["ename"] == plain.content["ename"]
+    assert _without_file(captured.content["evalue"]) == _without_file(plain.content["evalue"])
+    assert _frames(captured.content["traceback"]) == _frames(plain.content["traceback"])
+    assert "Traceback" not in captured.text() and "nbrepro" not in captured.text()
+    assert captured.stdout == plain.stdout == ""  # the body did not run, as the plain cell's
+    # Nothing ran, so nothing was captured (as IPython runs nothing of such a cell); the
+    # next capture records the cell and its error in the session's history.
+    assert MlflowClient(store).get_experiment_by_name("nbrepro") is None
+    k.ok("%%repro --name after\nx = 1")
+    rec = run_record(store, latest_run(store).info.run_id)
+    failed = rec["code"]["cells"][-2]
+    assert failed["source"].startswith("%%repro --name broken")
+    assert failed["error"]["ename"] == plain.content["ename"]
+
+
 def test_keyboard_interrupt_ends_run_killed(kernel_factory, store: str) -> None:
     k = kernel_factory()
     k.ok("%load_ext nbrepro")
     r = k.execute("%%repro\nraise KeyboardInterrupt")
     assert r.status == "error"
     assert latest_run(store).info.status == "KILLED"
+
+
+def test_options_are_quoted_as_in_a_shell(kernel_factory, store: str) -> None:
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    k.ok("""%%repro --experiment "my exp" --name 'first run' --tag k="a b" -t 'q=it''s'\nx = 1""")
+    run = latest_run(store, experiment="my exp")
+    assert run.info.run_name == "first run"
+    assert run.data.tags["k"] == "a b" and run.data.tags["q"] == "its"
+    k.ok("%repro -e 'my exp' -n 'line magic'")
+    assert latest_run(store, experiment="my exp").info.run_name == "line magic"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "--experiment ''",
+        '--experiment ""',
+        "-e '  '",
+        "--name ''",
+        "--tag =v",
+        "--tag ''",
+        "--tag ' =v'",
+        "--tag k='a b",  # a quote left open
+    ],
+)
+def test_empty_names_are_usage_errors(kernel_factory, store: str, options: str) -> None:
+    from mlflow import MlflowClient
+
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro")
+    for cell in (f"%%repro {options}\nx = 1", f"%repro {options}"):
+        r = k.execute(cell)
+        assert r.status == "error" and r.content["ename"] == "UsageError", (cell, r.text())
+        assert "Traceback" not in r.text()
+    assert k.execute("x").status == "error"  # the body did not run
+    client = MlflowClient(store)
+    assert [e.name for e in client.search_experiments()] in ([], ["Default"])
 
 
 def test_usage_errors_show_help_and_start_no_run(kernel_factory, store: str) -> None:
@@ -155,15 +260,36 @@ def test_seed_and_config_defaults(kernel_factory, store: str) -> None:
     assert run_record(store, run.info.run_id)["run"]["seed"] == 3
 
 
-def test_large_outputs_are_capped_with_a_note(kernel_factory, store: str) -> None:
+def test_large_outputs_are_capped_with_a_note(kernel_factory, store: str, tmp_path: Path) -> None:
     k = kernel_factory()
     k.ok("%load_ext nbrepro")
     k.ok("%config ReproMagics.max_output_bytes = 2000")
-    r = k.ok("%%repro\nfor i in range(200):\n    print('x' * 100)")
-    assert r.stdout.count("x" * 100) == 200  # the user still sees everything
-    rec = run_record(store, latest_run(store).info.run_id)
+    r = k.ok("%%repro\nfor i in range(20000):\n    print('x' * 100)\n6 * 7")
+    assert r.stdout.count("x" * 100) == 20000  # the user still sees everything
+    run_id = latest_run(store).info.run_id
+    rec = run_record(store, run_id)
     assert rec["code"]["outputs_truncated"] is True
     assert any("outputs cut" in w for w in rec["warnings"])
+    # The head of the output up to the cap, the note, and the cell's result.
+    recorded = json.loads(
+        all_artifact_text(store, run_id, tmp_path / "dl")["nbrepro/capture_outputs.json"]
+    )
+    head, result, note = recorded
+    assert head["text"].startswith("x" * 100 + "\n" + "x" * 100)
+    assert 1500 < len(head["text"]) <= 2000
+    assert "outputs cut at 2000 bytes" in note["text"]
+    assert result["output_type"] == "execute_result" and result["data"]["text/plain"] == "42"
+    # Re-executed, the cell prints the same 2 MB: compared as far as it was recorded.
+    res = subprocess.run(
+        [sys.executable, "-m", "nbrepro.cli", "rerun", run_id, "--json"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
+    )
+    report = json.loads(res.stdout)
+    assert report["verdict"] == REPRODUCED, res.stdout[-3000:]
+    assert res.returncode == EXIT_OK
 
 
 def test_status_line_magic(kernel_factory, store: str) -> None:

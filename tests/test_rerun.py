@@ -270,3 +270,80 @@ def test_timeout_and_missing_artifact_are_clear(
     res = nbrepro("rerun", run.info.run_id)
     assert res.returncode == 2
     assert "missing its artifact nbrepro/replay.ipynb" in res.stderr
+
+
+def test_deleted_table_says_it_is_gone_once_whatever_the_data_mode(
+    captured: str, wine: Path
+) -> None:
+    import shutil
+
+    from nbrepro.record.vocabulary import EXIT_INPUT
+
+    shutil.rmtree(wine)
+    for args in ((), ("--data", "latest")):
+        res = nbrepro("rerun", captured, *args)
+        assert res.returncode == EXIT_INPUT, res.stdout + res.stderr
+        err = res.stderr
+        assert "Traceback" not in err and "TableNotFoundError" not in err
+        assert f"Delta table {wine} is gone" in err and "version 0" in err
+        assert err.count("gone") == 1 and err.count("Restore it") == 1
+        assert "--data latest" not in err  # it cannot read a table that is not there
+        assert res.stdout == ""
+        code, body = rerun_json(captured, *args)
+        assert code == EXIT_INPUT and body["status"] == "error"
+        assert body["exit_code"] == EXIT_INPUT and body["reproduces"] == captured
+        assert body["error"] == err.strip().removeprefix("Error: ")
+
+
+def test_rerun_json_interrupted_while_executing_names_the_killed_run(
+    kernel_factory, tmp_path: Path, nbrepro_home: Path
+) -> None:
+    import signal
+    import time
+
+    from mlflow import MlflowClient
+
+    from nbrepro.record.vocabulary import EXIT_INTERRUPTED
+
+    gate = tmp_path / "slow"
+    cell = (
+        "%%repro --name sleeper\nimport os, time\n"
+        f"while os.path.exists({str(gate)!r}):\n    time.sleep(0.2)"
+    )
+    k = kernel_factory(cwd=tmp_path)
+    k.ok("%load_ext nbrepro")
+    k.ok(cell)
+    run_id = latest_run(paths.default_tracking_uri()).info.run_id
+    gate.write_text("1")  # the rerun's cell now waits until it is interrupted
+    progress = tmp_path / "progress.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbrepro.cli", "rerun", run_id, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, paths.PROGRESS_FILE_ENV: str(progress)},
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and '"cells_done": 1' not in _text(progress):
+            time.sleep(0.2)
+        assert '"cells_done": 1' in _text(progress), _text(progress)
+        time.sleep(1)  # the second cell, the one that waits, is running
+        proc.send_signal(signal.SIGTERM)  # what a cancelled job gets
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    body = json.loads(out)
+    assert body["status"] == "error" and body["exit_code"] == EXIT_INTERRUPTED
+    assert body["reproduces"] == run_id and body["run_id"] not in (None, run_id)
+    assert body["run_id"] in body["error"] and "KILLED" in body["error"]
+    killed = MlflowClient(paths.default_tracking_uri()).get_run(body["run_id"])
+    assert killed.info.status == "KILLED"
+    assert killed.data.tags["nbrepro.reproduces"] == run_id
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

@@ -58,8 +58,16 @@ def test_no_planted_secret_reaches_the_run(
     k.ok(
         f"from deltalake import DeltaTable\ndf = DeltaTable('file://{table}?sig={SAS_SIG}').to_pandas()"
     )
-    r = k.ok("%%repro -e secrets\nimport os\nprint('token is', os.environ['MY_API_TOKEN'])")
+    r = k.ok(
+        "%%repro -e secrets\nimport os, mlflow\nprint('token is', os.environ['MY_API_TOKEN'])\n"
+        # The user's own logging, with secrets in it: redacted on the captured run.
+        "mlflow.log_param('api_key', os.environ['MY_API_TOKEN'])\n"
+        "mlflow.set_tag('aws', 'key=' + os.environ['AWS_SECRET_ACCESS_KEY'])\n"
+        "mlflow.log_params({'lr': 0.1, 'token2': os.environ['MY_API_TOKEN']})"
+    )
     assert ENV_TOKEN in r.stdout  # the user still sees their own output
+    # Neither MLflow's "View run ... at: URL" nor anything of nbrepro's shows the password.
+    assert URI_PASSWORD not in r.text()
     k.ok(WAIT_UPLOADS)  # the HTML rendering is logged after the cell returns
 
     run = latest_run(mlflow_server.uri, "secrets")
@@ -88,3 +96,7 @@ def test_no_planted_secret_reaches_the_run(
     assert "MY_API_TOKEN" not in rec["environment"]["env_vars"]
     assert rec["data"]["reads"][0]["uri"] == str(table)
     assert "[REDACTED]" in files["nbrepro/capture_outputs.json"]
+    assert run.data.params["api_key"] == "[REDACTED]" and run.data.params["lr"] == "0.1"
+    assert run.data.tags["aws"] == "key=[REDACTED]"
+    [note] = [w for w in rec["warnings"] if "held a secret" in w]
+    assert "param 'api_key'" in note and "tag 'aws'" in note and "param 'token2'" in note

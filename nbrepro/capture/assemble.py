@@ -88,19 +88,21 @@ class CaptureInput:
 class Capture:
     record: dict[str, Any]
     bundle: LogBundle
-    # With CaptureInput.defer_html: the notebook to render, and the secrets to redact.
-    html_source: nbformat.NotebookNode | None = None
+    # With CaptureInput.defer_html: the notebook to render (ipynb, already redacted, so
+    # it can wait on disk for an upload), and the secrets to redact again after rendering.
+    html_source: bytes | None = None
     secrets: list[str] = field(default_factory=list)
 
     def html_producer(self) -> functools.partial[bytes]:
         """A picklable callable making the deferred HTML artifact, redacted."""
         assert self.html_source is not None
-        return functools.partial(render_redacted_html, dict(self.html_source), self.secrets)
+        return functools.partial(render_redacted_html, self.html_source, self.secrets)
 
 
-def render_redacted_html(nb: dict[str, Any], secrets: list[str]) -> bytes:
-    """Render a notebook to HTML and redact it like every other artifact."""
-    return _redact_file(render_html(nbformat.from_dict(nb)), secrets)
+def render_redacted_html(ipynb: bytes, secrets: list[str]) -> bytes:
+    """Render a notebook (ipynb bytes) to HTML and redact it like every other artifact."""
+    nb = nbformat.reads(ipynb.decode("utf-8"), as_version=4)
+    return _redact_file(render_html(nb), secrets)
 
 
 def load_document(
@@ -156,24 +158,73 @@ def git_root(notebook_path: str | None) -> Path:
 
 
 def cap_outputs(outputs: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], bool]:
-    """Keep outputs up to ``limit`` bytes of JSON; the rest is replaced by a note."""
+    """Keep outputs, in order, up to ``limit`` bytes of JSON.
+
+    A text stream that does not fit keeps its head; another output that does not fit
+    is left out, except the cell's result and its error, which are kept (each within
+    ``limit`` itself): they are what a rerun is compared on. A note says what was cut.
+    """
     kept: list[dict[str, Any]] = []
     used = 0
+    shortened = dropped = 0
     for out in outputs:
         size = len(json.dumps(out, default=str))
-        if used + size > limit:
-            kept.append(
-                {
-                    "output_type": "stream",
-                    "name": "stderr",
-                    "text": f"[nbrepro: outputs cut at {limit} bytes; "
-                    f"{len(outputs) - len(kept)} more output(s) not recorded]\n",
-                }
-            )
-            return kept, True
-        kept.append(out)
-        used += size
-    return kept, False
+        essential = out.get("output_type") in ("execute_result", "error")
+        if used + size <= limit or (essential and size <= limit):
+            kept.append(out)
+            used += size
+            continue
+        room = limit - used
+        if out.get("output_type") == "stream" and room > 0:
+            head = _json_head(str(out.get("text", "")), room)
+            if head:
+                kept.append({**out, "text": head})
+                used = limit
+                shortened += 1
+                continue
+        dropped += 1
+    if not (shortened or dropped):
+        return kept, False
+    # The same words whatever was cut: a rerun's outputs, cut the same way, compare equal.
+    kept.append(
+        {
+            "output_type": "stream",
+            "name": "stderr",
+            "text": f"\n[nbrepro: outputs cut at {limit} bytes]\n",
+        }
+    )
+    return kept, True
+
+
+def merge_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive outputs of one stream as one, as a capture records them (how a
+    kernel splits a stream into messages varies from run to run)."""
+    merged: list[dict[str, Any]] = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and out.get("output_type") == "stream"
+            and last.get("output_type") == "stream"
+            and last.get("name") == out.get("name")
+        ):
+            merged[-1] = {**last, "text": _text_of(last) + _text_of(out)}
+        else:
+            merged.append(dict(out))
+    return merged
+
+
+def _text_of(out: Mapping[str, Any]) -> str:
+    text = out.get("text", "")
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def _json_head(text: str, room: int) -> str:
+    """The longest head of ``text`` (nearly) that takes at most ``room`` bytes as JSON."""
+    head = text[:room]
+    while head and len(json.dumps(head)) > room:
+        head = head[: int(len(head) * 0.9)]
+    return head
 
 
 @lru_cache(maxsize=1)
@@ -254,9 +305,9 @@ def build(inp: CaptureInput) -> Capture:
         files[record.ARTIFACT_PATHS["document"]] = nbformat.writes(document)
     if git_diff:
         files[record.ARTIFACT_PATHS["git_diff"]] = git_diff
-    html_source = None
+    html_of = None
     if inp.render_html and inp.defer_html:
-        html_source = document if document is not None else replay
+        html_of = record.ARTIFACT_PATHS["document" if document is not None else "replay"]
     elif inp.render_html:
         try:
             files[record.ARTIFACT_PATHS["html"]] = render_html(
@@ -280,6 +331,7 @@ def build(inp: CaptureInput) -> Capture:
             "hidden_state": hidden.to_record(),
             "capture_cell": inp.capture_index,
             "outputs_truncated": truncated,
+            "outputs_limit": inp.max_output_bytes if truncated else None,
         },
         "environment": env,
         "data": {
@@ -305,6 +357,7 @@ def build(inp: CaptureInput) -> Capture:
     tags = {k: redact_text(v, secrets) for k, v in tags.items()}
     params = {k: redact_text(v, secrets) for k, v in inp.params.items()}
     bundle = LogBundle(tags=tags, files=clean, datasets=inp.delta_reads, params=params)
+    html_source = clean[html_of] if html_of is not None else None
     return Capture(record=rec, bundle=bundle, html_source=html_source, secrets=secrets)
 
 

@@ -86,6 +86,13 @@ class _JsonCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # Ctrl-C or a cancel, wherever it lands
+            message, extra = _interrupted(self.name or "", exc)
+            if ctx.params.get("as_json"):
+                if "run_id" in ctx.params:
+                    extra["reproduces"] = ctx.params["run_id"]
+                click.echo(json.dumps(_error_json(message, EXIT_INTERRUPTED, **extra), indent=1))
+            _fail(message, EXIT_INTERRUPTED)
         except click.ClickException as exc:
             if ctx.params.get("as_json"):
                 click.echo(json.dumps(_error_json(exc.format_message(), exc.exit_code)))
@@ -117,6 +124,29 @@ def _interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def _interrupted(command: str, exc: KeyboardInterrupt) -> tuple[str, dict[str, Any]]:
+    """What an interrupted command says, and the run it recorded as KILLED if any."""
+    from nbrepro.reproduce.headless import RunInterrupted
+
+    what = {"run": "the run", "rerun": "the rerun"}.get(command, f"nbrepro {command}".strip())
+    if isinstance(exc, RunInterrupted):
+        return f"{what} was interrupted; run {exc.run_id} is recorded as KILLED", {
+            "run_id": exc.run_id
+        }
+    return f"{what} was interrupted", {}
+
+
+class _Group(click.Group):
+    """Every command exits 130 when interrupted (Ctrl-C, or SIGTERM: a cancelled job)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _interrupt_on_sigterm()
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            _fail(_interrupted(ctx.invoked_subcommand or "", exc)[0], EXIT_INTERRUPTED)
+
+
 # Options shared by `run` and `rerun`.
 _PARAMETER_OPTION = click.option(
     "-p",
@@ -136,7 +166,7 @@ _OUTPUT_OPTION = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nbrepro")
 def main() -> None:
     """Reproducible notebook runs: capture to MLflow, re-execute, get a verdict."""
@@ -157,10 +187,17 @@ def _fail_json(as_json: bool, message: str, code: int, **extra: Any) -> None:
 
 def _input_error(exc: NbreproError) -> bool:
     """A problem with what the user asked for (exit code 2), not with the execution."""
-    from nbrepro.reproduce.headless import NotebookUnusable
+    from nbrepro.reproduce.notebook_file import NotebookUnusable
     from nbrepro.store.runs import RunNotUsable
 
     return isinstance(exc, NotebookUnusable | RunNotUsable | KernelNotFound)
+
+
+def _a_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An experiment or run name given on the command line is not empty."""
+    if value is not None and not value.strip():
+        raise click.BadParameter(f"takes a name, got {value!r}")
+    return value
 
 
 _KERNEL_OPTION = click.option(
@@ -174,8 +211,15 @@ _KERNEL_OPTION = click.option(
 @main.command(cls=_JsonCommand)
 @click.argument("notebook", type=click.Path(dir_okay=False))
 @_PARAMETER_OPTION
-@click.option("--experiment", "-e", default=None, help="MLflow experiment name.")
-@click.option("--name", "-n", "run_name", default=None, help="Run name (default: notebook name).")
+@click.option("--experiment", "-e", default=None, callback=_a_name, help="MLflow experiment name.")
+@click.option(
+    "--name",
+    "-n",
+    "run_name",
+    default=None,
+    callback=_a_name,
+    help="Run name (default: notebook name).",
+)
 @_OUTPUT_OPTION
 @_KERNEL_OPTION
 @click.option("--timeout", type=int, default=None, help="Per-cell timeout in seconds.")
@@ -198,7 +242,6 @@ def run(
     """
     from nbrepro.reproduce.headless import run_notebook
 
-    _interrupt_on_sigterm()
     params = {name: _resolve_value(value) for name, value in parameters}
     try:
         with _json_only_stdout(as_json):
@@ -212,9 +255,6 @@ def run(
                 progress=not as_json and sys.stderr.isatty(),
                 timeout=timeout,
             )
-    except KeyboardInterrupt:
-        _fail_json(as_json, "the run was interrupted (recorded as KILLED)", EXIT_INTERRUPTED)
-        return
     except NbreproError as exc:
         _fail_json(as_json, str(exc), EXIT_INPUT if _input_error(exc) else EXIT_FAILED)
         return
@@ -365,7 +405,6 @@ def rerun(
     from nbrepro.reproduce.rerun import rerun as do_rerun
     from nbrepro.store.tracking import resolve_tracking_uri
 
-    _interrupt_on_sigterm()
     per_metric, default = _tolerances(tolerance)
     options = RerunOptions(
         data=data,
@@ -386,9 +425,6 @@ def rerun(
     try:
         with _json_only_stdout(as_json):
             result = do_rerun(run_id, resolve_tracking_uri(), options)
-    except KeyboardInterrupt:
-        _fail_json(as_json, "the rerun was interrupted", EXIT_INTERRUPTED, reproduces=run_id)
-        return
     except NbreproError as exc:
         _fail_json(
             as_json,
@@ -511,7 +547,13 @@ def list_runs(
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sync(as_json: bool) -> None:
-    """Upload captures saved while the tracking store was unreachable."""
+    """Upload captures saved while the tracking store was unreachable.
+
+    Each upload prints the run's id in the store (a spooled capture had none there).
+    Uploaded captures are removed from the spool.
+    """
+    from dataclasses import asdict
+
     from nbrepro.store.spool import sync_all
 
     try:
@@ -520,16 +562,27 @@ def sync(as_json: bool) -> None:
     except NbreproError as exc:
         _fail(str(exc), EXIT_INPUT)
         return
+    failed = [r for r in results if not r.ok]
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in results], indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "captures": [asdict(r) for r in results],
+                    "uploaded": len(results) - len(failed),
+                    "failed": len(failed),
+                },
+                indent=1,
+            )
+        )
     elif not results:
         click.echo("nothing to sync")
     for r in results if not as_json else []:
+        where = f"{r.tracking_uri}, experiment {r.experiment_name!r}"
         click.echo(
             f"{r.capture_id}: "
-            + (f"uploaded as run {r.run_id}" if r.ok else f"failed: {r.message}")
+            + (f"uploaded as run {r.run_id} ({where})" if r.ok else f"failed: {r.message}")
         )
-    if any(not r.ok for r in results):
+    if failed:
         sys.exit(EXIT_FAILED)
 
 
@@ -548,6 +601,7 @@ def info(as_json: bool) -> None:
         "home": str(paths.nbrepro_home()),
         "spool": str(paths.spool_dir()),
         "pending_captures": len(spool.load_entries()),
+        "pending_uploads": len(spool.load_uploads()),
     }
     if as_json:
         click.echo(json.dumps(data, indent=1))

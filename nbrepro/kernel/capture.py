@@ -31,29 +31,37 @@ def _warn(message: str) -> None:
 
 
 class _Tee:
-    """A stream that writes through to the real one and keeps a copy."""
+    """A stream that writes through to the real one and keeps a copy, of at most
+    ``keep`` characters in all (the record keeps less: see ``assemble.cap_outputs``)."""
 
-    def __init__(self, stream: Any, name: str, sink: list[dict[str, Any]]) -> None:
+    def __init__(self, stream: Any, name: str, sink: list[dict[str, Any]], keep: list[int]) -> None:
         self._stream = stream
         self._name = name
         self._sink = sink
+        self._keep = keep  # shared by stdout and stderr: what is left to keep
 
     def write(self, text: str) -> int:
-        if self._sink and self._sink[-1].get("name") == self._name:
-            self._sink[-1]["text"] += text
-        else:
-            self._sink.append({"output_type": "stream", "name": self._name, "text": text})
-        return int(self._stream.write(text) or 0)
+        written = int(self._stream.write(text) or 0)
+        part = text[: self._keep[0]]
+        if part:
+            self._keep[0] -= len(part)
+            if self._sink and self._sink[-1].get("name") == self._name:
+                self._sink[-1]["text"] += part
+            else:
+                self._sink.append({"output_type": "stream", "name": self._name, "text": part})
+        return written
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 
 @contextmanager
-def _tee_outputs(shell: Any, sink: list[dict[str, Any]]) -> Iterator[None]:
+def _tee_outputs(shell: Any, sink: list[dict[str, Any]], limit: int) -> Iterator[None]:
     out, err = sys.stdout, sys.stderr
-    sys.stdout = _Tee(out, "stdout", sink)
-    sys.stderr = _Tee(err, "stderr", sink)
+    # A character takes at least one byte of JSON: more than the record can keep.
+    keep = [max(limit, 0) + 1]
+    sys.stdout = _Tee(out, "stdout", sink, keep)
+    sys.stderr = _Tee(err, "stderr", sink, keep)
     pub = shell.display_pub
     original_publish = pub.publish
 
@@ -70,6 +78,28 @@ def _tee_outputs(shell: Any, sink: list[dict[str, Any]]) -> Iterator[None]:
         if isinstance(sys.stderr, _Tee):
             sys.stderr = err
         pub.publish = original_publish
+
+
+@contextmanager
+def _redacting(run_id: str, redacted: list[str], warnings: list[str]) -> Iterator[None]:
+    """Secrets kept out of the params and tags the body logs to the captured run."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        try:
+            from nbrepro.store.redacting import redact_user_logs
+
+            redacted_now = stack.enter_context(redact_user_logs(run_id))
+        except Exception as exc:  # a future MLflow without this client: say so, go on
+            warnings.append(
+                f"params and tags logged by the cell were not checked for secrets "
+                f"({type(exc).__name__}: {exc})"
+            )
+            redacted_now = []
+        try:
+            yield
+        finally:
+            redacted.extend(redacted_now)
 
 
 def _formatted(shell: Any, value: Any) -> dict[str, Any]:
@@ -137,6 +167,7 @@ def run_captured(
             tags=tags,
             tracking_uri=args.tracking_uri or magics.tracking_uri or None,
             seed=args.seed,
+            store_timeout=getattr(magics, "store_timeout", None) or None,
         )
         session = RunSession(options, capture_id)
         session.start()
@@ -155,11 +186,19 @@ def run_captured(
     outputs: list[dict[str, Any]] = []
     value: Any = None
     error: BaseException | None = None
-    with _tee_outputs(magics.shell, outputs):
+    redacted: list[str] = []
+    with (
+        _tee_outputs(magics.shell, outputs, magics.max_output_bytes),
+        _redacting(session.run_id, redacted, warnings),
+    ):
         try:
             value = magics.execute_body(cell)
         except BaseException as exc:  # re-raised below, unchanged
             error = exc
+    from nbrepro.store.redacting import redaction_note
+
+    if note := redaction_note(redacted):
+        warnings.append(note)
     if value is not None:
         outputs.append({"output_type": "execute_result", "data": _formatted(magics.shell, value)})
 
@@ -181,6 +220,7 @@ def _finish(
 ) -> None:
     from nbrepro.capture import assemble
     from nbrepro.record.bundle import LogBundle
+    from nbrepro.record.summary import pending_phrase
     from nbrepro.store.tracking import display_uri
 
     state = magics.state
@@ -234,15 +274,20 @@ def _finish(
     if cap.html_source is not None:
         _html_after_cell(session, cap, result)
     store = display_uri(session.tracking_uri)
+    # The one warning (stderr: seen in every frontend and in papermill's logs); the
+    # summary says what is pending without repeating it.
     if result.warning:
         _warn(result.warning)
+    pending = None
+    if result.spool_entry is not None:
+        pending = pending_phrase(offline=result.spool_entry.target_run_id is None)
     # A sidebar capture is shown in the sidebar, not in the notebook.
     if magics.show_summary and mode != "sidebar":
-        _show_summary(magics, cap.record, store, result.warning, session.tracking_uri)
+        _show_summary(magics, cap.record, store, pending, session.tracking_uri)
 
 
 def _show_summary(
-    magics: Any, rec: dict[str, Any], store: str, warning: str | None, tracking_uri: str
+    magics: Any, rec: dict[str, Any], store: str, pending: str | None, tracking_uri: str
 ) -> None:
     """The card under the cell (ipywidgets), else the plain summary."""
     from IPython.display import display
@@ -257,33 +302,54 @@ def _show_summary(
                 magics.shell,
                 rec,
                 store,
-                warning,
+                pending,
                 tracking_uri=tracking_uri,
                 mlflow_ui=magics.mlflow_ui or None,
             )
             return
         except Exception as exc:  # e.g. a broken ipywidgets: the summary still shows
             _warn(f"the capture card failed ({type(exc).__name__}: {exc}); plain summary shown")
-    display(summary_bundle(rec, store, warning), raw=True)
+    display(summary_bundle(rec, store, pending), raw=True)
 
 
 def _html_after_cell(session: Any, cap: Any, result: Any) -> None:
+    import functools
+
     from nbrepro import record
-    from nbrepro.store import tracking
+    from nbrepro.store import spool, tracking
 
     path = record.ARTIFACT_PATHS["html"]
     if result.spool_entry is not None:
-        # Spooled captures are rare and must be complete locally: render now.
+        # Rendered by `nbrepro sync`, from the redacted notebook kept in the entry.
         try:
-            entry = result.spool_entry
-            client = tracking.client_for(entry.local_tracking_uri)
-            tracking.log_bundle(
-                client, entry.local_run_id, tracking.LogBundle({}, {path: cap.html_producer()()})
-            )
-        except Exception as exc:
-            _warn(f"HTML rendering of the spooled capture failed: {type(exc).__name__}: {exc}")
+            result.spool_entry.keep_html_source(cap.html_source)
+        except OSError as exc:
+            _warn(f"{path} of the spooled capture could not be kept: {exc}")
         return
-    tracking.upload_later(session.tracking_uri, session.run_id, path, cap.html_producer(), _warn)
+    try:
+        # On disk first: the worker may fail, or die with the kernel; sync then does it.
+        pending = spool.save_upload(
+            session.capture_id, session.tracking_uri, session.run_id, path, cap.html_source
+        )
+    except OSError as exc:
+        _warn(f"{path} could not be kept for upload ({exc}); it is logged in the background.")
+        pending = None
+
+    def failed(message: str) -> None:
+        if pending is not None:
+            pending.last_error = message
+            pending.save()
+            message += "; it was kept: run `nbrepro sync` to upload it"
+        _warn(message)
+
+    tracking.upload_later(
+        session.tracking_uri,
+        session.run_id,
+        path,
+        cap.html_producer(),
+        failed,
+        functools.partial(spool.upload_done, str(pending.folder)) if pending else None,
+    )
 
 
 def status(magics: Any, args: Any) -> None:
@@ -315,9 +381,9 @@ def status(magics: Any, args: Any) -> None:
         f"{env['python']['version']})",
         f"  tracking store: {display_uri(uri)}",
     ]
-    pending = spool.load_entries()
+    pending = len(spool.load_entries()) + len(spool.load_uploads())
     if pending:
-        lines.append(f"  captures waiting for upload: {len(pending)} (run `%repro sync`)")
+        lines.append(f"  captures waiting for upload: {pending} (run `%repro sync`)")
     print("\n".join(lines))
 
 

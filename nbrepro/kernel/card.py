@@ -78,17 +78,19 @@ class ReproCard(widgets.VBox):
         self,
         rec: dict[str, Any],
         store: str,
-        warning: str | None,
+        pending: str | None,
         *,
         tracking_uri: str,
         mlflow_ui: str | None = None,
     ) -> None:
         self.rec = rec
         self.store = store
-        self.warning = warning
+        # The capture waits in the spool (record.summary.pending_phrase): until it is
+        # synced, the store has no complete run to link to or re-execute.
+        self.pending = pending
         self.tracking_uri = tracking_uri
         self.mlflow_ui = mlflow_ui_for(tracking_uri, mlflow_ui)
-        self._summary = summary_bundle(rec, store, warning)
+        self._summary = summary_bundle(rec, store, pending)
         self._job_id: str | None = None
         self._stop = threading.Event()
 
@@ -124,6 +126,9 @@ class ReproCard(widgets.VBox):
             value=0, min=0, max=1, description="", layout={"display": "none", "width": "60%"}
         )
         self.status = widgets.HTML("")
+        if pending:
+            self.button.disabled = True
+            self.button.tooltip = "Upload the run with `nbrepro sync` first"
         self.button.on_click(lambda _b: self.start_rerun())
         self.cancel.on_click(lambda _b: self.cancel_rerun())
         self.button.add_class("nbrepro-card-rerun")
@@ -148,17 +153,27 @@ class ReproCard(widgets.VBox):
         run = self.rec["run"]
         name = html.escape(str(run.get("run_name") or ""))
         run_id = html.escape(run["run_id"])
-        link = run_link(self.mlflow_ui, str(run["experiment_id"]), run["run_id"])
-        ident = (
-            f"<a href='{html.escape(link)}' target='_blank' rel='noopener'><code>{run_id}</code></a>"
-            if link
-            else f"<code>{run_id}</code>"
+        link = (
+            run_link(self.mlflow_ui, str(run["experiment_id"]), run["run_id"])
+            if not self.pending
+            else None
         )
+        if self.pending and run.get("offline"):
+            # The spool's local id is not the id the run will have once synced.
+            ident = "<i>(in the spool)</i>"
+        elif link:
+            ident = (
+                f"<a href='{html.escape(link)}' target='_blank' rel='noopener'>"
+                f"<code>{run_id}</code></a>"
+            )
+        else:
+            ident = f"<code>{run_id}</code>"
         return (
             f"<div><b>nbrepro</b> captured <b>{name}</b> {ident} "
             f"({html.escape(run['status'].lower())})</div>"
             "<div style='color:var(--jp-ui-font-color2, #666);font-size:90%'>experiment "
-            f"{html.escape(str(run['experiment_name']))} in "
+            f"{html.escape(str(run['experiment_name']))} "
+            f"{'to be uploaded to' if self.pending and run.get('offline') else 'in'} "
             f"<code>{html.escape(self.store)}</code></div>"
         )
 
@@ -183,8 +198,8 @@ class ReproCard(widgets.VBox):
                 f"<div style='color:#a15c00'>&#9888; hidden state: {esc(e)}</div>"
                 for e in code["hidden_state"]["explanations"]
             )
-        if self.warning:
-            out += f"<div style='color:#b00020'><b>Warning:</b> {esc(self.warning)}</div>"
+        if self.pending:
+            out += f"<div style='color:#a15c00'><b>Pending:</b> {esc(self.pending)}</div>"
         return out
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -315,7 +330,7 @@ def show_capture(
     shell: Any,
     rec: dict[str, Any],
     store: str,
-    warning: str | None,
+    pending: str | None,
     *,
     tracking_uri: str,
     mlflow_ui: str | None,
@@ -329,9 +344,9 @@ def show_capture(
 
     if getattr(shell, "kernel", None) is None:
         # Terminal IPython: no frontend to render a widget.
-        display(summary_bundle(rec, store, warning), raw=True)
+        display(summary_bundle(rec, store, pending), raw=True)
         return None
-    card = ReproCard(rec, store, warning, tracking_uri=tracking_uri, mlflow_ui=mlflow_ui)
+    card = ReproCard(rec, store, pending, tracking_uri=tracking_uri, mlflow_ui=mlflow_ui)
     display(card)
     return card
 

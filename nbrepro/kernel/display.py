@@ -8,15 +8,24 @@ from typing import Any
 from nbrepro.record.summary import cells_phrase, how_read, no_tables_phrase
 
 
-def summary_lines(rec: dict[str, Any], store: str, warning: str | None) -> list[str]:
-    """Plain-text summary lines of a capture."""
+def summary_lines(rec: dict[str, Any], store: str, pending: str | None) -> list[str]:
+    """Plain-text summary lines of a capture; ``pending`` says it waits in the spool
+    (:func:`nbrepro.record.summary.pending_phrase`)."""
     run = rec["run"]
     code = rec["code"]
-    lines = [
-        f"nbrepro: run {run['run_name'] or ''} ({run['run_id']}) {run['status']}",
-        f"  stored in: {store} (experiment {run['experiment_name']!r}, id {run['experiment_id']})",
-        f"  code: {cells_phrase(code)}; notebook {code['document']['path'] or 'unknown'}",
-    ]
+    if pending and run.get("offline"):
+        # The spool's local ids are not the ids the run will have: not shown.
+        lines = [
+            f"nbrepro: run {run['run_name'] or ''} {run['status']}, waiting in the spool",
+            f"  for: {store} (experiment {run['experiment_name']!r})",
+        ]
+    else:
+        lines = [
+            f"nbrepro: run {run['run_name'] or ''} ({run['run_id']}) {run['status']}",
+            f"  stored in: {store} (experiment {run['experiment_name']!r}, "
+            f"id {run['experiment_id']})",
+        ]
+    lines.append(f"  code: {cells_phrase(code)}; notebook {code['document']['path'] or 'unknown'}")
     if code["hidden_state"]["hidden"]:
         lines.append("  hidden state:")
         lines.extend(f"    - {e}" for e in code["hidden_state"]["explanations"])
@@ -32,31 +41,30 @@ def summary_lines(rec: dict[str, Any], store: str, warning: str | None) -> list[
     lines.append(f"  environment: {rec['environment']['hash'][:12]}")
     for w in rec["warnings"]:
         lines.append(f"  note: {w}")
-    if warning:
-        lines.append(f"  WARNING: {warning}")
+    if pending:
+        lines.append(f"  pending: {pending}")
     return lines
 
 
-def summary_bundle(rec: dict[str, Any], store: str, warning: str | None) -> dict[str, str]:
+def summary_bundle(rec: dict[str, Any], store: str, pending: str | None) -> dict[str, str]:
     """The summary as a display bundle: text for terminals and viewers, HTML for Jupyter."""
     return {
-        "text/plain": "\n".join(summary_lines(rec, store, warning)),
-        "text/html": summary_html(rec, store, warning),
+        "text/plain": "\n".join(summary_lines(rec, store, pending)),
+        "text/html": summary_html(rec, store, pending),
     }
 
 
-def summary_html(rec: dict[str, Any], store: str, warning: str | None) -> str:
+def summary_html(rec: dict[str, Any], store: str, pending: str | None) -> str:
     """The same summary as a small HTML card."""
     esc = html.escape
     run = rec["run"]
     code = rec["code"]
+    offline = bool(pending and run.get("offline"))
+    ident = "" if offline else f" <code>{esc(run['run_id'])}</code>"
+    where = "Waiting in the spool for" if offline else "Stored in"
     rows = [
-        (
-            "Run",
-            f"<b>{esc(str(run['run_name'] or ''))}</b> <code>{esc(run['run_id'])}</code> "
-            f"({esc(run['status'])})",
-        ),
-        ("Stored in", f"<code>{esc(store)}</code>, experiment {esc(str(run['experiment_name']))}"),
+        ("Run", f"<b>{esc(str(run['run_name'] or ''))}</b>{ident} ({esc(run['status'])})"),
+        (where, f"<code>{esc(store)}</code>, experiment {esc(str(run['experiment_name']))}"),
         (
             "Code",
             f"{cells_phrase(code)} from "
@@ -83,8 +91,8 @@ def summary_html(rec: dict[str, Any], store: str, warning: str | None) -> str:
             for e in code["hidden_state"]["explanations"]
         )
     notes += "".join(f"<div style='color:#666'>{esc(w)}</div>" for w in rec["warnings"])
-    if warning:
-        notes += f"<div style='color:#b00020'><b>Warning:</b> {esc(warning)}</div>"
+    if pending:
+        notes += f"<div style='color:#a15c00'><b>Pending:</b> {esc(pending)}</div>"
     return (
         "<div class='nbrepro-summary' style='border-left:3px solid #0b7285;padding:4px 8px'>"
         f"<div><b>nbrepro</b> captured this run</div><table>{body}</table>{notes}</div>"

@@ -10,14 +10,16 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Int, List, Unicode
+from IPython.core.magic_arguments import argument, magic_arguments
+from traitlets import Bool, Float, Int, List, Unicode
 
 from nbrepro.capture.delta.watcher import DeltaWatcher
 from nbrepro.capture.options import REPRO_OPTIONS, parse_tags
@@ -35,6 +37,7 @@ class KernelState:
         self.watcher = DeltaWatcher(on_event=self._stream_event)
         self.headless_dir = os.environ.get(CAPTURE_DIR_ENV) or None
         self.last_card: Any = None  # the card of the latest capture (nbrepro.kernel.card)
+        self.syntax_errors = SyntaxErrorsAsPlainCells(shell)
 
     def _stream_event(self, event: dict[str, Any]) -> None:
         if self.headless_dir:
@@ -114,6 +117,11 @@ class ReproMagics(Magics):
         config=True
     )
     max_diff_bytes = Int(1_000_000, help="Cap on the recorded git diff.").tag(config=True)
+    store_timeout = Float(
+        0.0,
+        help="Seconds a capture may wait for the tracking store in all before it is spooled "
+        "(0: NBREPRO_STORE_TIMEOUT, else 10).",
+    ).tag(config=True)
     render_html = Bool(True, help="Log an HTML rendering of the notebook.").tag(config=True)
     env_allow = List(Unicode(), help="Extra environment variable names/patterns to record.").tag(
         config=True
@@ -151,12 +159,9 @@ class ReproMagics(Magics):
         saved while the tracking store was unreachable.
         """
         __tracebackhide__ = True
-        try:
-            args = parse_argstring(self.repro, line)
-        except UsageError as exc:
-            raise UsageError(f"{exc}\n\n{self.repro.parser.format_help()}") from None
+        args, tags = self._parse_line(line)
         if cell is None:
-            return self._line(args)
+            return self._line(args, tags)
         if args.subcommand:
             raise UsageError(
                 f"unexpected argument(s) {' '.join(args.subcommand)!r} for %%repro\n\n"
@@ -165,14 +170,44 @@ class ReproMagics(Magics):
         _reject_top_level_await(self.shell, cell)
         from nbrepro.kernel.capture import run_captured
 
-        return run_captured(self, args, _parse_tags(args.tag), cell)
+        return run_captured(self, args, tags, cell)
 
-    def _line(self, args: Any) -> Any:
+    def _parse_line(self, line: str) -> tuple[Any, dict[str, str]]:
+        """The options of a ``%%repro`` line, quoted as a shell quotes them.
+
+        IPython's ``parse_argstring`` splits with ``posix=False``, which keeps the quotes:
+        ``--experiment "my exp"`` would name an experiment ``"my exp"``, quotes included,
+        and ``--tag k="a b"`` would be split in two. ``nbrepro run`` reads the options of
+        a notebook's ``%%repro`` cells with :func:`shlex.split` too.
+
+        Raises:
+            UsageError: a quote left open, an unknown option, an empty name.
+        """
+        __tracebackhide__ = True
+        usage = self.repro.parser.format_help()
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:  # "No closing quotation"
+            raise UsageError(f"{exc} in {line.strip()!r}\n\n{usage}") from None
+        try:
+            args = self.repro.parser.parse_args(argv)
+        except UsageError as exc:
+            raise UsageError(f"{exc}\n\n{usage}") from None
+        for flag, value in (("--experiment", args.experiment), ("--name", args.name)):
+            if value is not None and not value.strip():
+                raise UsageError(f"{flag} takes a name, got {value!r}\n\n{usage}")
+        tags = _parse_tags(args.tag)
+        for key in tags:
+            if not key.strip():
+                raise UsageError(f"--tag takes KEY=VALUE with a KEY, got key {key!r}")
+        return args, tags
+
+    def _line(self, args: Any, tags: dict[str, str]) -> Any:
         if not args.subcommand:
             # `%repro [options]`: capture the session as it is now (an empty body).
             from nbrepro.kernel.capture import run_captured
 
-            return run_captured(self, args, _parse_tags(args.tag), "")
+            return run_captured(self, args, tags, "")
         sub = args.subcommand[0]
         if sub == "status":
             from nbrepro.kernel.capture import status
@@ -220,12 +255,64 @@ def _reject_top_level_await(shell: Any, cell: str) -> None:
         try:
             compile(source, "<cell>", "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
         except SyntaxError:
-            return  # a real syntax error: the body raises it as the cell would
+            return  # a real syntax error: raised as the cell would (SyntaxErrorsAsPlainCells)
         raise UsageError(
             "%%repro cannot run a body with top-level await (cell magics run synchronously). "
             "Run the cell without %%repro, then capture the session with `%repro` in the "
             "next cell."
         ) from None
+
+
+_CELL_MAGIC = re.compile(r"%%repro(\s|$)")
+
+
+class SyntaxErrorsAsPlainCells:
+    """An input transformer: a ``%%repro`` cell whose body does not compile becomes its body.
+
+    IPython compiles a cell before running it and shows a syntax error as the cell's own,
+    with no traceback; a cell magic's body is only compiled inside the magic, so its
+    syntax error would carry the magic's frames (IPython shows every frame of a
+    ``SyntaxError`` raised while code runs). Run as the plain cell, the body fails
+    exactly as it would without nbrepro: nothing runs, so nothing is captured, as
+    IPython runs nothing of a cell that does not compile.
+    """
+
+    # Not a side effect; but the terminal's completeness check must see the cell magic
+    # itself (complete at a blank line), not the body of a cell still being typed.
+    has_side_effects = True
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        if not lines or not _CELL_MAGIC.match(lines[0]):
+            return lines
+        if _compiles(self.shell, "".join(lines[1:])):
+            return lines
+        return lines[1:]
+
+
+def _compiles(shell: Any, body: str) -> bool:
+    """Whether a ``%%repro`` body compiles (top-level await counts: the magic refuses it
+    with its own message)."""
+    try:
+        source = shell.transform_cell(body)
+    except Exception:  # IPython's own transforms failed: the magic meets it and reports it
+        return True
+    try:
+        shell.compile.ast_parse(source)
+    except SyntaxError:
+        try:
+            compile(
+                source,
+                "<cell>",
+                "exec",
+                ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+                dont_inherit=True,
+            )
+        except SyntaxError:
+            return False
+    return True
 
 
 def _parse_tags(items: list[str]) -> dict[str, str]:
@@ -248,6 +335,7 @@ def load(shell: Any) -> None:
     shell.configurables.append(magics)
     shell.events.register("pre_run_cell", state.pre_run_cell)
     shell.events.register("post_run_cell", state.post_run_cell)
+    shell.input_transformers_cleanup.append(state.syntax_errors)
     state.watcher.install()
     setattr(shell, _STATE_ATTR, state)
     state.magics = magics  # type: ignore[attr-defined]
@@ -265,6 +353,8 @@ def unload(shell: Any) -> None:
     state.watcher.uninstall()
     shell.events.unregister("pre_run_cell", state.pre_run_cell)
     shell.events.unregister("post_run_cell", state.post_run_cell)
+    if state.syntax_errors in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.remove(state.syntax_errors)
     setattr(shell, _STATE_ATTR, None)
 
 

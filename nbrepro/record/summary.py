@@ -29,3 +29,21 @@ def cells_phrase(code: Mapping[str, Any]) -> str:
 
 def no_tables_phrase() -> str:
     return "no Delta tables read"
+
+
+def pending_phrase(offline: bool) -> str:
+    """What a capture waiting in the spool is: the summary and the card say it alike.
+
+    ``offline``: the store was unreachable when the capture started, so the run exists
+    only in the spool and has no id in the store yet; else the run exists in the store
+    but nbrepro's part of it is still in the spool.
+    """
+    if offline:
+        return (
+            "the tracking store was unreachable, so this run is not uploaded and has no id "
+            "there yet. `nbrepro sync` uploads it and prints its run id."
+        )
+    return (
+        "upload incomplete: the tracking store failed while the capture was logged. "
+        "`nbrepro sync` completes this run."
+    )

@@ -28,11 +28,12 @@ import nbformat
 from nbrepro import record
 from nbrepro.capture import assemble, environment, options
 from nbrepro.capture.history import ExecutedCell, executed_from_notebook
-from nbrepro.errors import KernelNotFound, NbreproError, NotebookExecutionError
+from nbrepro.errors import KernelNotFound, NotebookExecutionError
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV
 from nbrepro.record.tags import INJECTED_TAG
 from nbrepro.redact import MIN_SECRET_LENGTH, REDACTED, is_secret_name, keyed_digest
 from nbrepro.reproduce.execute import Execution, error_at, run_papermill, user_cells
+from nbrepro.reproduce.notebook_file import check_output, read_notebook
 from nbrepro.store.session import RunOptions, RunSession
 from nbrepro.store.tracking import display_uri
 
@@ -40,8 +41,12 @@ from nbrepro.store.tracking import display_uri
 MAX_PARAM_CHARS = 6000
 
 
-class NotebookUnusable(NbreproError):
-    """The notebook cannot be run as asked (missing, unreadable, no kernel): exit code 2."""
+class RunInterrupted(KeyboardInterrupt):
+    """The execution was interrupted; its run was recorded as ``KILLED`` (``run_id``)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
 
 
 @dataclass
@@ -270,19 +275,18 @@ def run_notebook(
             (its position), which fails this run too if it raises again.
 
     Raises:
-        NotebookUnusable: the notebook is missing or unreadable.
+        NotebookUnusable: the notebook is missing, unreadable or not a valid notebook.
         KernelNotFound: its kernel is not installed here (or none is named).
-        KeyboardInterrupt: after recording the run as ``KILLED``, when the execution
-            was interrupted (a cancelled rerun job sends SIGTERM, which the CLI turns
-            into an interrupt so the kernel is shut down and the run ended).
+        RunInterrupted: a ``KeyboardInterrupt``, after recording the run as ``KILLED``,
+            when the execution was interrupted (a cancelled rerun job sends SIGTERM,
+            which the CLI turns into an interrupt so the kernel is shut down and the
+            run ended).
     """
     src = Path(notebook).expanduser().resolve()
-    if not src.is_file():
-        raise NotebookUnusable(f"notebook not found: {notebook}")
-    try:
-        nb = nbformat.read(str(src), as_version=4)
-    except (ValueError, OSError) as exc:
-        raise NotebookUnusable(f"{src} is not a readable notebook: {exc}") from exc
+    nb = read_notebook(src, str(notebook))
+    out_path = Path(output).expanduser().resolve() if output else None
+    if out_path is not None:
+        check_output(out_path, str(output))
     with _environ(dict(extra_env or {})):  # JUPYTER_PATH may name a rebuilt env's kernel
         kernel = require_kernel(nb, kernel_name, what or str(notebook))
     parameters = dict(parameters or {})
@@ -303,7 +307,6 @@ def run_notebook(
     # Digests of secret-named parameters need this machine's key: made before the run is.
     logged = Parameters(parameters)
     session.start()
-    out_path = Path(output).expanduser().resolve() if output else None
 
     with tempfile.TemporaryDirectory(prefix="nbrepro-run-") as tmp:
         folder = Path(tmp)
@@ -355,7 +358,7 @@ def run_notebook(
         )
         result.output_path = str(target) if out_path else ""
         if execution.interrupted:
-            raise KeyboardInterrupt
+            raise RunInterrupted(result.run_id)
         return result
 
 

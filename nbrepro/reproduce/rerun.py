@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ from typing import Any
 import nbformat
 
 from nbrepro import record
-from nbrepro.capture.delta.tables import Pin, check_pins
+from nbrepro.capture.delta.tables import Pin, check_pins, table_now
+from nbrepro.capture.delta.uri import normalize_uri
 from nbrepro.progress import ProgressWriter
 from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import (
@@ -43,7 +44,11 @@ REPORT_JSON = "nbrepro/report.json"
 REPORT_TEXT = "nbrepro/report.txt"
 
 
-class PinnedDataUnavailable(RunNotUsable):
+class DataUnavailable(RunNotUsable):
+    """A table the original read cannot be read any more: it is gone (any ``--data``)."""
+
+
+class PinnedDataUnavailable(DataUnavailable):
     """A table the original read cannot be read at its recorded version any more."""
 
 
@@ -90,15 +95,67 @@ def pins_for(rec: Mapping[str, Any]) -> tuple[dict[str, Pin], list[str]]:
     return pins, notes
 
 
-def check_pinned_data(pins: Mapping[str, Pin]) -> None:
-    """Stop before executing when a pinned version cannot be read as it was."""
-    problems = [p for p in check_pins(pins) if p.get("fatal")]
-    if problems:
-        lines = "\n".join(f"  - {p['message']}" for p in problems)
-        raise PinnedDataUnavailable(
-            f"the data this run read is not available any more:\n{lines}\n"
-            "Re-execute on the current data with --data latest."
-        )
+def gone_tables(reads: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """The tables among ``reads`` that no longer exist, with the reads of each.
+
+    Only deltalake's "table not found" counts: a table that cannot be opened for another
+    reason (credentials, the network) may still be there.
+    """
+    try:
+        from deltalake.exceptions import TableNotFoundError
+    except ImportError:  # cannot tell here; the rerun's kernel says what it finds
+        return {}
+    by_uri: dict[str, list[Mapping[str, Any]]] = {}
+    for read in reads:
+        by_uri.setdefault(normalize_uri(str(read["uri"])), []).append(read)
+    gone = {}
+    for uri, its_reads in by_uri.items():
+        try:
+            table_now(uri)
+        except TableNotFoundError:
+            gone[uri] = its_reads
+        except Exception:  # not proof it is gone: check_pins reports it, or the kernel does
+            continue
+    return gone
+
+
+def gone_message(uri: str, reads: Sequence[Mapping[str, Any]]) -> str:
+    """What to say of a table that is gone, and what can be done: once, for any ``--data``."""
+    versions = sorted({int(r["version"]) for r in reads})
+    read_at = (
+        f"version {versions[0]}"
+        if len(versions) == 1
+        else "versions " + ", ".join(str(v) for v in versions)
+    )
+    table_id = next((r.get("table_id") for r in reads if r.get("table_id")), None)
+    recorded = f"the run read {read_at}" + (f" of table id {table_id}" if table_id else "")
+    return (
+        f"Delta table {uri} is gone ({recorded}): there is no Delta table at that location "
+        "any more. Restore it there, or put a copy of it (or a link to one) at that path, "
+        "to re-execute this run; without it, this run's data cannot be reproduced."
+    )
+
+
+def check_data(rec: Mapping[str, Any], pins: Mapping[str, Pin], data: str) -> None:
+    """Stop before executing when the data the run read cannot be read as asked.
+
+    A table that is gone stops any rerun (``--data latest`` cannot read it either); with
+    ``--data pinned``, so does a pinned version that cannot be read as it was.
+
+    Raises:
+        DataUnavailable: a table is gone (``PinnedDataUnavailable`` with pins), each
+            problem named once, with what can be done.
+    """
+    gone = gone_tables(rec["data"]["reads"])
+    lines = [gone_message(uri, reads) for uri, reads in gone.items()]
+    if data == PINNED:
+        # Each message ends with the way out (--data latest); a gone table has none.
+        left = {uri: pin for uri, pin in pins.items() if normalize_uri(uri) not in gone}
+        lines.extend(p["message"] for p in check_pins(left) if p.get("fatal"))
+    if lines:
+        error = PinnedDataUnavailable if data == PINNED else DataUnavailable
+        listed = "\n".join(f"  - {line}" for line in lines)
+        raise error(f"the data this run read is not available any more:\n{listed}")
 
 
 def replay_parameters(rec: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,9 +227,9 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     notes: list[str] = []
     if options.data == PINNED:
         pins, notes = pins_for(rec)
-        check_pinned_data(pins)
     elif options.data != LATEST:
         raise RunNotUsable(f"--data takes {' or '.join(DATA_MODES)}, not {options.data!r}")
+    check_data(rec, pins, options.data)
 
     extra_env: dict[str, str] = {}
     built = None
@@ -269,4 +326,11 @@ def diff(run_a: str, run_b: str, tracking_uri: str, **kwargs: Any) -> dict[str, 
     return compare.build_report(a, b, **kwargs)
 
 
-__all__ = ["PinnedDataUnavailable", "RerunOptions", "RerunResult", "diff", "rerun"]
+__all__ = [
+    "DataUnavailable",
+    "PinnedDataUnavailable",
+    "RerunOptions",
+    "RerunResult",
+    "diff",
+    "rerun",
+]

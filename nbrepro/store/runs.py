@@ -119,6 +119,17 @@ class CapturedRun:
             self.record["mode"] == "headless" and self.record["code"]["document"]["available"]
         )
 
+    def capped_outputs(self) -> dict[int, int]:
+        """Cells whose recorded outputs were cut at a byte cap: cell identity (by
+        position) to the cap. Only a ``%%repro`` capture's own cell is ever cut."""
+        code = self.record["code"]
+        limit = code.get("outputs_limit")
+        cell = code.get("capture_cell")
+        if not code.get("outputs_truncated") or limit is None or cell is None:
+            return {}
+        key = self.cell_keys(False)[int(cell)]
+        return {} if key is None else {key: int(limit)}
+
     def executed_outputs(self, by_origin: bool = False) -> dict[int, list[dict[str, Any]]]:
         """Outputs per cell identity (see :meth:`cell_keys`), as far as the run recorded them.
 

@@ -9,6 +9,8 @@ Either way the user gets one warning and nothing is lost.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import random
 import time
@@ -18,7 +20,12 @@ from typing import Any
 
 from nbrepro.errors import TrackingUnavailable
 from nbrepro.record.tags import CAPTURE_ID_TAG
+from nbrepro.redact import strip_uris_in_text
 from nbrepro.store import spool, tracking
+
+_log = logging.getLogger(__name__)
+# Of a capture's store timeout, what is kept for giving up on the store at the end.
+_GIVE_UP_S = 1.5
 
 
 @dataclass
@@ -30,6 +37,8 @@ class RunOptions:
     tags: dict[str, str] = field(default_factory=dict)
     tracking_uri: str | None = None
     seed: int | None = None
+    # Seconds the capture may wait for the store in all (None: NBREPRO_STORE_TIMEOUT, or 10).
+    store_timeout: float | None = None
 
 
 @dataclass
@@ -94,6 +103,9 @@ class RunSession:
         self.offline_reason: str | None = None
         self.entry: spool.SpoolEntry | None = None
         self.started = 0.0
+        # A budget for each wait on the store: opening the run, then ending it.
+        self.store_timeout = tracking.store_timeout(options.store_timeout)
+        self.deadline = tracking.StoreDeadline(self.store_timeout)
         self._previous_uri: str | None = None
         self._nested = False
 
@@ -113,24 +125,37 @@ class RunSession:
             # body, and after it, use the same store as nbrepro, the CLI and the server.
             mlflow.set_tracking_uri(self.tracking_uri)
         self.experiment_name = opts.experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or ""
+        deadline = self.deadline = tracking.StoreDeadline(self.store_timeout)
         try:
-            tracking.check_reachable(self.tracking_uri)
-            self._open(self.tracking_uri)
+            tracking.check_reachable(
+                self.tracking_uri, timeout=min(tracking.HEALTH_TIMEOUT_S, deadline.remaining())
+            )
+            self._open(self.tracking_uri, deadline)
         except TrackingUnavailable as exc:
             self._go_offline(exc.reason)
         except Exception as exc:  # the store rejected the run (locked, read-only, bad URI)
-            self._go_offline(f"{type(exc).__name__}: {exc}")
+            reason = (
+                deadline.unavailable(self.tracking_uri).reason
+                if deadline.spent
+                else f"{type(exc).__name__}: {exc}"
+            )
+            self._go_offline(reason)
         self.started = time.time()
 
-    def _open(self, uri: str) -> None:
+    def _open(self, uri: str, deadline: tracking.StoreDeadline | None = None) -> None:
         from mlflow.exceptions import MlflowException
 
+        limits = deadline.limits(uri) if deadline else contextlib.nullcontext()
         try:
-            self._open_run(uri, cached=True)
+            with limits:
+                self._open_run(uri, cached=True)
         except MlflowException:
+            if deadline is not None and deadline.spent:
+                raise
             # A cached experiment may have been deleted since: look it up again.
             tracking.forget_experiment(uri, self.experiment_name)
-            self._open_run(uri, cached=False)
+            with deadline.limits(uri) if deadline else contextlib.nullcontext():
+                self._open_run(uri, cached=False)
 
     def _open_run(self, uri: str, cached: bool) -> None:
         import mlflow
@@ -203,56 +228,106 @@ class RunSession:
         """Params the run has already (the notebook's own ``mlflow.log_param`` calls)."""
         uri = self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri
         try:
-            return dict(tracking.client_for(uri).get_run(self.run_id).data.params)
-        except Exception:  # the store went away: finish() spools the capture and says so
+            with tracking.StoreDeadline(self.store_timeout).limits(uri):
+                return dict(tracking.client_for(uri).get_run(self.run_id).data.params)
+        except Exception as exc:  # the store went away: finish() spools and says so
+            _log.debug("reading run %s's params: %s", self.run_id, exc)
             return {}
 
     def finish(self, bundle: tracking.LogBundle, status: str) -> FinishResult:
-        """Log nbrepro's part and end the run; spool it when the store fails."""
-        import mlflow
+        """Log nbrepro's part and end the run; spool it when the store fails.
 
-        uri = self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri
+        A store that is down or does not answer holds the cell at most
+        ``RunOptions.store_timeout`` seconds here, giving up included.
+        """
+        # Keep a moment of the budget for giving up: ending the run locally, spooling.
+        self.deadline = tracking.StoreDeadline(
+            self.store_timeout - min(_GIVE_UP_S, self.store_timeout / 5)
+        )
         warning = None
+        logged = False
         try:
-            tracking.log_bundle(tracking.client_for(uri), self.run_id, bundle)
-            logged = not self.offline
+            if self.offline and self.entry is not None:
+                local = self.entry.local_tracking_uri
+                tracking.log_bundle(tracking.client_for(local), self.run_id, bundle)
+                self._end_run(status)
+            else:
+                self._finish_online(bundle, status)
+                logged = True
         except Exception as exc:  # store failure while logging: keep everything locally
+            if self.offline:  # the spool's own store failed: nothing else to fall back on
+                raise
+            self._drop_run(status)
             warning = self._spool_after_failure(bundle, status, exc)
-            logged = False
-        try:
-            mlflow.end_run(status=status)
-        except Exception as exc:  # ending a run on a store that just went away
-            if warning is None:
-                warning = self._spool_after_failure(bundle, status, exc)
-                logged = False
         finally:
             if self._previous_uri is not None:
+                import mlflow
+
                 mlflow.set_tracking_uri(self._previous_uri)
         if self.offline and warning is None:
             assert self.entry is not None
             warning = (
-                f"nbrepro: tracking store {tracking.display_uri(self.tracking_uri)} is "
-                f"unreachable ({self.offline_reason}). The run, including your own "
-                f"mlflow.log_* calls, was saved to {self.entry.folder}; run `nbrepro sync` "
-                "to upload it."
+                f"tracking store {tracking.display_uri(self.tracking_uri)} is unreachable "
+                f"({self.offline_reason}). The run, including your own mlflow.log_* calls, "
+                f"was saved to the spool ({self.entry.folder}); run `nbrepro sync` to upload it."
             )
         return FinishResult(self.run_id, status, logged, self.entry, warning)
+
+    def _finish_online(self, bundle: tracking.LogBundle, status: str) -> None:
+        uri = self.tracking_uri
+        client = tracking.client_for(uri)
+        self.deadline.run(
+            uri, lambda cancelled: tracking.log_bundle(client, self.run_id, bundle, cancelled)
+        )
+        with self.deadline.limits(uri):
+            self._end_run(status)
+
+    def _end_run(self, status: str) -> None:
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is not None and run.info.run_id == self.run_id:
+            mlflow.end_run(status=status)
+        else:  # the user's code ended or replaced nbrepro's run in the body
+            uri = (
+                self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri
+            )
+            tracking.client_for(uri).set_terminated(self.run_id, status=status)
+
+    def _drop_run(self, status: str) -> None:
+        """Take the run off MLflow's active-run stack after a failure, waiting at most
+        a moment for the store (sync terminates it on the store later)."""
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is None or run.info.run_id != self.run_id:
+            return
+        try:
+            with self.deadline.limits(self.tracking_uri, floor=1.0):
+                mlflow.end_run(status=status)
+        except Exception as exc:  # expected: the store is what failed
+            # MLflow pops the run off its stack before it calls the store.
+            _log.debug("ending run %s on the failing store: %s", self.run_id, exc)
 
     def _spool_after_failure(
         self, bundle: tracking.LogBundle, status: str, exc: BaseException
     ) -> str:
-        reason = f"{type(exc).__name__}: {exc}"
-        entry = spool.new_entry(self.capture_id, self.tracking_uri, self.experiment_name, reason)
-        entry.target_run_id = self.run_id
-        client = tracking.client_for(entry.local_tracking_uri)
-        exp_id = tracking.ensure_experiment(client, entry.local_tracking_uri, self.experiment_name)
-        local = client.create_run(exp_id, tags={CAPTURE_ID_TAG: self.capture_id})
-        entry.local_run_id = local.info.run_id
-        tracking.log_bundle(client, local.info.run_id, bundle)
-        client.set_terminated(local.info.run_id, status=status)
-        entry.save()
+        reason = strip_uris_in_text(
+            exc.reason if isinstance(exc, TrackingUnavailable) else f"{type(exc).__name__}: {exc}"
+        )
+        # Files only, no local store to create: the cell is not held for it.
+        entry = spool.spool_bundle(
+            self.capture_id,
+            self.tracking_uri,
+            self.experiment_name,
+            reason,
+            self.run_id,
+            bundle,
+            status,
+        )
         self.entry = entry
         return (
-            f"nbrepro: logging to {tracking.display_uri(self.tracking_uri)} failed ({reason[:200]}). "
-            f"The capture was saved to {entry.folder}; run `nbrepro sync` to upload it."
+            f"logging to {tracking.display_uri(self.tracking_uri)} failed ({reason[:200]}). "
+            f"The capture was saved to the spool ({entry.folder}); run `nbrepro sync` to "
+            "upload it."
         )

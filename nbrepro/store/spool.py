@@ -1,20 +1,31 @@
 """Captures that could not reach the tracking store wait here until ``nbrepro sync``.
 
-A spool entry is a folder ``<spool>/<capture_id>/`` holding ``entry.json`` and a
-local SQLite MLflow store with one run: either the whole run (the store was down
-when the capture started, so the user's own ``mlflow.log_*`` calls went there
-too) or only nbrepro's part (the store failed while logging, and the run exists
-on the target already). Sync copies the local run into the target run, creating
-it if needed. Each step is written to ``entry.json`` before the next, and the
+A spool entry is a folder ``<spool>/<capture_id>/`` holding ``entry.json`` and
+either (``kind`` "run") a local SQLite MLflow store with the whole run (the store
+was down when the capture started, so the user's own ``mlflow.log_*`` calls went
+there too), or (``kind`` "bundle") nbrepro's part of a run that exists on the
+target already, as plain files (the store failed while the capture was logged).
+Both are quick to write, so a failing store holds a cell little longer than the
+store timeout: a new local store is a copy of an empty one made once per MLflow
+version (creating one takes seconds). The HTML rendering of a spooled capture is
+made at sync, from the redacted notebook kept in the entry. Sync copies the
+capture into the target run, creating it if needed. Each step is written to ``entry.json`` before the next, and the
 created run is tagged ``nbrepro.capture_id``, so syncing twice never creates a
-duplicate.
+duplicate. An entry is removed once its upload is complete.
+
+No credential is written to the spool: the target URI is kept without them, and
+sync takes them from where MLflow does (``MLFLOW_TRACKING_URI`` naming the same
+store, ``MLFLOW_TRACKING_USERNAME``/``PASSWORD``/``TOKEN``, the AWS variables).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,14 +33,24 @@ from typing import Any
 from nbrepro import paths, record
 from nbrepro.errors import NbreproError, TrackingUnavailable
 from nbrepro.record.tags import CAPTURE_ID_TAG, MLFLOW_LOG_MODEL_TAG_PREFIX, MLFLOW_RUN_NAME_TAG
+from nbrepro.redact import strip_uris_in_text
 from nbrepro.store.tracking import (
+    LogBundle,
     check_reachable,
     client_for,
     display_uri,
     ensure_experiment,
+    log_bundle,
+    quiet_run_urls,
+    resolve_tracking_uri,
+    write_files,
 )
 
 ENTRY_FILE = "entry.json"
+BUNDLE_FILE = "bundle.json"
+BUNDLE_FILES = "files"
+HTML_SOURCE = "html-source.ipynb"
+RUN, BUNDLE = "run", "bundle"
 _BATCH = 900
 
 
@@ -48,14 +69,25 @@ class SpoolEntry:
     stages: list[str] = field(default_factory=list)
     synced: bool = False
     last_error: str | None = None
+    kind: str = RUN
+    # For a bundle: the status to end the run with, and when it ended.
+    status: str | None = None
+    end_time: int | None = None
+    # The redacted notebook is kept to render notebook.html (ARTIFACT_PATHS["html"]) at sync.
+    html_pending: bool = False
 
     @property
     def folder(self) -> Path:
         return paths.spool_dir() / self.capture_id
 
+    def keep_html_source(self, source: bytes) -> None:
+        """Keep the notebook whose HTML rendering sync logs with the run."""
+        (self.folder / HTML_SOURCE).write_bytes(source)
+        self.html_pending = True
+        self.save()
+
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        # The target URI may carry credentials: the file is private to the user.
         paths.write_json_atomic(self.folder / ENTRY_FILE, asdict(self))
 
 
@@ -65,13 +97,76 @@ def new_entry(capture_id: str, target_uri: str, experiment: str, reason: str) ->
     folder.mkdir(parents=True, exist_ok=True)
     entry = SpoolEntry(
         capture_id=capture_id,
-        target_tracking_uri=target_uri,
+        # Credentials stay out of the spool: sync finds them again (see target_uri_for).
+        target_tracking_uri=display_uri(target_uri),
         experiment_name=experiment,
-        local_tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
-        reason=reason,
+        local_tracking_uri=_new_local_store(folder / "mlflow.db"),
+        reason=strip_uris_in_text(reason),
     )
     entry.save()
     return entry
+
+
+def _new_local_store(db: Path) -> str:
+    """A local SQLite store at ``db``: a copy of an empty store made once per MLflow
+    version (MLflow takes seconds to create one, and a cell waits for it)."""
+    import mlflow
+
+    template = paths.spool_dir() / f".empty-mlflow-{mlflow.__version__}.db"
+    uri = f"sqlite:///{db}"
+    if template.is_file():
+        shutil.copyfile(template, db)
+        return uri
+    client_for(uri)  # creates the schema
+    partial = template.with_name(f"{template.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(db, partial)
+        os.replace(partial, template)
+    except OSError:  # the next entry makes its own store again
+        with contextlib.suppress(OSError):
+            partial.unlink()
+    return uri
+
+
+def spool_bundle(
+    capture_id: str,
+    target_uri: str,
+    experiment: str,
+    reason: str,
+    run_id: str,
+    bundle: LogBundle,
+    status: str,
+) -> SpoolEntry:
+    """Keep nbrepro's part of run ``run_id`` (in the store already) as files."""
+    folder = paths.spool_dir() / capture_id
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = SpoolEntry(
+        capture_id=capture_id,
+        target_tracking_uri=display_uri(target_uri),
+        experiment_name=experiment,
+        local_tracking_uri="",
+        target_run_id=run_id,
+        reason=strip_uris_in_text(reason),
+        kind=BUNDLE,
+        status=status,
+        end_time=int(time.time() * 1000),
+    )
+    write_files(folder / BUNDLE_FILES, bundle.files)
+    paths.write_json_atomic(
+        folder / BUNDLE_FILE,
+        {"tags": bundle.tags, "params": bundle.params, "datasets": bundle.datasets},
+    )
+    entry.save()
+    return entry
+
+
+def _read_bundle(entry: SpoolEntry) -> LogBundle:
+    data = json.loads((entry.folder / BUNDLE_FILE).read_text("utf-8"))
+    root = entry.folder / BUNDLE_FILES
+    files = {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+    return LogBundle(data["tags"], files, data["datasets"], data["params"])
 
 
 def load_entries(include_synced: bool = False) -> list[SpoolEntry]:
@@ -94,34 +189,106 @@ def load_entries(include_synced: bool = False) -> list[SpoolEntry]:
 
 @dataclass
 class SyncResult:
+    """One spool entry's upload: ``run_id`` is the run's id in the store (the spool's
+    ``local_run_id`` was only ever local)."""
+
     capture_id: str
     run_id: str | None
     ok: bool
     message: str
+    local_run_id: str | None = None
+    experiment_name: str = ""
+    tracking_uri: str = ""
+    removed: bool = False
+    # Set when the entry was one artifact of a run already in the store.
+    artifact: str | None = None
+
+
+def target_uri_for(entry: SpoolEntry, explicit: str | None = None) -> str:
+    """The store to upload ``entry`` to, with the credentials of this environment.
+
+    ``explicit`` wins; else the store the entry was meant for, taken from
+    ``MLFLOW_TRACKING_URI`` (or nbrepro's default) when that names the same store,
+    since only that copy carries its credentials.
+    """
+    return _resolve_target(entry.target_tracking_uri, explicit)
+
+
+def _resolve_target(recorded: str, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    current = resolve_tracking_uri()
+    if display_uri(current) == display_uri(recorded):
+        return current
+    return recorded
 
 
 def sync_all(target_uri: str | None = None) -> list[SyncResult]:
-    """Upload every pending capture; one failing entry does not stop the others."""
+    """Upload every pending capture, then every pending artifact; one failing entry
+    does not stop the others."""
+    results = _sync_captures(target_uri)
+    for up in load_uploads():
+        uri = _resolve_target(up.target_tracking_uri, target_uri)
+        result = SyncResult(
+            up.capture_id,
+            up.run_id,
+            False,
+            "",
+            tracking_uri=display_uri(uri),
+            artifact=up.artifact_path,
+        )
+        try:
+            sync_upload(up, uri)
+        except Exception as exc:  # MlflowException, transport and rendering errors
+            result.message = strip_uris_in_text(f"{type(exc).__name__}: {exc}")
+            up.last_error = result.message
+            up.save()
+        else:
+            result.ok, result.removed, result.message = True, True, f"{up.artifact_path} uploaded"
+        results.append(result)
+    return results
+
+
+def _sync_captures(target_uri: str | None) -> list[SyncResult]:
     results = []
     for entry in load_entries():
+        uri = target_uri_for(entry, target_uri)
+        result = SyncResult(
+            entry.capture_id,
+            entry.target_run_id,
+            False,
+            "",
+            local_run_id=entry.local_run_id,
+            experiment_name=entry.experiment_name,
+            tracking_uri=display_uri(uri),
+        )
         try:
-            run_id = sync_entry(entry, target_uri)
-            results.append(SyncResult(entry.capture_id, run_id, True, "uploaded"))
+            result.run_id = sync_entry(entry, uri)
         except (NbreproError, OSError) as exc:
-            entry.last_error = str(exc)
-            entry.save()
-            results.append(SyncResult(entry.capture_id, entry.target_run_id, False, str(exc)))
+            result.message = strip_uris_in_text(str(exc))
         except Exception as exc:  # MlflowException and transport errors from the store
-            entry.last_error = f"{type(exc).__name__}: {exc}"
+            result.message = strip_uris_in_text(f"{type(exc).__name__}: {exc}")
+        else:
+            result.ok = True
+            result.message = "uploaded"
+            try:
+                discard(entry)
+                result.removed = True
+            except OSError as exc:  # marked synced: never uploaded twice
+                result.message = f"uploaded; the spool folder stays ({exc})"
+        if not result.ok:
+            entry.last_error = result.message
             entry.save()
-            results.append(SyncResult(entry.capture_id, entry.target_run_id, False, str(exc)))
+        results.append(result)
     return results
 
 
 def sync_entry(entry: SpoolEntry, target_uri: str | None = None) -> str:
     """Copy one spooled capture into its target store; returns the target run id."""
-    uri = target_uri or entry.target_tracking_uri
+    uri = target_uri_for(entry, target_uri)
     check_reachable(uri)
+    if entry.kind == BUNDLE:
+        return _sync_bundle(entry, uri)
     if entry.local_run_id is None:
         raise NbreproError(f"spool entry {entry.capture_id} holds no run")
     src = client_for(entry.local_tracking_uri)
@@ -146,12 +313,60 @@ def sync_entry(entry: SpoolEntry, target_uri: str | None = None) -> str:
         entry.save()
     if "terminated" not in entry.stages:
         status = local.info.status if local.info.status != "RUNNING" else "FAILED"
-        dst.set_terminated(run_id, status=status, end_time=local.info.end_time)
+        with quiet_run_urls():
+            dst.set_terminated(run_id, status=status, end_time=local.info.end_time)
         entry.stages.append("terminated")
     entry.synced = True
     entry.last_error = None
     entry.save()
     return run_id
+
+
+def _sync_bundle(entry: SpoolEntry, uri: str) -> str:
+    run_id = entry.target_run_id
+    if run_id is None:
+        raise NbreproError(f"spool entry {entry.capture_id} names no run")
+    dst = client_for(uri)
+    bundle = _read_bundle(entry)
+    if "data" not in entry.stages:
+        existing = dst.get_run(run_id).data.params
+        meta = LogBundle(
+            bundle.tags,
+            {},
+            bundle.datasets,
+            {k: v for k, v in bundle.params.items() if k not in existing},
+        )
+        log_bundle(dst, run_id, meta)
+        entry.stages.append("data")
+        entry.save()
+    if "artifacts" not in entry.stages:
+        with tempfile.TemporaryDirectory(prefix="nbrepro-sync-") as tmp:
+            write_files(Path(tmp), bundle.files)
+            _render_pending_html(entry, Path(tmp))
+            dst.log_artifacts(run_id, tmp)
+        entry.stages.append("artifacts")
+        entry.save()
+    if "terminated" not in entry.stages:
+        with quiet_run_urls():
+            dst.set_terminated(run_id, status=entry.status or "FINISHED", end_time=entry.end_time)
+        entry.stages.append("terminated")
+    entry.synced = True
+    entry.last_error = None
+    entry.save()
+    return run_id
+
+
+def _render_pending_html(entry: SpoolEntry, root: Path) -> None:
+    """Render the entry's kept notebook into ``root`` as the run's notebook.html."""
+    from nbrepro.capture.assemble import render_redacted_html
+    from nbrepro.redact import secret_values
+
+    source = entry.folder / HTML_SOURCE
+    if not entry.html_pending or not source.is_file():
+        return
+    target = root / record.ARTIFACT_PATHS["html"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(render_redacted_html(source.read_bytes(), secret_values(os.environ)))
 
 
 def _find_synced(dst: Any, uri: str, entry: SpoolEntry) -> str | None:
@@ -217,8 +432,88 @@ def _copy_artifacts(src: Any, dst: Any, entry: SpoolEntry, run_id: str, uri: str
             rec["run"]["tracking_uri"] = display_uri(uri)
             rec["run"]["offline"] = True
             rec_path.write_text(record.dumps(rec), "utf-8")
+        _render_pending_html(entry, local_root)
         if any(local_root.iterdir()):
             dst.log_artifacts(run_id, str(local_root))
+
+
+UPLOADS_DIR = "uploads"
+UPLOAD_FILE = "upload.json"
+UPLOAD_SOURCE = "source.ipynb"
+
+
+@dataclass
+class PendingUpload:
+    """An artifact made after the cell returned (the HTML rendering) that is not yet in
+    its run: it is rendered and logged by the kernel's worker, and by sync if the worker
+    failed or was killed with the kernel. Its source is the redacted notebook."""
+
+    capture_id: str
+    target_tracking_uri: str
+    run_id: str
+    artifact_path: str
+    created_at: str = field(default_factory=record.utcnow_iso)
+    last_error: str | None = None
+
+    @property
+    def folder(self) -> Path:
+        return paths.spool_dir() / UPLOADS_DIR / self.capture_id
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        paths.write_json_atomic(self.folder / UPLOAD_FILE, asdict(self))
+
+
+def save_upload(
+    capture_id: str, target_uri: str, run_id: str, artifact_path: str, source: bytes
+) -> PendingUpload:
+    """Keep an artifact's source on disk until its upload is confirmed."""
+    up = PendingUpload(capture_id, display_uri(target_uri), run_id, artifact_path)
+    up.folder.mkdir(parents=True, exist_ok=True)
+    (up.folder / UPLOAD_SOURCE).write_bytes(source)
+    up.save()
+    return up
+
+
+def upload_done(folder: str) -> None:
+    """Remove a pending upload once its artifact is in the store (picklable for the
+    worker: a module-level function of a path)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):  # another upload is pending: the folder stays
+        Path(folder).parent.rmdir()
+
+
+def load_uploads() -> list[PendingUpload]:
+    """Pending uploads, oldest first."""
+    root = paths.spool_dir() / UPLOADS_DIR
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.glob(f"*/{UPLOAD_FILE}")):
+        try:
+            found.append(PendingUpload(**json.loads(path.read_text("utf-8"))))
+        except (OSError, ValueError, TypeError) as exc:
+            raise NbreproError(f"pending upload {path} is unreadable: {exc}") from exc
+    found.sort(key=lambda u: u.created_at)
+    return found
+
+
+def sync_upload(up: PendingUpload, target_uri: str | None = None) -> None:
+    """Render and log one pending artifact, then forget it."""
+    from nbrepro.capture.assemble import render_redacted_html
+    from nbrepro.redact import secret_values
+
+    uri = _resolve_target(up.target_tracking_uri, target_uri)
+    check_reachable(uri)
+    source = (up.folder / UPLOAD_SOURCE).read_bytes()
+    data = render_redacted_html(source, secret_values(os.environ))
+    with tempfile.TemporaryDirectory(prefix="nbrepro-sync-") as tmp:
+        target = Path(tmp) / Path(up.artifact_path).name
+        target.write_bytes(data)
+        client_for(uri).log_artifact(
+            up.run_id, str(target), artifact_path=str(Path(up.artifact_path).parent)
+        )
+    upload_done(str(up.folder))
 
 
 def discard(entry: SpoolEntry) -> None:
@@ -227,12 +522,18 @@ def discard(entry: SpoolEntry) -> None:
 
 
 __all__ = [
+    "PendingUpload",
     "SpoolEntry",
     "SyncResult",
     "TrackingUnavailable",
     "discard",
     "load_entries",
+    "load_uploads",
     "new_entry",
+    "save_upload",
+    "spool_bundle",
     "sync_all",
     "sync_entry",
+    "sync_upload",
+    "upload_done",
 ]

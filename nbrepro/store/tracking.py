@@ -11,13 +11,16 @@ import atexit
 import contextlib
 import functools
 import hashlib
+import math
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbrepro import paths
 from nbrepro.errors import TrackingUnavailable
@@ -30,6 +33,11 @@ if TYPE_CHECKING:
 
 DEFAULT_EXPERIMENT = "nbrepro"
 HEALTH_TIMEOUT_S = 3.0
+# How long a capture may wait for the store in all, before spooling (configurable).
+DEFAULT_STORE_TIMEOUT_S = 10.0
+STORE_TIMEOUT_ENV = "NBREPRO_STORE_TIMEOUT"
+
+T = TypeVar("T")
 
 
 def resolve_tracking_uri(explicit: str | None = None) -> str:
@@ -48,6 +56,121 @@ def resolve_tracking_uri(explicit: str | None = None) -> str:
 def display_uri(uri: str) -> str:
     """A tracking URI fit to show or record: credentials removed."""
     return strip_uri_credentials(uri)
+
+
+def store_timeout(configured: float | None = None) -> float:
+    """Seconds a capture may wait for its store: ``configured``, else
+    ``NBREPRO_STORE_TIMEOUT``, else 10."""
+    if configured is not None and configured > 0:
+        return float(configured)
+    raw = os.environ.get(STORE_TIMEOUT_ENV, "")
+    try:
+        value = float(raw) if raw else DEFAULT_STORE_TIMEOUT_S
+    except ValueError:
+        value = DEFAULT_STORE_TIMEOUT_S
+    return value if value > 0 else DEFAULT_STORE_TIMEOUT_S
+
+
+_env_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def _mlflow_env(values: Mapping[str, str]) -> Iterator[None]:
+    """MLflow settings it reads from the environment at each call, set for a moment."""
+    with _env_lock:
+        saved = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def quiet_run_urls() -> contextlib.AbstractContextManager[None]:
+    """Keep MLflow from printing "View run ... at: URL" when a run ends: the URL
+    carries the tracking URI's credentials, and nbrepro shows its own link."""
+    return _mlflow_env({"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"})
+
+
+class StoreDeadline:
+    """One time budget for all of a capture's calls to its store.
+
+    MLflow's HTTP client retries 7 times with exponential backoff and waits 120 s
+    per request: a dead or hanging server would hold the user's cell for minutes.
+    Within :meth:`limits` MLflow does not retry and waits at most what is left of
+    the budget; :meth:`run` also bounds calls that are not MLflow's HTTP (an S3
+    artifact upload through boto3) by running them in a thread.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._end - time.monotonic())
+
+    @property
+    def spent(self) -> bool:
+        return self.remaining() <= 0.0
+
+    def unavailable(self, uri: str) -> TrackingUnavailable:
+        return TrackingUnavailable(display_uri(uri), f"no answer within {self.seconds:g} s")
+
+    @contextlib.contextmanager
+    def limits(self, uri: str, floor: float = 0.0) -> Iterator[None]:
+        """MLflow's HTTP calls made inside: no retries, a timeout of what is left.
+
+        Also keeps MLflow from printing the run's URL (with the URI's credentials) to
+        the cell's output. ``floor`` grants a last short call when the budget is spent.
+
+        Raises:
+            TrackingUnavailable: the budget is spent (and no ``floor``).
+        """
+        left = max(self.remaining(), floor)
+        if left <= 0:
+            raise self.unavailable(uri)
+        with (
+            _mlflow_env(
+                {
+                    # Read by mlflow.utils.rest_utils for every HTTP request.
+                    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+                    "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, math.ceil(left))),
+                }
+            ),
+            quiet_run_urls(),
+        ):
+            yield
+
+    def run(self, uri: str, call: Callable[[threading.Event], T]) -> T:
+        """``call(cancelled)`` within the budget, in a thread the caller does not wait
+        for past the deadline; ``cancelled`` is set then, so that it stops between steps.
+
+        Raises:
+            TrackingUnavailable: the deadline passed first.
+        """
+        cancelled = threading.Event()
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = call(cancelled)
+            except BaseException as exc:  # handed to the waiting thread
+                box["error"] = exc
+
+        with self.limits(uri):
+            worker = threading.Thread(target=target, name="nbrepro-store", daemon=True)
+            worker.start()
+            worker.join(self.remaining())
+        if worker.is_alive():
+            cancelled.set()
+            raise self.unavailable(uri)
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
 
 def check_reachable(uri: str, timeout: float = HEALTH_TIMEOUT_S) -> None:
@@ -89,11 +212,28 @@ def client_for(uri: str) -> MlflowClient:
     db = paths.sqlite_path(uri)
     if db is None:
         return MlflowClient(tracking_uri=uri)
-    with _store_guard(db):
+    with _store_guard(db), _quiet_schema_setup():
         client = MlflowClient(tracking_uri=uri)
         # The first search builds the model registry's store too.
         client.search_experiments(max_results=1)
     return client
+
+
+@contextlib.contextmanager
+def _quiet_schema_setup() -> Iterator[None]:
+    """Keep MLflow's and alembic's INFO lines about creating a new SQLite store (the
+    spool's, the default one) out of the user's cell and nbrepro's output."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("mlflow.store.db.utils", "alembic")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _store_guard(db: Path) -> contextlib.AbstractContextManager[Any]:
@@ -106,6 +246,10 @@ def _store_guard(db: Path) -> contextlib.AbstractContextManager[Any]:
     for nothing.
     """
     lock = db.with_name(db.name + ".lock")
+    if not lock.exists() and db.is_file() and db.stat().st_size > 0:
+        # A store made elsewhere (perhaps one a request named): no lock file is left
+        # beside it. A store nbrepro is making has its lock from the start.
+        return contextlib.nullcontext()
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
         lock.touch()
@@ -188,16 +332,31 @@ def _dataset_inputs(reads: Iterable[Mapping[str, Any]]) -> list[Any]:
     return inputs
 
 
-def log_bundle(client: MlflowClient, run_id: str, bundle: LogBundle) -> None:
-    """Log nbrepro's part of a run with a constant number of calls."""
+def log_bundle(
+    client: MlflowClient,
+    run_id: str,
+    bundle: LogBundle,
+    cancelled: threading.Event | None = None,
+) -> None:
+    """Log nbrepro's part of a run with a constant number of calls.
+
+    When ``cancelled`` is set (the capture gave up waiting and spooled), the
+    remaining calls are not made.
+    """
     from mlflow.entities import Param, RunTag
+
+    def check() -> None:
+        if cancelled is not None and cancelled.is_set():
+            raise TrackingUnavailable(display_uri(str(client.tracking_uri)), "gave up waiting")
 
     params = [Param(k, v) for k, v in bundle.params.items()]
     tags = [RunTag(k, v) for k, v in bundle.tags.items()]
     if params or tags:
         client.log_batch(run_id, params=params, tags=tags)
     if bundle.datasets:
+        check()
         client.log_inputs(run_id, datasets=_dataset_inputs(bundle.datasets))
+    check()
     with tempfile.TemporaryDirectory(prefix="nbrepro-artifacts-") as tmp:
         write_files(Path(tmp), bundle.files)
         client.log_artifacts(run_id, tmp)
@@ -219,15 +378,39 @@ def _worker() -> ProcessPoolExecutor:
     # One spawned process for the kernel's lifetime: CPU-bound rendering there does not
     # hold this process's GIL, so the user's next cells run at full speed. Spawned, not
     # forked: a kernel has threads (zmq, heartbeats) that fork would copy half-alive.
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    # In a session of its own: closing a kernel signals the kernel's whole process
+    # group, and an upload under way must survive that.
+    return ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=os.setsid
+    )
 
 
-def _produce_and_log(uri: str, run_id: str, rel_path: str, produce: Callable[[], bytes]) -> None:
+# A background upload may take longer than a capture may block a cell.
+BACKGROUND_UPLOAD_TIMEOUT_S = 60.0
+
+
+def produce_and_log(
+    uri: str,
+    run_id: str,
+    rel_path: str,
+    produce: Callable[[], bytes],
+    on_logged: Callable[[], None] | None = None,
+) -> None:
+    """Make one artifact, log it to ``run_id`` and then call ``on_logged``."""
     data = produce()
     with tempfile.TemporaryDirectory(prefix="nbrepro-upload-") as tmp:
         target = Path(tmp) / Path(rel_path).name
         target.write_bytes(data)
-        client_for(uri).log_artifact(run_id, str(target), artifact_path=str(Path(rel_path).parent))
+        deadline = StoreDeadline(max(BACKGROUND_UPLOAD_TIMEOUT_S, store_timeout()))
+        client = client_for(uri)
+        deadline.run(
+            uri,
+            lambda _cancelled: client.log_artifact(
+                run_id, str(target), artifact_path=str(Path(rel_path).parent)
+            ),
+        )
+    if on_logged is not None:
+        on_logged()
 
 
 def upload_later(
@@ -236,15 +419,16 @@ def upload_later(
     rel_path: str,
     produce: Callable[[], bytes],
     on_error: Callable[[str], None],
+    on_logged: Callable[[], None] | None = None,
 ) -> Future[None]:
     """Produce and log one artifact in nbrepro's worker process.
 
     For artifacts that are costly to make and not needed by the cell (the HTML
-    rendering): the cell returns first. ``produce`` must be picklable. Pending
-    uploads are waited for at interpreter exit, so closing a kernel right after a
-    capture loses nothing.
+    rendering): the cell returns first. ``produce`` and ``on_logged`` must be
+    picklable; ``on_logged`` runs in the worker once the artifact is in the store
+    (it removes the spooled copy that covers the worker dying or the upload failing).
     """
-    future = _worker().submit(_produce_and_log, uri, run_id, rel_path, produce)
+    future = _worker().submit(produce_and_log, uri, run_id, rel_path, produce, on_logged)
 
     def done(f: Future[None]) -> None:
         exc = f.exception()

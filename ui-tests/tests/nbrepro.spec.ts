@@ -99,6 +99,26 @@ test('the card re-executes in place', async ({ page, tmpPath }) => {
   await card.screenshot({ path: path.join(IMAGES, 'card.png') });
 });
 
+test('a capture the store cannot take waits in the spool', async ({ page, tmpPath }) => {
+  const name = 'spooled.ipynb';
+  await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  await page.notebook.runCell(0); // %load_ext, a tracking URI nothing listens on
+  await page.notebook.runCell(1); // %%repro
+  const card = page.locator('.nbrepro-card');
+  await expect(card).toBeVisible();
+  await expect(card).toContainText('offline-train');
+  await expect(card).toContainText('not uploaded');
+  await expect(card).toContainText('nbrepro sync');
+  // Nothing in the store to re-execute until it is synced.
+  await expect(card.locator('.nbrepro-card-rerun')).toBeDisabled();
+  await card.screenshot({ path: path.join(IMAGES, 'card-spooled.png') });
+  await page.theme.setDarkTheme();
+  await card.screenshot({ path: path.join(IMAGES, 'card-spooled-dark.png') });
+  await page.theme.setLightTheme();
+});
+
 test('Capture run records the kernel session without a magic', async ({ page, tmpPath }) => {
   await openWine(page, tmpPath, [0]); // only the setup cell: no %load_ext, no %%repro
   await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();

@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 
 from nbrepro.capture import environment
+from nbrepro.capture.assemble import cap_outputs, merge_streams
 from nbrepro.capture.history import origin_of, tags_of
 from nbrepro.errors import NotebookExecutionError, cell_label
 from nbrepro.record.tags import INJECTED_PARAMETERS_TAG
@@ -147,6 +148,11 @@ def _compare_recorded_outputs(
     # runs of which neither re-executes the other are aligned by position.
     oa = original.executed_outputs()
     ob = rerun.executed_outputs(by_origin=rerun.re_executes(original))
+    # A cell whose outputs the capture cut at its cap is compared as far as recorded:
+    # the rerun's outputs are cut the same way (a wrong "outputs differ" otherwise).
+    for key, limit in original.capped_outputs().items():
+        if key in ob:
+            ob[key] = cap_outputs(merge_streams(ob[key]), limit)[0]
     common = sorted(oa.keys() & ob.keys())
     labels = original.cell_labels()
     result = outputs.compare_outputs(
