@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -139,3 +139,22 @@ def digest_key() -> bytes:
     if len(key) != 32:
         raise ValueError(f"{path} is not a key nbrepro made (delete it to make a new one)")
     return key
+
+
+@contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Environment variables set for the block, then restored exactly.
+
+    For settings read from the environment at each call (MLflow's HTTP limits, the
+    environment papermill's kernel inherits). The whole process sees them meanwhile.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

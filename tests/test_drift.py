@@ -71,3 +71,14 @@ def test_a_local_tables_new_commit_is_seen_at_once_despite_the_cache(tmp_path: P
 def test_a_hand_edited_tag_is_unknown_not_an_error() -> None:
     assert delta_reads.decode('[["/t", 0, null], {"dropped": "many"}]') is None
     assert drift.reads_changed('[{"dropped": "many"}]')["data_changed"] is None
+
+
+def test_a_deleted_table_is_said_to_be_gone(tmp_path: Path) -> None:
+    table = tmp_path / "t"
+    write_deltalake(str(table), pd.DataFrame({"x": [1]}))
+    read = {"uri": str(table), "version": 0, "table_id": None}
+    assert drift.table_drift([read])[0]["state"] == "current"
+    shutil.rmtree(table)
+    [row] = drift.table_drift([read])
+    assert row["state"] == "unavailable"
+    assert "gone" in row["detail"] and "TableNotFoundError" not in row["detail"]

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from nbrepro import record
+from nbrepro import paths, record
 from nbrepro.capture import assemble, environment, options
 from nbrepro.capture.history import ExecutedCell, executed_from_notebook
 from nbrepro.errors import KernelNotFound, NotebookExecutionError
@@ -94,20 +92,6 @@ def error_json(error: NotebookExecutionError) -> dict[str, Any]:
         "ename": error.ename,
         "evalue": error.evalue,
     }
-
-
-@contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 def add_pins_note(
@@ -287,7 +271,7 @@ def run_notebook(
     out_path = Path(output).expanduser().resolve() if output else None
     if out_path is not None:
         check_output(out_path, str(output))
-    with _environ(dict(extra_env or {})):  # JUPYTER_PATH may name a rebuilt env's kernel
+    with paths.environ(dict(extra_env or {})):  # JUPYTER_PATH may name a rebuilt env's kernel
         kernel = require_kernel(nb, kernel_name, what or str(notebook))
     parameters = dict(parameters or {})
     # The notebook's %%repro cells say what its run is (the command line wins).
@@ -327,7 +311,7 @@ def run_notebook(
             PINS_ENV: json.dumps(dict(pins or {})),
             **(extra_env or {}),
         }
-        with _environ(env):
+        with paths.environ(env):
             execution = run_papermill(
                 injected,
                 target,

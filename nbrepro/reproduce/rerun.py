@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 
 from nbrepro import record
-from nbrepro.capture.delta.tables import Pin, check_pins, table_now
+from nbrepro.capture.delta.tables import Pin, check_pins, is_table_gone, table_now
 from nbrepro.capture.delta.uri import normalize_uri
 from nbrepro.progress import ProgressWriter
 from nbrepro.record.bundle import LogBundle
@@ -101,10 +101,6 @@ def gone_tables(reads: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[st
     Only deltalake's "table not found" counts: a table that cannot be opened for another
     reason (credentials, the network) may still be there.
     """
-    try:
-        from deltalake.exceptions import TableNotFoundError
-    except ImportError:  # cannot tell here; the rerun's kernel says what it finds
-        return {}
     by_uri: dict[str, list[Mapping[str, Any]]] = {}
     for read in reads:
         by_uri.setdefault(normalize_uri(str(read["uri"])), []).append(read)
@@ -112,10 +108,9 @@ def gone_tables(reads: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[st
     for uri, its_reads in by_uri.items():
         try:
             table_now(uri)
-        except TableNotFoundError:
-            gone[uri] = its_reads
-        except Exception:  # not proof it is gone: check_pins reports it, or the kernel does
-            continue
+        except Exception as exc:  # only proof it is gone counts: check_pins reports the rest
+            if is_table_gone(exc):
+                gone[uri] = its_reads
     return gone
 
 

@@ -311,10 +311,15 @@ def sync_entry(entry: SpoolEntry, target_uri: str | None = None) -> str:
         _copy_artifacts(src, dst, entry, run_id, uri)
         entry.stages.append("artifacts")
         entry.save()
+    status = local.info.status if local.info.status != "RUNNING" else "FAILED"
+    return _terminate(entry, dst, run_id, status, local.info.end_time)
+
+
+def _terminate(entry: SpoolEntry, dst: Any, run_id: str, status: str, end: int | None) -> str:
+    """The last step of a sync: the run ended as the capture ended; the entry done."""
     if "terminated" not in entry.stages:
-        status = local.info.status if local.info.status != "RUNNING" else "FAILED"
         with quiet_run_urls():
-            dst.set_terminated(run_id, status=status, end_time=local.info.end_time)
+            dst.set_terminated(run_id, status=status, end_time=end)
         entry.stages.append("terminated")
     entry.synced = True
     entry.last_error = None
@@ -346,14 +351,7 @@ def _sync_bundle(entry: SpoolEntry, uri: str) -> str:
             dst.log_artifacts(run_id, tmp)
         entry.stages.append("artifacts")
         entry.save()
-    if "terminated" not in entry.stages:
-        with quiet_run_urls():
-            dst.set_terminated(run_id, status=entry.status or "FINISHED", end_time=entry.end_time)
-        entry.stages.append("terminated")
-    entry.synced = True
-    entry.last_error = None
-    entry.save()
-    return run_id
+    return _terminate(entry, dst, run_id, entry.status or "FINISHED", entry.end_time)
 
 
 def _render_pending_html(entry: SpoolEntry, root: Path) -> None:

@@ -71,29 +71,10 @@ def store_timeout(configured: float | None = None) -> float:
     return value if value > 0 else DEFAULT_STORE_TIMEOUT_S
 
 
-_env_lock = threading.RLock()
-
-
-@contextlib.contextmanager
-def _mlflow_env(values: Mapping[str, str]) -> Iterator[None]:
-    """MLflow settings it reads from the environment at each call, set for a moment."""
-    with _env_lock:
-        saved = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-
 def quiet_run_urls() -> contextlib.AbstractContextManager[None]:
     """Keep MLflow from printing "View run ... at: URL" when a run ends: the URL
     carries the tracking URI's credentials, and nbrepro shows its own link."""
-    return _mlflow_env({"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"})
+    return paths.environ({"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"})
 
 
 class StoreDeadline:
@@ -134,7 +115,7 @@ class StoreDeadline:
         if left <= 0:
             raise self.unavailable(uri)
         with (
-            _mlflow_env(
+            paths.environ(
                 {
                     # Read by mlflow.utils.rest_utils for every HTTP request.
                     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nbrepro.capture.delta.tables import current_table, table_now
+from nbrepro.capture.delta.tables import GONE, current_table, is_table_gone, table_now
 from nbrepro.record import delta_reads
 
 
@@ -31,7 +31,9 @@ def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         except ImportError:
             row["detail"] = "deltalake is not installed"
         except Exception as exc:  # TableNotFoundError, storage errors: shown to the user
-            row["detail"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            row["detail"] = (
+                GONE if is_table_gone(exc) else f"{type(exc).__name__}: {str(exc)[:200]}"
+            )
         else:
             row["current_version"] = now[0]
             row["state"] = _state(int(read["version"]), read.get("table_id"), now)

@@ -53,6 +53,19 @@ def open_table(
     )
 
 
+GONE = "the table is gone: there is no Delta table at this location any more"
+
+
+def is_table_gone(exc: BaseException) -> bool:
+    """Whether opening a table failed because there is no table there (deltalake's
+    TableNotFoundError), not for a reason that may pass (credentials, the network)."""
+    try:
+        from deltalake.exceptions import TableNotFoundError
+    except ImportError:
+        return False
+    return isinstance(exc, TableNotFoundError)
+
+
 def table_now(uri: str, storage: Mapping[str, str] | None = None) -> tuple[int, str]:
     """A table's current ``(version, table id)``; raises what deltalake raises."""
     table = open_table(uri, storage)
