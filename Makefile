@@ -16,6 +16,8 @@ export YARN_CACHE_FOLDER ?= $(CURDIR)/.yarn-cache
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: demo lab test install lint typecheck pytest jstest uitest screenshots bench clean
+# One step at a time, even under `make -j`: the test suites share two cores and time bounds.
+.NOTPARALLEL:
 
 $(PY):
 	$(PYTHON) -m venv $(ENV_DIR)

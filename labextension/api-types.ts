@@ -575,6 +575,14 @@ export interface OutputsComparison {
    * Cells only one run recorded outputs of (not a difference).
    */
   recorded_by_one_side: number[];
+  /**
+   * Cells whose outputs the original recorded only in part (its output cap): compared as far as recorded.
+   */
+  capped: {
+    cell: number;
+    label: string;
+    limit: number;
+  }[];
 }
 /**
  * How each run ended: null when it completed, else the error that ended it. same: both completed, or both failed in the same cell with the same error.

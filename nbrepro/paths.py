@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 # Environment variables by which `nbrepro run` / `rerun` talk to the kernel they start.
 CAPTURE_DIR_ENV = "NBREPRO_CAPTURE_DIR"  # folder for the kernel's environment and Delta events
@@ -81,6 +81,26 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def try_lock(path: Path) -> IO[str] | None:
+    """Take an exclusive advisory lock on ``path`` (created if missing) if no one holds it.
+
+    Returns the open file that holds the lock (closing it releases the lock, as the
+    process's end does), or None when another open file holds it. Without ``fcntl``
+    (Windows) the file is returned unlocked.
+    """
+    fh = open(path, "a")  # noqa: SIM115 - the caller keeps it open as the lock
+    try:
+        import fcntl
+    except ImportError:
+        return fh
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        return None
+    return fh
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

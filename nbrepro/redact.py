@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import unquote
@@ -257,6 +258,15 @@ def strip_uris_in_text(text: str) -> str:
     if "://" not in text:
         return text
     return _URI_IN_TEXT_RE.sub(lambda m: strip_uri_credentials(m.group(0)), text)
+
+
+def safe_message(text: str) -> str:
+    """A message fit to show or keep: no URI credentials, no secret of this environment.
+
+    For nbrepro's own warnings and errors, whose text often quotes an exception that
+    quotes a store URI, a connection string or a request's headers.
+    """
+    return redact_text(text, secret_values(os.environ))
 
 
 def redact_text(text: str, secrets: Sequence[str]) -> str:

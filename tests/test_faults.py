@@ -238,3 +238,62 @@ def test_a_failed_html_upload_is_kept_and_uploaded_by_sync(
     assert [c["artifact"] for c in synced["captures"]] == [HTML]
     assert HTML in all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "b")
     assert not any((home / "spool").glob("uploads/*/upload.json"))
+
+
+def _worker_pid(k: Any) -> int:
+    r = k.ok(
+        "from nbrepro.store import tracking as _t\n"
+        "assert _t.wait_for_uploads(120)\n"
+        "print(*_t._worker()._processes)"
+    )
+    [pid] = r.stdout.split()
+    return int(pid)
+
+
+def _gone(pid: int, within: float) -> bool:
+    import psutil
+
+    deadline = time.time() + within
+    while time.time() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_upload_worker_is_replaced_when_it_dies_and_ends_with_its_kernel(
+    kernel_factory, tmp_path: Path
+) -> None:
+    import signal
+
+    home = tmp_path / "home"
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    k = _kernel(kernel_factory, uri, home)
+    k.ok("%%repro -e worker --name first\nx = 1")
+    first = _worker_pid(k)
+    # It holds none of the kernel's streams: a pipe someone reads to its end (a
+    # terminal, a CI log) is not kept open by it once the kernel is gone.
+    for fd in (0, 1, 2):
+        assert os.readlink(f"/proc/{first}/fd/{fd}") == os.devnull
+    # Killed (out of memory, say): the next capture's cell is not hurt by the broken pool.
+    os.kill(first, signal.SIGKILL)
+    assert _gone(first, 10)
+    k.ok(
+        "import time\nfrom nbrepro.store import tracking as _t\n"
+        "for _ in range(100):\n"
+        "    if _t._worker()._broken: break\n"
+        "    time.sleep(0.1)"
+    )
+    r = k.ok("%%repro -e worker --name second\ny = 2")
+    assert "Traceback" not in r.stderr, r.stderr
+    second = _worker_pid(k)
+    assert second != first
+    run = latest_run(uri, "worker")
+    assert run.info.run_name == "second"
+    assert HTML in all_artifact_text(uri, run.info.run_id, tmp_path / "dl")
+    # The kernel dies without closing anything: its worker, idle, does not live on.
+    os.kill(k.km.provisioner.process.pid, signal.SIGKILL)
+    assert _gone(second, 15), "the upload worker outlived its kernel"

@@ -290,6 +290,9 @@ def test_large_outputs_are_capped_with_a_note(kernel_factory, store: str, tmp_pa
     report = json.loads(res.stdout)
     assert report["verdict"] == REPRODUCED, res.stdout[-3000:]
     assert res.returncode == EXIT_OK
+    # ...and the report says what was not compared.
+    assert report["sections"]["outputs"]["capped"][0]["limit"] == 2000
+    assert any("only the first 2000 bytes" in n for n in report["notes"]), report["notes"]
 
 
 def test_status_line_magic(kernel_factory, store: str) -> None:

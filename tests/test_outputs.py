@@ -349,3 +349,52 @@ def test_a_warning_of_the_notebooks_own_code_is_its_output() -> None:
     a = {0: [stream(warn.format("0.91"), "stderr")]}
     b = {0: [stream(warn.format("0.55"), "stderr")]}
     assert compare_outputs(a, b)["same"] is False
+
+
+def _stream(name: str, text: str | list[str]) -> dict[str, object]:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def test_a_capped_cell_is_compared_as_far_as_it_was_recorded() -> None:
+    from nbrepro.capture.assemble import cap_outputs, cut_like
+
+    full = [
+        _stream("stdout", "a" * 50),
+        _stream("stderr", "warning: slow\n"),
+        _stream("stdout", "é" * 5000),  # bigger as JSON than in characters
+        {"output_type": "display_data", "data": {"text/plain": "<plot>"}, "metadata": {}},
+        {"output_type": "execute_result", "data": {"text/plain": "42"}},
+    ]
+    recorded, cut = cap_outputs(full, 2000)
+    assert cut
+    # The rerun, as nbformat holds it: streams split differently, text as lists.
+    rerun = [
+        _stream("stdout", ["a" * 20, "a" * 30]),
+        _stream("stderr", ["warning: ", "slow\n"]),
+        _stream("stdout", "é" * 2000),
+        _stream("stdout", "é" * 3000 + "only past the cap differs"),
+        {"output_type": "display_data", "data": {"text/plain": "<plot>"}, "metadata": {}},
+        {"output_type": "execute_result", "data": {"text/plain": "42"}, "execution_count": 3},
+    ]
+    a, b = cut_like(recorded, rerun)
+
+    def strip(outs: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [{k: v for k, v in o.items() if k != "execution_count"} for o in outs]
+
+    # The display_data the record had no room for is left out of both.
+    assert [o["output_type"] for o in a] == [
+        "stream",
+        "stream",
+        "stream",
+        "execute_result",
+        "stream",
+    ]
+    assert strip(a) == strip(b)
+    assert "outputs cut at 2000 bytes" in a[-1]["text"]
+    # A difference inside what was kept shows.
+    changed = [_stream("stdout", "b" * 50), *rerun[1:]]
+    a2, b2 = cut_like(recorded, changed)
+    assert strip(a2) != strip(b2)
+    # A missing result shows too.
+    a3, b3 = cut_like(recorded, rerun[:-1])
+    assert strip(a3) != strip(b3)

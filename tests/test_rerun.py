@@ -347,3 +347,18 @@ def test_rerun_json_interrupted_while_executing_names_the_killed_run(
 
 def _text(path: Path) -> str:
     return path.read_text() if path.exists() else ""
+
+
+def test_a_gone_table_the_run_writes_itself_does_not_stop_a_rerun(tmp_path: Path) -> None:
+    # A notebook that creates a table and then reads it: the rerun makes it again.
+    from nbrepro.record.vocabulary import LATEST, PINNED
+    from nbrepro.reproduce.rerun import DataUnavailable, check_data
+
+    table = str(tmp_path / "made-by-the-notebook")
+    read = {"uri": table, "version": 0, "table_id": "t-1"}
+    written = {"data": {"reads": [read], "writes": [{"uri": table, "version": 0}], "notes": []}}
+    for data in (PINNED, LATEST):
+        check_data(written, {}, data)
+    only_read = {"data": {"reads": [read], "writes": [], "notes": []}}
+    with pytest.raises(DataUnavailable, match="is gone"):
+        check_data(only_read, {}, LATEST)

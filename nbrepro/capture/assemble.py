@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -194,6 +195,53 @@ def cap_outputs(outputs: list[dict[str, Any]], limit: int) -> tuple[list[dict[st
         }
     )
     return kept, True
+
+
+_CUT_NOTE_RE = re.compile(r"\n\[nbrepro: outputs cut at \d+ bytes\]\n$")
+
+
+def cut_like(
+    recorded: list[dict[str, Any]], outputs: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A cell's recorded outputs, cut by :func:`cap_outputs`, and another run's outputs
+    of that cell cut to what the record kept, in one shape to compare.
+
+    The other run keeps, in order, as many characters of each stream as the record
+    kept of it, and as many outputs of each other type: equal outputs stay equal
+    whatever their sizes as JSON, and a difference within what was kept shows.
+    """
+    note: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    for out in merge_streams(recorded):
+        text = _text_of(out) if out.get("output_type") == "stream" else ""
+        found = _CUT_NOTE_RE.search(text) if out.get("name") == "stderr" else None
+        if found is not None:
+            note = [{"output_type": "stream", "name": "stderr", "text": found.group(0)}]
+            out = {**out, "text": text[: found.start()]}
+            if not out["text"]:
+                continue
+        kept.append(out)
+    chars: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for out in kept:
+        if out.get("output_type") == "stream":
+            name = str(out.get("name"))
+            chars[name] = chars.get(name, 0) + len(_text_of(out))
+        else:
+            kind = str(out.get("output_type"))
+            counts[kind] = counts.get(kind, 0) + 1
+    cut: list[dict[str, Any]] = []
+    for out in merge_streams(outputs):
+        if out.get("output_type") == "stream":
+            name = str(out.get("name"))
+            text = _text_of(out)[: chars.get(name, 0)]
+            if text:
+                chars[name] -= len(text)
+                cut.append({**out, "text": text})
+        elif counts.get(kind := str(out.get("output_type")), 0) > 0:
+            counts[kind] -= 1
+            cut.append(out)
+    return merge_streams(kept) + note, merge_streams(cut) + note
 
 
 def merge_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -550,7 +550,8 @@ def sync(as_json: bool) -> None:
     """Upload captures saved while the tracking store was unreachable.
 
     Each upload prints the run's id in the store (a spooled capture had none there).
-    Uploaded captures are removed from the spool.
+    Uploaded captures are removed from the spool. A capture whose cell is still
+    running is left for a later sync.
     """
     from dataclasses import asdict
 
@@ -562,14 +563,16 @@ def sync(as_json: bool) -> None:
     except NbreproError as exc:
         _fail(str(exc), EXIT_INPUT)
         return
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if not r.ok and not r.busy]
+    busy = [r for r in results if r.busy]
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "captures": [asdict(r) for r in results],
-                    "uploaded": len(results) - len(failed),
+                    "uploaded": len(results) - len(failed) - len(busy),
                     "failed": len(failed),
+                    "busy": len(busy),
                 },
                 indent=1,
             )
@@ -577,11 +580,7 @@ def sync(as_json: bool) -> None:
     elif not results:
         click.echo("nothing to sync")
     for r in results if not as_json else []:
-        where = f"{r.tracking_uri}, experiment {r.experiment_name!r}"
-        click.echo(
-            f"{r.capture_id}: "
-            + (f"uploaded as run {r.run_id} ({where})" if r.ok else f"failed: {r.message}")
-        )
+        click.echo(f"{r.capture_id}: {r.line()}")
     if failed:
         sys.exit(EXIT_FAILED)
 

@@ -27,7 +27,10 @@ def _background() -> ThreadPoolExecutor:
 
 
 def _warn(message: str) -> None:
-    print(f"nbrepro warning: {message}", file=sys.stderr)
+    from nbrepro.redact import safe_message
+
+    # Warnings quote exceptions, which quote store URIs and connection strings.
+    print(f"nbrepro warning: {safe_message(message)}", file=sys.stderr)
 
 
 class _Tee:
@@ -171,6 +174,10 @@ def run_captured(
         )
         session = RunSession(options, capture_id)
         session.start()
+        if magics.render_html:
+            from nbrepro.store.tracking import warm_worker
+
+            warm_worker()
     except Exception as exc:  # nbrepro must never stop the user's cell
         _warn(f"could not start a capture ({type(exc).__name__}: {exc}); the cell ran without it.")
         return magics.execute_body(cell)
@@ -202,7 +209,10 @@ def run_captured(
     if value is not None:
         outputs.append({"output_type": "execute_result", "data": _formatted(magics.shell, value)})
 
-    _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
+    try:
+        _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
+    finally:
+        session.close()
     if error is not None:
         raise error
     return value
@@ -336,13 +346,16 @@ def _html_after_cell(session: Any, cap: Any, result: Any) -> None:
         pending = None
 
     def failed(message: str) -> None:
+        from nbrepro.redact import safe_message
+
+        message = safe_message(message)
         if pending is not None:
             pending.last_error = message
             pending.save()
             message += "; it was kept: run `nbrepro sync` to upload it"
         _warn(message)
 
-    tracking.upload_later(
+    future = tracking.upload_later(
         session.tracking_uri,
         session.run_id,
         path,
@@ -350,6 +363,9 @@ def _html_after_cell(session: Any, cap: Any, result: Any) -> None:
         failed,
         functools.partial(spool.upload_done, str(pending.folder)) if pending else None,
     )
+    if pending is not None:
+        # Sync leaves the upload to the worker until it has tried.
+        future.add_done_callback(lambda _f: spool.done_writing(pending.folder))
 
 
 def status(magics: Any, args: Any) -> None:

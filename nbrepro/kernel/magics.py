@@ -214,12 +214,17 @@ class ReproMagics(Magics):
 
             return status(self, args)
         if sub == "sync":
+            from nbrepro.errors import NbreproError
             from nbrepro.store.spool import sync_all
 
-            for res in sync_all():
-                print(
-                    f"{res.capture_id}: {'uploaded as ' + str(res.run_id) if res.ok else 'failed: ' + res.message}"
-                )
+            try:
+                results = sync_all()
+            except NbreproError as exc:
+                raise UsageError(str(exc)) from None
+            for res in results:
+                print(f"{res.capture_id}: {res.line()}")
+            if not results:
+                print("nothing to sync")
             return None
         raise UsageError(f"unknown %repro subcommand {sub!r}: use 'status' or 'sync'")
 

@@ -486,6 +486,7 @@ def _record_run(
     )
     cap = assemble.build(inp)
     fin = session.finish(cap.bundle, status)
+    session.close()
     return HeadlessResult(
         run_id=session.run_id,
         experiment_id=session.experiment_id,

@@ -141,11 +141,14 @@ def check_data(rec: Mapping[str, Any], pins: Mapping[str, Pin], data: str) -> No
         DataUnavailable: a table is gone (``PinnedDataUnavailable`` with pins), each
             problem named once, with what can be done.
     """
-    gone = gone_tables(rec["data"]["reads"])
+    # A table the run wrote may be one it creates before reading it: the rerun makes it.
+    written = {normalize_uri(str(w["uri"])) for w in rec["data"].get("writes") or []}
+    missing = gone_tables(rec["data"]["reads"])
+    gone = {uri: reads for uri, reads in missing.items() if uri not in written}
     lines = [gone_message(uri, reads) for uri, reads in gone.items()]
     if data == PINNED:
         # Each message ends with the way out (--data latest); a gone table has none.
-        left = {uri: pin for uri, pin in pins.items() if normalize_uri(uri) not in gone}
+        left = {uri: pin for uri, pin in pins.items() if normalize_uri(uri) not in missing}
         lines.extend(p["message"] for p in check_pins(left) if p.get("fatal"))
     if lines:
         error = PinnedDataUnavailable if data == PINNED else DataUnavailable

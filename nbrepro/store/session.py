@@ -20,7 +20,7 @@ from typing import Any
 
 from nbrepro.errors import TrackingUnavailable
 from nbrepro.record.tags import CAPTURE_ID_TAG
-from nbrepro.redact import strip_uris_in_text
+from nbrepro.redact import safe_message
 from nbrepro.store import spool, tracking
 
 _log = logging.getLogger(__name__)
@@ -90,6 +90,19 @@ def _user_experiment_id() -> str | None:
     return env_id or None
 
 
+def _find_experiment(
+    client: Any, uri: str, name: str, cached: bool, chosen: str | None
+) -> tuple[str, str]:
+    """(id, name) of the experiment a capture's run goes to: the one named, else the
+    notebook's own (``mlflow.set_experiment``), else nbrepro's default."""
+    if name:
+        return tracking.ensure_experiment(client, uri, name, cached=cached), name
+    if chosen:
+        return chosen, str(client.get_experiment(chosen).name)
+    name = tracking.DEFAULT_EXPERIMENT
+    return tracking.ensure_experiment(client, uri, name, cached=cached), name
+
+
 class RunSession:
     """One capture's MLflow run, online or spooled."""
 
@@ -145,45 +158,40 @@ class RunSession:
     def _open(self, uri: str, deadline: tracking.StoreDeadline | None = None) -> None:
         from mlflow.exceptions import MlflowException
 
-        limits = deadline.limits(uri) if deadline else contextlib.nullcontext()
         try:
-            with limits:
-                self._open_run(uri, cached=True)
+            self._open_run(uri, cached=True, deadline=deadline)
         except MlflowException:
             if deadline is not None and deadline.spent:
                 raise
             # A cached experiment may have been deleted since: look it up again.
             tracking.forget_experiment(uri, self.experiment_name)
-            with deadline.limits(uri) if deadline else contextlib.nullcontext():
-                self._open_run(uri, cached=False)
+            self._open_run(uri, cached=False, deadline=deadline)
 
-    def _open_run(self, uri: str, cached: bool) -> None:
+    def _open_run(self, uri: str, cached: bool, deadline: tracking.StoreDeadline | None) -> None:
+        """Find the experiment, then start the run, within what is left of ``deadline``
+        (each of the several requests gets only what the ones before it left)."""
         import mlflow
 
         client = tracking.client_for(uri)
-        if self.experiment_name:
-            self.experiment_id = tracking.ensure_experiment(
-                client, uri, self.experiment_name, cached=cached
+        chosen = _user_experiment_id() if self.entry is None else None
+        name = self.experiment_name
+        if deadline is None or tracking.is_local_store(uri):
+            found = _find_experiment(client, uri, name, cached, chosen)
+        else:  # a thread given up on at the deadline: it sets nothing here
+            found = deadline.run(
+                uri, lambda _c: _find_experiment(client, uri, name, cached, chosen)
             )
-        else:
-            chosen = _user_experiment_id() if self.entry is None else None
-            if chosen:
-                self.experiment_id = chosen
-                exp = client.get_experiment(chosen)
-                self.experiment_name = exp.name
-            else:
-                self.experiment_name = tracking.DEFAULT_EXPERIMENT
-                self.experiment_id = tracking.ensure_experiment(
-                    client, uri, self.experiment_name, cached=cached
-                )
+        self.experiment_id, self.experiment_name = found
         tags = {CAPTURE_ID_TAG: self.capture_id, **self.options.tags}
         self._nested = mlflow.active_run() is not None
-        run = mlflow.start_run(
-            experiment_id=self.experiment_id,
-            run_name=self.options.run_name,
-            tags=tags,
-            nested=self._nested,
-        )
+        # In this thread: MLflow's active run is per thread. One request (create_run).
+        with deadline.limits(uri) if deadline else contextlib.nullcontext():
+            run = mlflow.start_run(
+                experiment_id=self.experiment_id,
+                run_name=self.options.run_name,
+                tags=tags,
+                nested=self._nested,
+            )
         self.run_id = run.info.run_id
 
     def _go_offline(self, reason: str) -> None:
@@ -191,6 +199,9 @@ class RunSession:
 
         if not self.experiment_name:
             self.experiment_name = tracking.DEFAULT_EXPERIMENT
+        # Shown in the warning and kept in the spool: an exception's text may quote
+        # the store's URI with its credentials.
+        reason = safe_message(reason)
         self.offline_reason = reason
         self.entry = spool.new_entry(
             self.capture_id, self.tracking_uri, self.experiment_name, reason
@@ -200,6 +211,11 @@ class RunSession:
         self._open(self.entry.local_tracking_uri)
         self.entry.local_run_id = self.run_id
         self.entry.save()
+
+    def close(self) -> None:
+        """Done writing the capture's spool entry, if any: ``nbrepro sync`` may take it."""
+        if self.entry is not None:
+            spool.done_writing(self.entry.folder)
 
     def run_info(self, status: str, error: dict[str, Any] | None) -> dict[str, Any]:
         """The record's ``run`` section."""
@@ -279,20 +295,22 @@ class RunSession:
         self.deadline.run(
             uri, lambda cancelled: tracking.log_bundle(client, self.run_id, bundle, cancelled)
         )
-        with self.deadline.limits(uri):
-            self._end_run(status)
+        self._end_run(status, self.deadline)
 
-    def _end_run(self, status: str) -> None:
+    def _end_run(self, status: str, deadline: tracking.StoreDeadline | None = None) -> None:
         import mlflow
 
+        uri = self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri
         run = mlflow.active_run()
         if run is not None and run.info.run_id == self.run_id:
-            mlflow.end_run(status=status)
-        else:  # the user's code ended or replaced nbrepro's run in the body
-            uri = (
-                self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri
-            )
-            tracking.client_for(uri).set_terminated(self.run_id, status=status)
+            tracking.end_active_run(self.run_id, status, uri, deadline)
+            return
+        # The user's code ended or replaced nbrepro's run in the body.
+        client = tracking.client_for(uri)
+        if deadline is None:
+            client.set_terminated(self.run_id, status=status)
+        else:
+            deadline.run(uri, lambda _c: client.set_terminated(self.run_id, status=status))
 
     def _drop_run(self, status: str) -> None:
         """Take the run off MLflow's active-run stack after a failure, waiting at most
@@ -302,17 +320,17 @@ class RunSession:
         run = mlflow.active_run()
         if run is None or run.info.run_id != self.run_id:
             return
+        # A moment at least: the run leaves the active-run stack whatever the store does.
+        give_up = tracking.StoreDeadline(max(self.deadline.remaining(), 1.0))
         try:
-            with self.deadline.limits(self.tracking_uri, floor=1.0):
-                mlflow.end_run(status=status)
+            tracking.end_active_run(self.run_id, status, self.tracking_uri, give_up)
         except Exception as exc:  # expected: the store is what failed
-            # MLflow pops the run off its stack before it calls the store.
             _log.debug("ending run %s on the failing store: %s", self.run_id, exc)
 
     def _spool_after_failure(
         self, bundle: tracking.LogBundle, status: str, exc: BaseException
     ) -> str:
-        reason = strip_uris_in_text(
+        reason = safe_message(
             exc.reason if isinstance(exc, TrackingUnavailable) else f"{type(exc).__name__}: {exc}"
         )
         # Files only, no local store to create: the cell is not held for it.

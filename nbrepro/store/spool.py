@@ -13,6 +13,10 @@ capture into the target run, creating it if needed. Each step is written to ``en
 created run is tagged ``nbrepro.capture_id``, so syncing twice never creates a
 duplicate. An entry is removed once its upload is complete.
 
+The process writing an entry (a kernel whose cell is still running, say) holds a
+lock on its ``.writing`` file until it is done; sync leaves such an entry for later.
+One sync runs at a time (``.sync.lock``).
+
 No credential is written to the spool: the target URI is kept without them, and
 sync takes them from where MLflow does (``MLFLOW_TRACKING_URI`` naming the same
 store, ``MLFLOW_TRACKING_USERNAME``/``PASSWORD``/``TOKEN``, the AWS variables).
@@ -28,12 +32,12 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from nbrepro import paths, record
 from nbrepro.errors import NbreproError, TrackingUnavailable
 from nbrepro.record.tags import CAPTURE_ID_TAG, MLFLOW_LOG_MODEL_TAG_PREFIX, MLFLOW_RUN_NAME_TAG
-from nbrepro.redact import strip_uris_in_text
+from nbrepro.redact import safe_message
 from nbrepro.store.tracking import (
     LogBundle,
     check_reachable,
@@ -51,7 +55,34 @@ BUNDLE_FILE = "bundle.json"
 BUNDLE_FILES = "files"
 HTML_SOURCE = "html-source.ipynb"
 RUN, BUNDLE = "run", "bundle"
+WRITING = ".writing"
+SYNC_LOCK = ".sync.lock"
+BUSY_MESSAGE = "still being written by a running kernel: sync again once its cell has finished"
 _BATCH = 900
+# Spool folders this process is writing: the open files that hold their locks.
+_writing: dict[str, IO[str]] = {}
+
+
+def _start_writing(folder: Path) -> None:
+    """Hold ``folder``'s writer lock until :func:`done_writing` (or this process ends)."""
+    fh = paths.try_lock(folder / WRITING)
+    if fh is not None:
+        _writing[str(folder)] = fh
+
+
+def done_writing(folder: Path) -> None:
+    """Let sync take a spool folder this process has finished writing."""
+    fh = _writing.pop(str(folder), None)
+    if fh is not None:
+        fh.close()
+
+
+def _being_written(folder: Path) -> IO[str] | None:
+    """None when another process holds ``folder``'s writer lock; else the open file
+    that now holds it (sync keeps it while it uploads)."""
+    if not folder.is_dir():
+        return None
+    return paths.try_lock(folder / WRITING)
 
 
 @dataclass
@@ -95,13 +126,14 @@ def new_entry(capture_id: str, target_uri: str, experiment: str, reason: str) ->
     """Create the spool folder and its local store for a capture."""
     folder = paths.spool_dir() / capture_id
     folder.mkdir(parents=True, exist_ok=True)
+    _start_writing(folder)
     entry = SpoolEntry(
         capture_id=capture_id,
         # Credentials stay out of the spool: sync finds them again (see target_uri_for).
         target_tracking_uri=display_uri(target_uri),
         experiment_name=experiment,
         local_tracking_uri=_new_local_store(folder / "mlflow.db"),
-        reason=strip_uris_in_text(reason),
+        reason=safe_message(reason),
     )
     entry.save()
     return entry
@@ -140,13 +172,14 @@ def spool_bundle(
     """Keep nbrepro's part of run ``run_id`` (in the store already) as files."""
     folder = paths.spool_dir() / capture_id
     folder.mkdir(parents=True, exist_ok=True)
+    _start_writing(folder)
     entry = SpoolEntry(
         capture_id=capture_id,
         target_tracking_uri=display_uri(target_uri),
         experiment_name=experiment,
         local_tracking_uri="",
         target_run_id=run_id,
-        reason=strip_uris_in_text(reason),
+        reason=safe_message(reason),
         kind=BUNDLE,
         status=status,
         end_time=int(time.time() * 1000),
@@ -202,6 +235,19 @@ class SyncResult:
     removed: bool = False
     # Set when the entry was one artifact of a run already in the store.
     artifact: str | None = None
+    # Left for a later sync: a kernel is still writing it (not a failure).
+    busy: bool = False
+
+    def line(self) -> str:
+        """What became of the entry, for a person."""
+        if self.ok:
+            if self.artifact:
+                return f"{self.artifact} logged to run {self.run_id}"
+            where = f"{self.tracking_uri}, experiment {self.experiment_name!r}"
+            return f"uploaded as run {self.run_id} ({where})"
+        if self.busy:
+            return f"left for later: {self.message}"
+        return f"failed: {self.message}"
 
 
 def target_uri_for(entry: SpoolEntry, explicit: str | None = None) -> str:
@@ -225,8 +271,25 @@ def _resolve_target(recorded: str, explicit: str | None) -> str:
 
 def sync_all(target_uri: str | None = None) -> list[SyncResult]:
     """Upload every pending capture, then every pending artifact; one failing entry
-    does not stop the others."""
-    results = _sync_captures(target_uri)
+    does not stop the others, and entries a kernel is still writing are left for later.
+
+    Raises:
+        NbreproError: another sync is running.
+    """
+    root = paths.spool_dir()
+    if not root.is_dir():
+        return []
+    lock = paths.try_lock(root / SYNC_LOCK)
+    if lock is None:
+        raise NbreproError(
+            "another `nbrepro sync` is uploading the spool; run it again once that one is done"
+        )
+    with lock:
+        return [*_sync_captures(target_uri), *_sync_uploads(target_uri)]
+
+
+def _sync_uploads(target_uri: str | None) -> list[SyncResult]:
+    results = []
     for up in load_uploads():
         uri = _resolve_target(up.target_tracking_uri, target_uri)
         result = SyncResult(
@@ -237,15 +300,21 @@ def sync_all(target_uri: str | None = None) -> list[SyncResult]:
             tracking_uri=display_uri(uri),
             artifact=up.artifact_path,
         )
-        try:
-            sync_upload(up, uri)
-        except Exception as exc:  # MlflowException, transport and rendering errors
-            result.message = strip_uris_in_text(f"{type(exc).__name__}: {exc}")
-            up.last_error = result.message
-            up.save()
-        else:
-            result.ok, result.removed, result.message = True, True, f"{up.artifact_path} uploaded"
         results.append(result)
+        held = _being_written(up.folder)
+        if held is None:  # the kernel's worker is uploading it right now
+            result.busy, result.message = True, "being uploaded by its kernel"
+            continue
+        with held:
+            try:
+                sync_upload(up, uri)
+            except Exception as exc:  # MlflowException, transport and rendering errors
+                result.message = safe_message(f"{type(exc).__name__}: {exc}")
+                up.last_error = result.message
+                up.save()
+            else:
+                result.ok, result.removed = True, True
+                result.message = f"{up.artifact_path} uploaded"
     return results
 
 
@@ -262,25 +331,34 @@ def _sync_captures(target_uri: str | None) -> list[SyncResult]:
             experiment_name=entry.experiment_name,
             tracking_uri=display_uri(uri),
         )
-        try:
-            result.run_id = sync_entry(entry, uri)
-        except (NbreproError, OSError) as exc:
-            result.message = strip_uris_in_text(str(exc))
-        except Exception as exc:  # MlflowException and transport errors from the store
-            result.message = strip_uris_in_text(f"{type(exc).__name__}: {exc}")
-        else:
-            result.ok = True
-            result.message = "uploaded"
-            try:
-                discard(entry)
-                result.removed = True
-            except OSError as exc:  # marked synced: never uploaded twice
-                result.message = f"uploaded; the spool folder stays ({exc})"
-        if not result.ok:
-            entry.last_error = result.message
-            entry.save()
         results.append(result)
+        held = _being_written(entry.folder)
+        if held is None:
+            result.busy, result.message = True, BUSY_MESSAGE
+            continue
+        with held:
+            _sync_one(entry, uri, result)
     return results
+
+
+def _sync_one(entry: SpoolEntry, uri: str, result: SyncResult) -> None:
+    try:
+        result.run_id = sync_entry(entry, uri)
+    except (NbreproError, OSError) as exc:
+        result.message = safe_message(str(exc))
+    except Exception as exc:  # MlflowException and transport errors from the store
+        result.message = safe_message(f"{type(exc).__name__}: {exc}")
+    else:
+        result.ok = True
+        result.message = "uploaded"
+        try:
+            discard(entry)
+            result.removed = True
+        except OSError as exc:  # marked synced: never uploaded twice
+            result.message = f"uploaded; the spool folder stays ({exc})"
+    if not result.ok:
+        entry.last_error = result.message
+        entry.save()
 
 
 def sync_entry(entry: SpoolEntry, target_uri: str | None = None) -> str:
@@ -458,8 +536,9 @@ class PendingUpload:
         return paths.spool_dir() / UPLOADS_DIR / self.capture_id
 
     def save(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        paths.write_json_atomic(self.folder / UPLOAD_FILE, asdict(self))
+        """Write its state; a no-op once the upload is done (its folder removed)."""
+        with contextlib.suppress(FileNotFoundError):
+            paths.write_json_atomic(self.folder / UPLOAD_FILE, asdict(self))
 
 
 def save_upload(
@@ -468,6 +547,8 @@ def save_upload(
     """Keep an artifact's source on disk until its upload is confirmed."""
     up = PendingUpload(capture_id, display_uri(target_uri), run_id, artifact_path)
     up.folder.mkdir(parents=True, exist_ok=True)
+    # Held until the kernel's worker has tried: sync leaves the upload to it meanwhile.
+    _start_writing(up.folder)
     (up.folder / UPLOAD_SOURCE).write_bytes(source)
     up.save()
     return up
@@ -503,7 +584,11 @@ def sync_upload(up: PendingUpload, target_uri: str | None = None) -> None:
 
     uri = _resolve_target(up.target_tracking_uri, target_uri)
     check_reachable(uri)
-    source = (up.folder / UPLOAD_SOURCE).read_bytes()
+    try:
+        source = (up.folder / UPLOAD_SOURCE).read_bytes()
+    except FileNotFoundError:  # uploaded by its kernel's worker as this sync began
+        upload_done(str(up.folder))
+        return
     data = render_redacted_html(source, secret_values(os.environ))
     with tempfile.TemporaryDirectory(prefix="nbrepro-sync-") as tmp:
         target = Path(tmp) / Path(up.artifact_path).name
@@ -525,6 +610,7 @@ __all__ = [
     "SyncResult",
     "TrackingUnavailable",
     "discard",
+    "done_writing",
     "load_entries",
     "load_uploads",
     "new_entry",

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,7 +27,7 @@ from nbrepro import paths
 from nbrepro.errors import TrackingUnavailable
 from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import MLFLOW_DATASET_CONTEXT_TAG
-from nbrepro.redact import strip_uri_credentials
+from nbrepro.redact import safe_message, strip_uri_credentials
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -152,6 +153,62 @@ class StoreDeadline:
         if "error" in box:
             raise box["error"]
         return box["value"]
+
+
+def is_local_store(uri: str) -> bool:
+    """A store on this machine's disk (SQLite, a folder): it does not hang like a
+    server, and creating it may take seconds that must not count as a timeout."""
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    return scheme in ("", "file") or scheme.startswith("sqlite")
+
+
+def end_active_run(run_id: str, status: str, uri: str, deadline: StoreDeadline | None) -> None:
+    """End the active (fluent) run ``run_id``, waiting for the store at most ``deadline``.
+
+    The run leaves MLflow's active-run stack at once, in this thread (the stack is
+    per thread). Terminating it on the store may wait on MLflow's async logging queue,
+    which sends what it holds first, one request after another: that happens in a
+    thread not waited for past the deadline (sync terminates the run later).
+
+    Raises:
+        TrackingUnavailable: the deadline passed first.
+    """
+    import mlflow
+
+    run = mlflow.active_run()
+    if run is None or run.info.run_id != run_id:
+        return
+    if deadline is None or is_local_store(uri) or not _pop_active_run(run_id):
+        # No deadline (a local store), or an MLflow whose internals differ.
+        with deadline.limits(uri, floor=1.0) if deadline else contextlib.nullcontext():
+            mlflow.end_run(status=status)
+        return
+    client = client_for(uri)
+    deadline.run(uri, lambda _cancelled: client.set_terminated(run_id, status=status))
+
+
+def _pop_active_run(run_id: str) -> bool:
+    """What ``mlflow.end_run`` does before it calls the store; False if MLflow's
+    internals are not those of MLflow 3 (the caller then calls ``end_run``)."""
+    try:
+        from mlflow.environment_variables import MLFLOW_RUN_ID
+        from mlflow.tracking import fluent
+
+        stack = fluent._active_run_stack.get()
+        last = fluent._last_active_run_id
+        monitors = fluent.run_id_to_system_metrics_monitor
+    except (ImportError, AttributeError):
+        return False
+    if not stack or stack[-1].info.run_id != run_id:
+        return False
+    MLFLOW_RUN_ID.unset()
+    stack.pop()
+    last.set(run_id)
+    monitor = monitors.pop(run_id, None)
+    if monitor is not None:
+        with contextlib.suppress(Exception):
+            monitor.finish()
+    return True
 
 
 def check_reachable(uri: str, timeout: float = HEALTH_TIMEOUT_S) -> None:
@@ -352,6 +409,11 @@ def write_files(root: Path, files: Mapping[str, bytes]) -> None:
 
 
 _uploads: list[Future[None]] = []
+# In the worker: set while no upload is under way.
+_worker_idle = threading.Event()
+_worker_idle.set()
+# How long an upload under way may keep the worker alive once its kernel is gone.
+ORPHAN_UPLOAD_LIMIT_S = 600.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -359,11 +421,37 @@ def _worker() -> ProcessPoolExecutor:
     # One spawned process for the kernel's lifetime: CPU-bound rendering there does not
     # hold this process's GIL, so the user's next cells run at full speed. Spawned, not
     # forked: a kernel has threads (zmq, heartbeats) that fork would copy half-alive.
-    # In a session of its own: closing a kernel signals the kernel's whole process
-    # group, and an upload under way must survive that.
     return ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=os.setsid
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init
     )
+
+
+def _worker_init() -> None:
+    """The upload worker outlives a closing kernel, only as long as its upload.
+
+    In a session of its own: closing a kernel signals the kernel's whole process
+    group, and an upload under way must survive that. Its standard streams go to
+    /dev/null, so that it does not keep open a pipe that someone reads to its end (a
+    terminal, a CI log) once the kernel is gone; its errors reach the kernel through
+    the upload's future, and the spool keeps what it did not upload.
+    """
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    threading.Thread(
+        target=_exit_once_orphaned, args=(os.getppid(),), name="nbrepro-orphan", daemon=True
+    ).start()
+
+
+def _exit_once_orphaned(parent: int, poll: float = 1.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(poll)
+    # The kernel is gone: finish the upload under way, if any, then go (uploads it had
+    # queued are in the spool, for `nbrepro sync`).
+    _worker_idle.wait(ORPHAN_UPLOAD_LIMIT_S)
+    os._exit(0)
 
 
 # A background upload may take longer than a capture may block a cell.
@@ -378,6 +466,20 @@ def produce_and_log(
     on_logged: Callable[[], None] | None = None,
 ) -> None:
     """Make one artifact, log it to ``run_id`` and then call ``on_logged``."""
+    _worker_idle.clear()
+    try:
+        _produce_and_log(uri, run_id, rel_path, produce, on_logged)
+    finally:
+        _worker_idle.set()
+
+
+def _produce_and_log(
+    uri: str,
+    run_id: str,
+    rel_path: str,
+    produce: Callable[[], bytes],
+    on_logged: Callable[[], None] | None,
+) -> None:
     data = produce()
     with tempfile.TemporaryDirectory(prefix="nbrepro-upload-") as tmp:
         target = Path(tmp) / Path(rel_path).name
@@ -409,18 +511,49 @@ def upload_later(
     picklable; ``on_logged`` runs in the worker once the artifact is in the store
     (it removes the spooled copy that covers the worker dying or the upload failing).
     """
-    future = _worker().submit(produce_and_log, uri, run_id, rel_path, produce, on_logged)
+    future = _submit(produce_and_log, uri, run_id, rel_path, produce, on_logged)
 
     def done(f: Future[None]) -> None:
         exc = f.exception()
         if exc is not None:
-            on_error(f"{rel_path} for run {run_id} was not logged: {type(exc).__name__}: {exc}")
+            on_error(
+                safe_message(
+                    f"{rel_path} for run {run_id} was not logged: {type(exc).__name__}: {exc}"
+                )
+            )
 
     future.add_done_callback(done)
     # Finished uploads are dropped here: a long kernel session makes many captures.
     _uploads[:] = [f for f in _uploads if not f.done()]
     _uploads.append(future)
     return future
+
+
+def _ready() -> None:
+    """Nothing: submitted to start the worker early."""
+
+
+def warm_worker() -> None:
+    """Start the worker now (it takes a moment to start and to leave the kernel's
+    process group), so that it is ready when a capture's upload is handed to it: a
+    kernel closed right after the cell would otherwise take it down as it starts."""
+    _submit(_ready)
+
+
+def _submit(fn: Callable[..., None], *args: Any) -> Future[None]:
+    """Submit to the worker; a worker that died (killed, out of memory) is replaced once.
+    Never raises: a future that failed is returned instead."""
+    error: BaseException | None = None
+    for _ in range(2):
+        try:
+            return _worker().submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:  # broken, shut down
+            error = exc
+            _worker.cache_clear()
+    failed: Future[None] = Future()
+    assert error is not None
+    failed.set_exception(error)
+    return failed
 
 
 def wait_for_uploads(timeout: float | None = None) -> bool:

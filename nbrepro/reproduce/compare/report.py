@@ -18,7 +18,7 @@ from typing import Any
 import nbformat
 
 from nbrepro.capture import environment
-from nbrepro.capture.assemble import cap_outputs, merge_streams
+from nbrepro.capture.assemble import cut_like
 from nbrepro.capture.history import origin_of, tags_of
 from nbrepro.errors import NotebookExecutionError, cell_label
 from nbrepro.record.tags import INJECTED_PARAMETERS_TAG
@@ -146,15 +146,17 @@ def _compare_recorded_outputs(
     # Cells are aligned by identity: a rerun's cells by the original's execution each
     # replays, so a cell papermill added (its parameters) cannot shift the others. Two
     # runs of which neither re-executes the other are aligned by position.
-    oa = original.executed_outputs()
-    ob = rerun.executed_outputs(by_origin=rerun.re_executes(original))
+    oa = dict(original.executed_outputs())
+    ob = dict(rerun.executed_outputs(by_origin=rerun.re_executes(original)))
     # A cell whose outputs the capture cut at its cap is compared as far as recorded:
-    # the rerun's outputs are cut the same way (a wrong "outputs differ" otherwise).
-    for key, limit in original.capped_outputs().items():
-        if key in ob:
-            ob[key] = cap_outputs(merge_streams(ob[key]), limit)[0]
-    common = sorted(oa.keys() & ob.keys())
+    # the rerun's outputs are cut to what was kept (a wrong "outputs differ" otherwise).
     labels = original.cell_labels()
+    capped = []
+    for key, limit in original.capped_outputs().items():
+        if key in oa and key in ob:
+            oa[key], ob[key] = cut_like(oa[key], ob[key])
+            capped.append({"cell": key, "label": labels.get(key, f"cell {key}"), "limit": limit})
+    common = sorted(oa.keys() & ob.keys())
     result = outputs.compare_outputs(
         {k: oa[k] for k in common},
         {k: ob[k] for k in common},
@@ -171,6 +173,7 @@ def _compare_recorded_outputs(
     result["recorded_by_one_side"] = sorted(
         one_side - set(result["only_in_a"]) - set(result["only_in_b"])
     )
+    result["capped"] = capped
     _settle(result)
     return result
 
@@ -277,6 +280,12 @@ def build_report(
                 "that cell stop short of the other's (what a kernel prints just before it "
                 "dies may not arrive); that is not counted as a difference."
             )
+    for cut in out["capped"]:
+        notes.append(
+            f"The original recorded only the first {cut['limit']} bytes of the outputs of "
+            f"{cut['label']} (its output cap); the rerun's were compared as far as that, "
+            "and the rest was not compared."
+        )
     _settle(out)
     differs = [s for s in VERDICT_SECTIONS if not sections[s]["same"]]
     fa, fb = failures["original"], failures["rerun"]
