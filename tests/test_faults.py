@@ -156,6 +156,39 @@ def test_server_hanging_mid_body_holds_the_cell_at_most_the_bound(
     assert HTML in all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "dl")
 
 
+def test_async_logging_to_a_store_that_stops_answering_holds_the_cell_at_most_the_bound(
+    kernel_factory, mlflow_server, tmp_path: Path
+) -> None:
+    # Ending a run first sends what MLflow's async queue holds, one request after another:
+    # before, the cell waited for all of them (minutes against a hanging server).
+    proxy = StoreProxy(mlflow_server.uri).start()
+    try:
+        k = kernel_factory(
+            env={
+                "MLFLOW_TRACKING_URI": proxy.uri,
+                "NBREPRO_HOME": str(tmp_path / "home"),
+                "NBREPRO_STORE_TIMEOUT": str(BOUND),
+                "MLFLOW_ENABLE_ASYNC_LOGGING": "true",
+            }
+        )
+        k.ok("%load_ext nbrepro")
+        r, blocked = _timed(
+            k,
+            "%%repro -e async-hang --name queued\nimport mlflow, requests\n"
+            "mlflow.log_metric('before', 1.0, synchronous=False)\n"
+            f"requests.get('{proxy.uri}{StoreProxy.HANG_PATH}', timeout=5)\n"
+            "for i in range(5):\n"
+            "    mlflow.log_metric('after', float(i), step=i, synchronous=False)",
+        )
+        assert r.status == "ok", r.stderr
+        assert blocked < BOUND + SLACK, blocked
+        assert "nbrepro sync" in _one_warning(r)
+        # The run left MLflow's active-run stack: the next cell starts clean.
+        assert "None" in k.ok("import mlflow; print(mlflow.active_run())").stdout
+    finally:
+        proxy.stop()
+
+
 def test_server_that_never_answers_spools_at_once_without_credentials_or_a_false_run_id(
     kernel_factory, mlflow_server, tmp_path: Path
 ) -> None:

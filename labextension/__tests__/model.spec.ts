@@ -132,7 +132,8 @@ const REPORT: Report = {
       not_rerun: [],
       volatile_only: false,
       failures: { same: true, original: null, rerun: null },
-      recorded_by_one_side: []
+      recorded_by_one_side: [],
+      capped: []
     }
   }
 };

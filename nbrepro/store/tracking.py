@@ -537,7 +537,8 @@ def warm_worker() -> None:
     """Start the worker now (it takes a moment to start and to leave the kernel's
     process group), so that it is ready when a capture's upload is handed to it: a
     kernel closed right after the cell would otherwise take it down as it starts."""
-    _submit(_ready)
+    if not _worker.cache_info().currsize:  # else started already
+        _submit(_ready)
 
 
 def _submit(fn: Callable[..., None], *args: Any) -> Future[None]:
