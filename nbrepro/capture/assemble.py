@@ -341,7 +341,7 @@ def build(inp: CaptureInput) -> Capture:
         warnings.append(f"capture cell outputs cut at {inp.max_output_bytes} bytes")
 
     files: dict[str, str | bytes] = {
-        record.ARTIFACT_PATHS["replay"]: nbformat.writes(replay),
+        record.ARTIFACT_PATHS["replay"]: notebook_json(replay),
         record.ARTIFACT_PATHS["history"]: history.history_script(executed),
         record.ARTIFACT_PATHS["outputs"]: json.dumps(outputs, default=str),
         record.ARTIFACT_PATHS["requirements"]: environment.requirements_txt(env),
@@ -407,6 +407,17 @@ def build(inp: CaptureInput) -> Capture:
     bundle = LogBundle(tags=tags, files=clean, datasets=inp.delta_reads, params=params)
     html_source = clean[html_of] if html_of is not None else None
     return Capture(record=rec, bundle=bundle, html_source=html_source, secrets=secrets)
+
+
+def notebook_json(nb: nbformat.NotebookNode) -> str:
+    """A notebook nbrepro built itself (the replay), as ``.ipynb`` JSON.
+
+    Not ``nbformat.writes``: that validates against the schema, copies the notebook and
+    indents, which makes the json module fall back to pure Python; for a long history
+    that is a good part of the time a capture adds to its cell. Jupyter, nbformat and
+    papermill read the result as they read any notebook.
+    """
+    return json.dumps(nb, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def kernel_of(document: nbformat.NotebookNode | None, env: dict[str, Any]) -> dict[str, Any]:

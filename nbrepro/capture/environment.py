@@ -52,6 +52,7 @@ _packages_cache: tuple[tuple[Any, ...], list[dict[str, Any]], list[str]] | None 
 _hardware_cache: tuple[dict[str, Any], list[str]] | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_name(name: str) -> str:
     """The PEP 503 normalized form of a distribution name (``Foo_Bar`` -> ``foo-bar``)."""
     return re.sub(r"[-_.]+", "-", name).lower()
