@@ -15,7 +15,7 @@ UI_TMP := $(CURDIR)/ui-tests/.tmp
 export YARN_CACHE_FOLDER ?= $(CURDIR)/.yarn-cache
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo lab test install lint typecheck pytest jstest uitest screenshots bench clean
+.PHONY: demo demo-spark lab test install lint typecheck pytest jstest uitest screenshots bench clean
 # One step at a time, even under `make -j`: the test suites share two cores and time bounds.
 .NOTPARALLEL:
 
@@ -37,6 +37,10 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/nbrepro demo
+
+# The same story read through Spark Connect, on a local Sail server the demo starts.
+demo-spark: install
+	$(BIN)/nbrepro demo --spark --dir .nbrepro-demo-spark
 
 # JupyterLab on the demo notebook (after a demo capture), with the nbrepro sidebar.
 lab: demo
@@ -83,5 +87,5 @@ bench: install
 	$(PY) -m benchmarks --write docs/benchmarks.md
 
 clean:
-	rm -rf .nbrepro-demo build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache lib \
+	rm -rf .nbrepro-demo .nbrepro-demo-spark build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache lib \
 		nbrepro/labextension ui-tests/.tmp ui-tests/test-results ui-tests/playwright-report

@@ -17,6 +17,7 @@ from benchmarks import (
     bench_rerun,
     bench_rest,
     bench_runs_list,
+    bench_spark,
 )
 from benchmarks.common import Result
 
@@ -28,6 +29,7 @@ SUITES = {
     "rerun": bench_rerun.run,
     "runs_list": bench_runs_list.run,
     "faults": bench_faults.run,
+    "spark": bench_spark.run,
 }
 
 

@@ -145,6 +145,16 @@ export interface RunRecord {
     reads: DeltaRead[];
     writes: DeltaWrite[];
     notes: string[];
+    /**
+     * The Spark Connect servers the run used.
+     */
+    spark?: {
+      /**
+       * Spark Connect addresses (sc://host:port), token and secret parameters removed.
+       */
+      remotes?: string[];
+      [k: string]: unknown | undefined;
+    };
     [k: string]: unknown | undefined;
   };
   artifacts: {
@@ -187,6 +197,20 @@ export interface DeltaRead {
   commit_timestamp?: string | null;
   file_fingerprint: string | null;
   num_files?: number | null;
+  reads?: number;
+  first_seen?: string;
+  /**
+   * What read the table: deltalake, a library over it (pandas, polars...), or spark.
+   */
+  via?: string;
+  /**
+   * A rerun held the read at the recorded version.
+   */
+  pinned_by_nbrepro?: boolean;
+  /**
+   * The catalog name a Spark read used; uri is its location.
+   */
+  table_name?: string;
   [k: string]: unknown | undefined;
 }
 /**

@@ -74,3 +74,24 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def sail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Spark Connect server (Sail) on 127.0.0.1, in its own process."""
+    from nbrepro.cli.sail import SailServer
+
+    root = tmp_path_factory.mktemp("sail")
+    server = SailServer(root, log=root / "sail.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(sail: Any) -> Iterator[Any]:
+    """A Spark Connect session in the test process, stopped before the server."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(sail.remote).getOrCreate()
+    yield session
+    session.stop()

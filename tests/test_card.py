@@ -56,7 +56,7 @@ def test_card_in_a_kernel_is_a_widget_with_the_summary_as_fallback(
         "print(c.header.value)\nprint(c.body.value)\nprint(c.button.description)"
     ).stdout
     assert run.info.run_id in shown
-    assert f"<code title='{uri}'>wine</code> @ v0" in shown
+    assert f"<code title='{uri} (via pandas)'>wine</code> @ v0" in shown
     assert "Re-execute" in shown
 
 

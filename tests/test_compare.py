@@ -341,3 +341,26 @@ def test_a_rerun_that_stopped_early_is_no_code_change() -> None:
     rerun = FakeRun(B, [Cell("import sys", origin=0), Cell("sys.exit(0)", origin=1)], reproduces=A)
     report = report_of(original, rerun)
     assert report["verdict"] == "differs" and report["differs"] == ["outputs"]
+
+
+def test_a_read_that_was_not_recorded_keeps_the_data_from_being_the_same() -> None:
+    from nbrepro.reproduce.compare.report import UNRECORDED_URI, compare_data
+
+    read = {"uri": "/lake/wine", "version": 0, "table_id": "t", "file_fingerprint": "f"}
+    clean = {"data": {"reads": [read], "notes": ["left deltalake.DeltaTable.__init__ alone"]}}
+    lost = {
+        "data": {
+            "reads": [read],
+            "notes": ["a Spark read of wine was not recorded: OSError('no such table')"],
+        }
+    }
+    assert compare_data(clean, clean)["same"]
+    data = compare_data(clean, lost)
+    assert not data["same"]
+    assert data["tables"][-1] == {
+        "uri": UNRECORDED_URI,
+        "same": False,
+        "original": [],
+        "rerun": [],
+        "note": "rerun: a Spark read of wine was not recorded: OSError('no such table')",
+    }

@@ -65,7 +65,7 @@ imported_early = "deltalake" in sys.modules
 w = d.DeltaWatcher()
 w.install()
 w.install()
-hooks = sum(isinstance(f, d._ImportHook) for f in sys.meta_path)
+hooks = sum(isinstance(f, d.ImportHook) and f.name == "deltalake" for f in sys.meta_path)
 import pandas as pd
 import deltalake
 from deltalake import DeltaTable, write_deltalake
@@ -74,7 +74,8 @@ DeltaTable(sys.argv[1]).version()  # (to_pyarrow_table() aborts this env at exit
 print(json.dumps({
     "imported_early": imported_early,
     "hooks_before": hooks,
-    "hooks_after": sum(isinstance(f, d._ImportHook) for f in sys.meta_path),
+    "hooks_after": sum(isinstance(f, d.ImportHook) and f.name == "deltalake" for f in sys.meta_path),
+    "spark_hook": sum(isinstance(f, d.ImportHook) and f.name != "deltalake" for f in sys.meta_path),
     "loader": type(deltalake.__loader__).__name__,
     "patched": hasattr(DeltaTable.__init__, "__wrapped__"),
     "reads": w.reads(), "writes": w.writes(), "notes": w.notes,
@@ -96,6 +97,7 @@ def test_install_before_import_patches_on_first_import(tmp_path: Path) -> None:
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["imported_early"] is False  # importing nbrepro must not import deltalake
     assert out["hooks_before"] == 1 and out["hooks_after"] == 0
+    assert out["spark_hook"] == 1  # waits for the Spark Connect client, never imported here
     assert out["loader"] != "_HookedLoader" and out["patched"]
     assert [(r["uri"], r["version"]) for r in out["reads"]] == [(str(path.resolve()), 0)]
     assert [(w["version"], w["mode"]) for w in out["writes"]] == [(0, "error")]

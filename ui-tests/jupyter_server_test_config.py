@@ -27,3 +27,11 @@ c.ServerApp.allow_root = True
 c.ServerApp.root_dir = str(root / "notebooks")
 c.FileContentsManager.delete_to_trash = False
 c.ServerApp.jpserver_extensions = {"nbrepro": True}
+
+# A local Spark Connect server (Sail) for the Spark test; kernels find it via SPARK_REMOTE.
+# It stops when this server exits (it waits on a pipe from this process).
+from nbrepro.cli.sail import SailServer  # noqa: E402
+
+(root / "sail").mkdir(exist_ok=True)
+_sail = SailServer(root / "sail", log=root / "sail.log").start()
+os.environ["SPARK_REMOTE"] = _sail.remote

@@ -189,6 +189,15 @@ function CodeSection({ details }: { details: RunDetails }): JSX.Element {
   );
 }
 
+/** How a read reached the table: `via spark · table wine`. */
+export function readSource(read: { via?: string; table_name?: string }): string {
+  const parts = [`via ${read.via ?? 'deltalake'}`];
+  if (read.table_name) {
+    parts.push(`table ${read.table_name}`);
+  }
+  return ` · ${parts.join(' · ')}`;
+}
+
 function DataSection({ details }: { details: RunDetails }): JSX.Element {
   const { reads, writes, notes } = recordOf(details).data;
   const drift = details.drift;
@@ -203,6 +212,9 @@ function DataSection({ details }: { details: RunDetails }): JSX.Element {
             <li key={i} className="nbrepro-table" data-testid="nbrepro-table" title={read.uri}>
               <span className="nbrepro-table-uri">{read.uri}</span> v{read.version}
               {read.pinned_by_user ? ' (version named by the code)' : ''}
+              <span className="nbrepro-via" data-testid="nbrepro-read-via">
+                {readSource(read)}
+              </span>
               {d && d.state === 'current' && <span className="nbrepro-same"> · still current</span>}
               {moved && (
                 <span

@@ -67,6 +67,7 @@ class CaptureInput:
     delta_reads: list[dict[str, Any]] = field(default_factory=list)
     delta_writes: list[dict[str, Any]] = field(default_factory=list)
     delta_notes: list[str] = field(default_factory=list)
+    spark_remotes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     env_allow: Sequence[str] = environment.DEFAULT_ENV_ALLOW
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
@@ -386,6 +387,7 @@ def build(inp: CaptureInput) -> Capture:
             "reads": inp.delta_reads,
             "writes": inp.delta_writes,
             "notes": inp.delta_notes,
+            **({"spark": {"remotes": inp.spark_remotes}} if inp.spark_remotes else {}),
         },
         "artifacts": {
             k: v for k, v in record.ARTIFACT_PATHS.items() if v in files or k == "record"

@@ -375,6 +375,14 @@ def _env_log(quiet: bool) -> Any:
     default=None,
     help="Per-cell timeout in seconds (default: the original run's).",
 )
+@click.option(
+    "--spark-remote",
+    envvar="NBREPRO_SPARK_REMOTE",
+    default=None,
+    metavar="URL",
+    help="Spark Connect address the rerun uses instead of the notebook's "
+    "(sc://host:port/;token=...); env NBREPRO_SPARK_REMOTE.",
+)
 @_compare_options
 def rerun(
     run_id: str,
@@ -385,6 +393,7 @@ def rerun(
     output: str | None,
     kernel: str | None,
     timeout: int | None,
+    spark_remote: str | None,
     tolerance: tuple[str, ...],
     sanitizers: str | None,
     ignore_volatile: bool,
@@ -421,6 +430,7 @@ def rerun(
         progress=not as_json and sys.stderr.isatty(),
         kernel_name=kernel,
         progress_file=os.environ.get(PROGRESS_FILE_ENV) or None,
+        spark_remote=spark_remote or None,
     )
     try:
         with _json_only_stdout(as_json):
@@ -645,12 +655,18 @@ def ui(port: int) -> None:
     type=click.Path(file_okay=False),
     help="Where to write the demo table and notebook.",
 )
-def demo(workdir: str) -> None:
+@click.option(
+    "--spark",
+    is_flag=True,
+    help="Read the table through Spark Connect, on a local Sail server started for the "
+    "demo (needs nbrepro[spark]); then append, rerun pinned and on the latest data.",
+)
+def demo(workdir: str, spark: bool) -> None:
     """Write a small Delta table, run a demo notebook with %%repro, print the run."""
-    from nbrepro.cli.demo import run_demo
+    from nbrepro.cli.demo import run_demo, run_spark_demo
 
     try:
-        summary = run_demo(workdir)
+        summary = run_spark_demo(workdir) if spark else run_demo(workdir)
     except NbreproError as exc:
         _fail(str(exc), EXIT_FAILED)
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nbrepro.record.summary import cells_phrase, how_read, python_label
+from nbrepro.record.summary import cells_phrase, how_read, python_label, read_source
 from nbrepro.record.tags import (
     verdict_of,
 )
@@ -39,7 +39,9 @@ def render_run(captured: CapturedRun) -> str:
     reads = rec["data"]["reads"]
     lines.append(f"  data: {len(reads)} Delta read(s)")
     for r in reads:
-        lines.append(f"    {r['uri']} @ v{r['version']} ({how_read(r)}; table {r.get('table_id')})")
+        lines.append(
+            f"    {r['uri']} @ v{r['version']} ({how_read(r)}; {read_source(r)}; table id {r.get('table_id')})"
+        )
     for w in rec["data"]["writes"]:
         lines.append(f"    wrote {w['uri']} -> v{w['version']}")
     hw = env.get("hardware") or {}

@@ -258,6 +258,7 @@ def _finish(
             delta_reads=watcher.finalize(watcher.reads()),
             delta_writes=watcher.writes(),
             delta_notes=list(watcher.notes),
+            spark_remotes=watcher.spark.remotes(),
             warnings=warnings,
             env_allow=[*environment.DEFAULT_ENV_ALLOW, *magics.env_allow],
             max_output_bytes=magics.max_output_bytes,

@@ -22,7 +22,7 @@ from typing import Any, cast
 import ipywidgets as widgets
 
 from nbrepro.kernel.display import summary_bundle
-from nbrepro.record.summary import cells_phrase, no_tables_phrase
+from nbrepro.record.summary import cells_phrase, no_tables_phrase, read_source
 from nbrepro.record.vocabulary import (
     CURRENT,
     DIFFERS,
@@ -185,7 +185,9 @@ class ReproCard(widgets.VBox):
         # The table's name, its full URI on hover: URIs are long.
         tables = (
             ", ".join(
-                f"<code title='{esc(r['uri'])}'>{esc(table_name(r['uri']))}</code> @ v{r['version']}"
+                f"<code title='{esc(r['uri'])} ({esc(read_source(r))})'>"
+                f"{esc(r.get('table_name') or table_name(r['uri']))}</code> @ v{r['version']}"
+                + (" (Spark)" if r.get("via") == "spark" else "")
                 for r in reads
             )
             or no_tables_phrase()

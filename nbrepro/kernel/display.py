@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from nbrepro.record.summary import cells_phrase, how_read, no_tables_phrase
+from nbrepro.record.summary import cells_phrase, how_read, no_tables_phrase, read_source
 
 
 def summary_lines(rec: dict[str, Any], store: str, pending: str | None) -> list[str]:
@@ -33,7 +33,7 @@ def summary_lines(rec: dict[str, Any], store: str, pending: str | None) -> list[
     if reads:
         lines.append(f"  Delta tables read ({len(reads)}):")
         for r in reads:
-            lines.append(f"    - {r['uri']} @ v{r['version']} ({how_read(r)})")
+            lines.append(f"    - {r['uri']} @ v{r['version']} ({how_read(r)}; {read_source(r)})")
     else:
         lines.append(f"  {no_tables_phrase()}")
     for w in rec["data"]["writes"]:

@@ -22,6 +22,14 @@ def how_read(read: Mapping[str, Any]) -> str:
     return "latest at read"
 
 
+def read_source(read: Mapping[str, Any]) -> str:
+    """What read a table, and under which catalog name: ``"via spark, table wine"``."""
+    words = f"via {read.get('via') or 'deltalake'}"
+    if read.get("table_name"):
+        words += f", table {read['table_name']}"
+    return words
+
+
 def cells_phrase(code: Mapping[str, Any]) -> str:
     """How much code the run executed: ``"3 executed cell(s)"``."""
     return f"{len(code['cells'])} executed cell(s)"

@@ -215,7 +215,13 @@ def read_delta_events(folder: Path) -> list[dict[str, Any]]:
             continue
         event = json.loads(line)
         kind = event.pop("kind", "read")
-        key = (kind, event.get("uri"), event.get("table_id"), event.get("version"))
+        key = (
+            kind,
+            event.get("uri"),
+            event.get("table_id"),
+            event.get("version"),
+            event.get("note") or event.get("remote"),
+        )
         by_key[key] = {"kind": kind, **event}
     return list(by_key.values())
 
@@ -453,7 +459,8 @@ def _record_run(
         {k: v for k, v in e.items() if k != "kind"} for e in events if e["kind"] == "read"
     ]
     writes = [{k: v for k, v in e.items() if k != "kind"} for e in events if e["kind"] == "write"]
-    delta_notes: list[str] = []
+    delta_notes: list[str] = [e["note"] for e in events if e["kind"] == "note"]
+    remotes = [e["remote"] for e in events if e["kind"] == "spark_remote"]
     if reads:
         from nbrepro.capture.delta.tables import with_commit_timestamps
 
@@ -479,6 +486,7 @@ def _record_run(
         delta_reads=reads,
         delta_writes=writes,
         delta_notes=delta_notes,
+        spark_remotes=remotes,
         warnings=warnings,
         environment=env,
         params=params,

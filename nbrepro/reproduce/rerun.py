@@ -69,6 +69,8 @@ class RerunOptions:
     log: Callable[[str], None] = lambda _: None
     # Append progress lines here (phases, then one per executed cell): nbrepro.progress.
     progress_file: str | None = None
+    # Spark Connect address replacing the notebook's (a secret: may hold a token).
+    spark_remote: str | None = None
 
 
 @dataclass
@@ -83,8 +85,10 @@ def pins_for(rec: Mapping[str, Any]) -> tuple[dict[str, Pin], list[str]]:
     pins: dict[str, Pin] = {}
     notes = []
     for read in rec["data"]["reads"]:
-        if read.get("pinned_by_user"):
-            continue  # the code names its version; it stays as written
+        # A record is one (table, version): the code may have named that version in one
+        # read and taken the latest in another. Only reads that all named it stay as written.
+        if read.get("pinned_by_user") and not read.get("latest_at_read"):
+            continue
         uri = read["uri"]
         if uri in pins and pins[uri]["version"] != read["version"]:
             notes.append(
@@ -230,6 +234,10 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     check_data(rec, pins, options.data)
 
     extra_env: dict[str, str] = {}
+    if options.spark_remote:
+        from nbrepro.capture.delta.spark import REMOTE_ENV
+
+        extra_env[REMOTE_ENV] = extra_env["SPARK_REMOTE"] = options.spark_remote
     built = None
     if options.env == RECORDED:
         progress.write("building environment")

@@ -11,12 +11,15 @@ import atexit
 import contextlib
 import functools
 import hashlib
+import json
 import math
 import multiprocessing
 import os
+import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -124,7 +127,11 @@ class StoreDeadline:
                 }
             ),
             quiet_run_urls(),
+            warnings.catch_warnings(),
         ):
+            # MLflow imports pyspark when it is installed, to look for a Databricks
+            # session; pyspark-client then warns about pandas in the user's cell.
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\.")
             yield
 
     def run(self, uri: str, call: Callable[[threading.Event], T]) -> T:
@@ -247,11 +254,15 @@ def client_for(uri: str) -> MlflowClient:
     """An MlflowClient bound to ``uri`` (imports mlflow on first use; one per URI)."""
     from mlflow import MlflowClient
 
+    # The registry is named, not looked up: without one, MLflow asks pyspark for an active
+    # Spark session (a round trip to the user's Spark server), and in a spawned process
+    # (the upload worker) pyspark-client takes itself for a doctest run and exits (-1).
+    registry = os.environ.get("MLFLOW_REGISTRY_URI") or uri
     db = paths.sqlite_path(uri)
     if db is None:
-        return MlflowClient(tracking_uri=uri)
+        return MlflowClient(tracking_uri=uri, registry_uri=registry)
     with _store_guard(db), _quiet_schema_setup():
-        client = MlflowClient(tracking_uri=uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=registry)
         # The first search builds the model registry's store too.
         client.search_experiments(max_results=1)
     return client
@@ -344,26 +355,35 @@ def _artifact_location(uri: str, name: str) -> str | None:
 
 
 def _dataset_inputs(reads: Iterable[Mapping[str, Any]]) -> list[Any]:
-    from mlflow.data.delta_dataset_source import DeltaDatasetSource
-    from mlflow.data.meta_dataset import MetaDataset
-    from mlflow.entities import DatasetInput, InputTag
+    # The source is written here, not by DeltaDatasetSource.to_dict: that drops version 0
+    # (a falsy version) and the table id of tables outside Unity Catalog. The keys are
+    # DeltaDatasetSource's, so MLflow reads the source back (from_dict ignores the rest;
+    # it takes a path or a delta_table_name, never both, so a catalog name has its own key).
+    from mlflow.entities import Dataset, DatasetInput, InputTag
 
     inputs = []
     for read in reads:
-        source = DeltaDatasetSource(
-            path=read["uri"],
-            delta_table_version=read["version"],
-            delta_table_id=read.get("table_id"),
-        )
+        source = {"path": read["uri"], "delta_table_version": read["version"]}
+        if read.get("table_id"):
+            source["delta_table_id"] = read["table_id"]
+        if read.get("table_name"):
+            source["catalog_table_name"] = read["table_name"]
+        if read.get("via"):
+            source["read_via"] = read["via"]
         name = f"{Path(str(read['uri']).rstrip('/')).name or read['uri']}@v{read['version']}"
         # The digest carries table id and version: MLflow de-duplicates datasets per
         # experiment by name+digest, and a later version must not reuse an old source.
         digest_src = f"{read.get('table_id')}:{read['version']}:{read.get('file_fingerprint')}"
         digest = hashlib.sha256(digest_src.encode()).hexdigest()[:16]
-        dataset = MetaDataset(source=source, name=name, digest=digest)  # type: ignore[abstract]
+        dataset = Dataset(
+            name=name,
+            digest=digest,
+            source_type="delta_table",
+            source=json.dumps(source, sort_keys=True),
+        )
         inputs.append(
             DatasetInput(
-                dataset=dataset._to_mlflow_entity(),
+                dataset=dataset,
                 tags=[InputTag(key=MLFLOW_DATASET_CONTEXT_TAG, value="delta-read")],
             )
         )
@@ -436,6 +456,12 @@ def _worker_init() -> None:
     the upload's future, and the spool keeps what it did not upload.
     """
     os.setsid()
+    # A spawned process's __main__ has no __file__: pyspark-client, which MLflow imports
+    # on every request when it is installed, then takes itself for a doctest run and
+    # exits (-1). Name the worker's __main__ for it.
+    main = sys.modules.get("__main__")
+    if main is not None and main.__spec__ is None and not hasattr(main, "__file__"):
+        main.__file__ = "<nbrepro upload worker>"
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)

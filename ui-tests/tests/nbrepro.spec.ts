@@ -192,3 +192,45 @@ test('a failure the rerun repeats is a reproduction, and is named', async ({ pag
   );
   await shoot(page, 'report-failure-reproduced');
 });
+
+test('a Spark read is captured, shown and re-executed pinned', async ({ page, tmpPath }) => {
+  const name = 'wine_spark.ipynb';
+  await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  for (const cell of [0, 1, 2]) {
+    await page.notebook.runCell(cell); // the table written with Spark, %load_ext, %%repro
+  }
+  const card = page.locator('.nbrepro-card');
+  await expect(card).toContainText('spark-baseline');
+  await expect(card).toContainText('wine @ v0 (Spark)');
+
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  const row = sidebar.getByTestId('nbrepro-run-row').first();
+  await expect(row).toContainText('spark-baseline');
+  await row.getByTestId('nbrepro-run-name').click();
+  const details = sidebar.getByTestId('nbrepro-run-details');
+  const data = details.getByTestId('nbrepro-section-data');
+  await expect(data).toContainText('v0');
+  await expect(data.getByTestId('nbrepro-read-via')).toHaveText(' · via spark · table wine');
+
+  // The nightly append through Spark moves the table; re-execute pinned to v0.
+  await page.notebook.runCell(3);
+  await sidebar.getByTestId('nbrepro-back-button').click();
+  await sidebar.getByTestId('nbrepro-refresh-button').click();
+  await row.getByTestId('nbrepro-run-name').click();
+  await expect(data).toContainText('table now at v1');
+  await data.screenshot({ path: path.join(IMAGES, 'data-spark.png') });
+  await page.theme.setDarkTheme();
+  await data.screenshot({ path: path.join(IMAGES, 'data-spark-dark.png') });
+  await page.theme.setLightTheme();
+  await details.getByTestId('nbrepro-rerun-button').click();
+  await expect(details.getByTestId('nbrepro-report-verdict')).toHaveAttribute(
+    'data-verdict',
+    'reproduced',
+    { timeout: 180000 }
+  );
+  const dataReport = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="data"]');
+  await expect(dataReport).toBeVisible();
+});

@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 from urllib.parse import unquote, urlsplit
 
 from nbrepro.capture.delta.uri import is_object_store, normalize_uri
+from nbrepro.errors import NbreproError
 
 WAY_OUT = "Rerun with --data latest to read the table's current version instead."
 # How long a table's current version is trusted when listing runs: paging through a
@@ -30,6 +31,19 @@ class Pin(TypedDict):
 
     version: int
     table_id: str | None
+
+
+class PinnedTableMismatch(NbreproError):
+    """A pinned table was re-created: same uri, different table id, so versions differ."""
+
+    def __init__(self, uri: str, recorded_id: str, current_id: str, version: int) -> None:
+        super().__init__(
+            f"Delta table {uri} was re-created since the run was recorded: the run read "
+            f"version {version} of table id {recorded_id}, the table there now has id "
+            f"{current_id}. Rerun with --data latest to read the current table instead."
+        )
+        self.uri, self.recorded_id, self.current_id = uri, recorded_id, current_id
+        self.version = version
 
 
 class PinProblem(TypedDict):

@@ -18,11 +18,20 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from nbrepro.capture.delta.tables import WAY_OUT, Pin, open_table, with_commit_timestamps
+from nbrepro.capture.delta.hooks import ImportHook
+from nbrepro.capture.delta.tables import (
+    WAY_OUT,
+    Pin,
+    PinnedTableMismatch,
+    open_table,
+    with_commit_timestamps,
+)
 from nbrepro.capture.delta.uri import normalize_uri
-from nbrepro.errors import NbreproError
+
+if TYPE_CHECKING:  # Python 3.10 has no typing.NotRequired
+    from typing_extensions import NotRequired
 
 
 class DeltaRead(TypedDict):
@@ -41,6 +50,7 @@ class DeltaRead(TypedDict):
     reads: int
     via: str
     pinned_by_nbrepro: bool
+    table_name: NotRequired[str]  # the catalog name a Spark read used
 
 
 class DeltaWrite(TypedDict):
@@ -51,19 +61,6 @@ class DeltaWrite(TypedDict):
     version: int | None
     mode: str | None
     time: str
-
-
-class PinnedTableMismatch(NbreproError):
-    """A pinned table was re-created: same uri, different table id, so versions differ."""
-
-    def __init__(self, uri: str, recorded_id: str, current_id: str, version: int) -> None:
-        super().__init__(
-            f"Delta table {uri} was re-created since the run was recorded: the run read "
-            f"version {version} of table id {recorded_id}, the table there now has id "
-            f"{current_id}. Rerun with --data latest to read the current table instead."
-        )
-        self.uri, self.recorded_id, self.current_id = uri, recorded_id, current_id
-        self.version = version
 
 
 _LIBRARIES = frozenset({"polars", "pandas", "dask", "duckdb", "daft", "ray", "pyarrow"})
@@ -98,50 +95,6 @@ def _fingerprint(dt: Any) -> tuple[str, int]:
     return digest.hexdigest(), len(items)
 
 
-# Duck-typed finder and loader: importlib.abc would cost ~20 ms of imports at startup.
-class _HookedLoader:
-    """Runs the real loader, then a callback: deltalake is patched before anyone uses it."""
-
-    def __init__(self, loader: Any, after: Callable[[], None]) -> None:
-        self._loader, self._after = loader, after
-
-    def create_module(self, spec: Any) -> Any:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: Any) -> None:
-        self._loader.exec_module(module)
-        module.__loader__ = self._loader  # leave no trace of the hook on the module
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
-        self._after()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loader, name)
-
-
-class _ImportHook:
-    """Post-import hook for ``deltalake``; removed by its watcher once it fired."""
-
-    def __init__(self, after: Callable[[], None]) -> None:
-        self._after, self._busy = after, False
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname != "deltalake" or self._busy:
-            return None
-        self._busy = True  # other finders (another watcher's hook) may ask us again
-        try:
-            for finder in list(sys.meta_path):
-                find = getattr(finder, "find_spec", None)
-                spec = None if finder is self or find is None else find(fullname, path, target)
-                if spec is not None:
-                    if hasattr(spec.loader, "exec_module"):
-                        spec.loader = _HookedLoader(spec.loader, self._after)
-                    return spec
-            return None
-        finally:
-            self._busy = False
-
-
 class DeltaWatcher:
     """Records the Delta tables a notebook opens and writes, and applies pins.
 
@@ -159,22 +112,32 @@ class DeltaWatcher:
         self._pins: dict[str, Pin] = {}
         self._storage: dict[str, dict[str, str]] = {}  # in memory only: may hold credentials
         self._saved: list[tuple[Any, str, Any, Any]] = []
-        self._hook: _ImportHook | None = None
+        self._hook: ImportHook | None = None
         # A wrapper another patch stacked on cannot be removed: it then just passes through.
         self._active = False
+        self._installed = False
+        # Spark Connect reads land in the same records (nbrepro.capture.delta.spark).
+        from nbrepro.capture.delta.spark import SparkWatcher
+
+        self.spark = SparkWatcher(self)
 
     def install(self) -> None:
-        """Patch deltalake now, or right after its first import (idempotent)."""
+        """Patch deltalake and the Spark Connect client now, or right after their first
+        import (idempotent)."""
+        self._installed = True
+        self.spark.install()
         if self._saved or self._hook is not None:
             return
         if sys.modules.get("deltalake") is not None:
             self._on_imported()  # never raises: a failure to patch is a note
         else:
-            self._hook = _ImportHook(self._on_imported)
+            self._hook = ImportHook(self._on_imported)
             sys.meta_path.insert(0, self._hook)
 
     def uninstall(self) -> None:
         """Restore every patched attribute to the exact original object."""
+        self._installed = False
+        self.spark.uninstall()
         self._drop_hook()
         self._active = False
         saved, self._saved = self._saved, []
@@ -266,6 +229,52 @@ class DeltaWatcher:
 
         return __init__
 
+    def observe(
+        self,
+        dt: Any,
+        uri: str,
+        requested: int | str | None,
+        *,
+        via: str,
+        by_nbrepro: bool = False,
+        table_name: str | None = None,
+    ) -> None:
+        """Record a read another engine made of ``dt``'s version (Spark: ``via="spark"``).
+
+        Args:
+            dt: A ``DeltaTable`` at the version that was read, opened by nbrepro.
+            uri: The table's normalized uri.
+            requested: The version or timestamp the code named, else None.
+            via: What read it.
+            by_nbrepro: Whether nbrepro pinned the read (a rerun).
+            table_name: The catalog name the code used, when it used one.
+        """
+        if self._installed:
+            self._observe(dt, uri, requested, "", by_nbrepro, via=via, table_name=table_name)
+
+    def pin_for(self, uri: str) -> Pin | None:
+        """The pin of a normalized uri during a rerun, else None."""
+        return self._pins.get(uri)
+
+    @property
+    def active(self) -> bool:
+        """Whether reads are being recorded (installed and not uninstalled)."""
+        return self._installed
+
+    @property
+    def pinning(self) -> bool:
+        """Whether any table is pinned (a rerun)."""
+        return bool(self._pins)
+
+    def note(self, note: str) -> None:
+        """Keep a note for the capture's data notes (deduplicated, bounded)."""
+        self._note(note)
+
+    def record_write(self, raw: str, mode: str | None) -> None:
+        """Record a write another engine made to the table at ``raw`` (after it ended)."""
+        if self._installed:
+            self._record_write(raw, None, mode, False)
+
     def _wrap_load(self, orig: Callable[..., Any]) -> Callable[..., Any]:
         # load_as_version(v) names a version; update_incremental() asks for the newest.
         @functools.wraps(orig)
@@ -324,7 +333,16 @@ class DeltaWatcher:
 
         return write_deltalake
 
-    def _observe(self, dt: Any, uri: str, requested: Any, caller: str, by_nbrepro: bool) -> None:
+    def _observe(
+        self,
+        dt: Any,
+        uri: str,
+        requested: Any,
+        caller: str,
+        by_nbrepro: bool,
+        via: str | None = None,
+        table_name: str | None = None,
+    ) -> None:
         try:
             version = dt.version()
             table_id = str(dt.metadata().id)
@@ -347,14 +365,18 @@ class DeltaWatcher:
                         num_files=num_files,
                         first_seen=_now(),
                         reads=1,
-                        via=top if top in _LIBRARIES else "deltalake",
+                        via=via or (top if top in _LIBRARIES else "deltalake"),
                         pinned_by_nbrepro=by_nbrepro,
                     )
+                    if table_name:
+                        rec["table_name"] = table_name
                 else:
                     rec["reads"] += 1
                     rec["pinned_by_user"] |= requested is not None
                     rec["latest_at_read"] |= requested is None and not by_nbrepro
                     rec["pinned_by_nbrepro"] |= by_nbrepro
+                    if table_name and not rec.get("table_name"):
+                        rec["table_name"] = table_name
                 event = dict(rec)
         except Exception as exc:
             self._note(f"a Delta read of {uri} was not recorded: {exc!r}")
@@ -379,6 +401,10 @@ class DeltaWatcher:
             return
         self._emit("write", dict(rec))
 
+    def emit(self, kind: str, record: Mapping[str, Any]) -> None:
+        """Pass an event to ``on_event`` (Spark: ``spark_remote``)."""
+        self._emit(kind, record)
+
     def _emit(self, kind: str, record: Mapping[str, Any]) -> None:
         if self._on_event is not None:
             try:
@@ -388,8 +414,10 @@ class DeltaWatcher:
 
     def _note(self, note: str) -> None:
         with self._lock:
-            if note not in self.notes and len(self.notes) < 200:
-                self.notes.append(note)
+            if note in self.notes or len(self.notes) >= 200:
+                return
+            self.notes.append(note)
+        self._emit("note", {"note": note})
 
     def _open(self, uri: str, storage: Any = None) -> Any:
         """Open a table for nbrepro itself: never recorded, never pinned (see ``_internal``)."""
@@ -411,6 +439,7 @@ class DeltaWatcher:
             self._reads.clear()
             self._writes.clear()
             self.notes.clear()
+        self.spark.clear()
 
     def set_pins(self, pins: Mapping[str, Pin]) -> None:
         """Hold tables at these versions when user code opens them without naming a version.

@@ -12,6 +12,7 @@ position. docs/verdict.md says what each verdict means and what is compared.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -79,7 +80,26 @@ def compare_data(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
                 "note": note,
             }
         )
+    # A read nbrepro could not record may have read anything: the data cannot be said
+    # to be the same, so each such note is a differing row.
+    for who, rec in (("original", a), ("rerun", b)):
+        unrecorded = [n for n in rec["data"].get("notes") or [] if UNRECORDED_READ.search(n)]
+        for note in unrecorded[:5]:
+            tables.append(
+                {
+                    "uri": UNRECORDED_URI,
+                    "same": False,
+                    "original": [],
+                    "rerun": [],
+                    "note": f"{who}: {note}",
+                }
+            )
     return {"same": all(t["same"] for t in tables), "tables": tables}
+
+
+# How a capture says a read was not recorded (nbrepro.capture.delta: watcher, spark).
+UNRECORDED_READ = re.compile(r"\breads?\b.*\bnot recorded\b")
+UNRECORDED_URI = "(reads not recorded)"
 
 
 def compare_environment(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
