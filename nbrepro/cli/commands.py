@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from typing import Any
 
 import click
@@ -172,6 +173,9 @@ def main() -> None:
     """Reproducible notebook runs: capture to MLflow, re-execute, get a verdict."""
     # MLflow draws a progress bar for every artifact download; a CLI's output is ours.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow imports pyspark when it is installed (looking for a Databricks session), and
+    # pyspark-client warns about the pandas version: not this command's output.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\.")
 
 
 def _error_json(message: str, code: int, **extra: Any) -> dict[str, Any]:
