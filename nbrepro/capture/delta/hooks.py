@@ -49,3 +49,28 @@ class ImportHook:
             return None
         finally:
             self._busy = False
+
+
+class Patches:
+    """Attributes nbrepro replaced on other packages' objects, and how to put them back."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any, Any]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._saved)
+
+    def set(self, owner: Any, name: str, wrapper: Any) -> None:
+        """Replace ``owner.name`` (defined on ``owner`` itself) with ``wrapper``."""
+        self._saved.append((owner, name, vars(owner)[name], wrapper))
+        setattr(owner, name, wrapper)
+
+    def restore(self, note: Callable[[str], None]) -> None:
+        """Put back every original object, newest patch first; a wrapper someone wrapped
+        again is left alone (restoring would drop their patch too), and ``note`` says so."""
+        saved, self._saved = self._saved, []
+        for owner, name, original, wrapper in reversed(saved):
+            if vars(owner).get(name) is wrapper:
+                setattr(owner, name, original)
+            else:
+                note(f"left {owner.__name__}.{name} alone: it was re-patched after nbrepro")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from nbrepro.capture.delta.hooks import ImportHook
+from nbrepro.capture.delta.hooks import ImportHook, Patches
 from nbrepro.capture.delta.tables import Pin, PinnedTableMismatch, open_table
 from nbrepro.capture.delta.uri import is_object_store, normalize_uri
 from nbrepro.paths import CAPTURE_DIR_ENV
@@ -159,7 +159,7 @@ class SparkWatcher:
         self._sink = sink
         self._local = threading.local()  # .internal: nbrepro's own queries, never watched
         self._lock = threading.RLock()
-        self._saved: list[tuple[Any, str, Any, Any]] = []
+        self._patches = Patches()
         self._hook: ImportHook | None = None
         # name -> ("relation", proto) | ("sql", text), and whether it was pinned when created
         self._views: dict[str, tuple[str, Any, bool]] = {}
@@ -174,7 +174,7 @@ class SparkWatcher:
 
     def install(self) -> None:
         """Patch the Spark Connect client now, or right after its first import."""
-        if self._saved or self._hook is not None:
+        if self._patches or self._hook is not None:
             return
         if sys.modules.get(CLIENT_MODULE) is not None:
             self._on_imported()
@@ -187,14 +187,7 @@ class SparkWatcher:
         if self._hook is not None and self._hook in sys.meta_path:
             sys.meta_path.remove(self._hook)
         self._hook = None
-        saved, self._saved = self._saved, []
-        for owner, name, original, wrapper in reversed(saved):
-            if vars(owner).get(name) is wrapper:
-                setattr(owner, name, original)
-            else:
-                self._sink.note(
-                    f"left {owner.__name__}.{name} alone: it was re-patched after nbrepro"
-                )
+        self._patches.restore(self._sink.note)
 
     def _on_imported(self) -> None:
         if self._hook is not None and self._hook in sys.meta_path:
@@ -207,25 +200,23 @@ class SparkWatcher:
                 f"Spark reads were not recorded: could not watch Spark Connect ({exc!r})"
             )
 
-    def _set(self, owner: Any, name: str, wrapper: Any) -> None:
-        self._saved.append((owner, name, vars(owner)[name], wrapper))
-        setattr(owner, name, wrapper)
-
     def _patch(self) -> None:
         core = sys.modules[CLIENT_MODULE]
         cls = core.SparkConnectClient
-        self._set(
+        self._patches.set(
             cls,
             "_execute_and_fetch_as_iterator",
             self._wrap_fetch(vars(cls)["_execute_and_fetch_as_iterator"]),
         )
-        self._set(cls, "_execute", self._wrap_execute(vars(cls)["_execute"]))
-        self._set(cls, "_analyze", self._wrap_analyze(vars(cls)["_analyze"]))
+        self._patches.set(cls, "_execute", self._wrap_execute(vars(cls)["_execute"]))
+        self._patches.set(cls, "_analyze", self._wrap_analyze(vars(cls)["_analyze"]))
         # Only in a kernel nbrepro runs (a rerun): a user's own kernels keep their address.
         remote = os.environ.get(REMOTE_ENV) if os.environ.get(CAPTURE_DIR_ENV) else None
         builder = getattr(core, "DefaultChannelBuilder", None)
         if remote and builder is not None and "__init__" in vars(builder):
-            self._set(builder, "__init__", self._wrap_builder(vars(builder)["__init__"], remote))
+            self._patches.set(
+                builder, "__init__", self._wrap_builder(vars(builder)["__init__"], remote)
+            )
 
     def _wrap_builder(self, orig: Callable[..., None], remote: str) -> Callable[..., None]:
         @functools.wraps(orig)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from nbrepro.capture.delta.hooks import ImportHook
+from nbrepro.capture.delta.hooks import ImportHook, Patches
 from nbrepro.capture.delta.tables import (
     WAY_OUT,
     Pin,
@@ -111,7 +111,7 @@ class DeltaWatcher:
         self._writes: list[DeltaWrite] = []
         self._pins: dict[str, Pin] = {}
         self._storage: dict[str, dict[str, str]] = {}  # in memory only: may hold credentials
-        self._saved: list[tuple[Any, str, Any, Any]] = []
+        self._patches = Patches()
         self._hook: ImportHook | None = None
         # A wrapper another patch stacked on cannot be removed: it then just passes through.
         self._active = False
@@ -126,7 +126,7 @@ class DeltaWatcher:
         import (idempotent)."""
         self._installed = True
         self.spark.install()
-        if self._saved or self._hook is not None:
+        if self._patches or self._hook is not None:
             return
         if sys.modules.get("deltalake") is not None:
             self._on_imported()  # never raises: a failure to patch is a note
@@ -140,12 +140,7 @@ class DeltaWatcher:
         self.spark.uninstall()
         self._drop_hook()
         self._active = False
-        saved, self._saved = self._saved, []
-        for owner, name, original, wrapper in reversed(saved):
-            if vars(owner).get(name) is wrapper:
-                setattr(owner, name, original)
-            else:  # someone wrapped our wrapper: restoring would drop their patch too
-                self._note(f"left {owner.__name__}.{name} alone: it was re-patched after nbrepro")
+        self._patches.restore(self._note)
 
     def _drop_hook(self) -> None:
         if self._hook is not None and self._hook in sys.meta_path:
@@ -159,10 +154,6 @@ class DeltaWatcher:
         except Exception as exc:
             self._note(f"could not watch deltalake: {exc!r}")
 
-    def _set(self, owner: Any, name: str, wrapper: Any) -> None:
-        self._saved.append((owner, name, vars(owner)[name], wrapper))
-        setattr(owner, name, wrapper)
-
     def _patch(self) -> None:
         dl = sys.modules["deltalake"]
         cls = dl.DeltaTable
@@ -175,14 +166,14 @@ class DeltaWatcher:
         try:
             for name, make in makers.items():
                 if name in vars(cls):
-                    self._set(cls, name, make(vars(cls)[name]))
+                    self._patches.set(cls, name, make(vars(cls)[name]))
             write = vars(dl).get("write_deltalake")
             if write is not None:
                 wrapped = self._wrap_write(write)
                 for modname, mod in list(sys.modules.items()):
                     own = getattr(mod, "__dict__", {}).get("write_deltalake") is write
                     if own and modname.partition(".")[0] == "deltalake":
-                        self._set(mod, "write_deltalake", wrapped)
+                        self._patches.set(mod, "write_deltalake", wrapped)
         except Exception:
             self.uninstall()
             raise
