@@ -58,7 +58,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# Classic (JVM) PySpark for its tests, beside the venv's pyspark-client: both are the
+# `pyspark` module, so tests put this folder first on a kernel's PYTHONPATH. The version
+# matches pyspark-client's.
+CLASSIC := $(ENV_DIR)/classic-pyspark
+CLASSIC_STAMP := $(CLASSIC)/.nbrepro-installed
+$(CLASSIC_STAMP): | $(STAMP)
+	rm -rf $(CLASSIC)
+	$(PY) -m pip install --quiet --no-deps --target $(CLASSIC) "pyspark==$$($(PY) -c 'from importlib.metadata import version; print(version("pyspark-client"))')" "py4j>=0.10.9.7,<0.10.9.10"
+	touch $@
+
+pytest: install $(CLASSIC_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Jest: the frontend model, with server calls stubbed at the one request module.

@@ -27,6 +27,19 @@ def write_notebook(path: Path, cells: list[tuple[str, str]]) -> Path:
     return path
 
 
+def run_notebook_cells(
+    kernel_factory: Any, folder: Path, name: str, cells: list[tuple[str, str]]
+) -> Any:
+    """Write the notebook ``name`` of ``cells`` and run them in order in a real kernel started
+    in ``folder`` for that notebook; the last cell's reply."""
+    nb = write_notebook(folder / name, cells)
+    k = kernel_factory(cwd=folder, env={"JPY_SESSION_NAME": str(nb)})
+    reply = None
+    for cell_id, source in cells:
+        reply = k.ok(source, cell_id)
+    return reply
+
+
 def api_check(body: Any, definition: str) -> Any:
     """Validate a body against one $defs entry of nbrepro's REST API schema."""
     _api_validator(definition).validate(body)

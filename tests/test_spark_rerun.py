@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from deltalake import DeltaTable
-from helpers import api_check, latest_run, write_notebook
+from helpers import api_check, latest_run, run_notebook_cells
 from test_rerun import nbrepro, rerun_json
 
 from nbrepro import paths
@@ -82,11 +82,7 @@ def spark_captured(
         ("s", SETUP),
         ("train", TRAIN),
     ]
-    nb = write_notebook(tmp_path / "wine_spark.ipynb", cells)
-    k = kernel_factory(cwd=tmp_path, env={"JPY_SESSION_NAME": str(nb)})
-    for cell_id, source in cells[:-1]:
-        k.ok(source, cell_id)
-    reply = k.ok(TRAIN, "train")
+    reply = run_notebook_cells(kernel_factory, tmp_path, "wine_spark.ipynb", cells)
     assert "rows=178 first=178 stamped=178 catalog=178 sql=178" in reply.stdout, reply.stdout
     shown = [o["data"]["text/plain"] for o in reply.outputs if "data" in o]
     assert any("via spark, table wine" in t for t in shown), shown  # the summary

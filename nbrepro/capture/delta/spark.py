@@ -44,7 +44,9 @@ REMOTE_ENV = "NBREPRO_SPARK_REMOTE"
 _SAFE_PARAMS = frozenset({"user_id", "use_ssl", "user_agent"})
 # ``format.`path``` in SQL reads files; only ``delta.`path``` is a Delta read.
 _FILE_FORMATS = frozenset({"parquet", "csv", "json", "orc", "text", "avro", "binaryfile"})
-_TEMP_VIEW_PREFIX = "_pyspark_connect_temp_view_"  # spark.sql("... {df}", df=df) references
+# spark.sql("... {df}", df=df) references: "_pyspark_connect_temp_view_..." (Spark Connect),
+# "_pyspark_<hex>" (classic); the DataFrame's own reads are recorded where it was built.
+_TEMP_VIEW_PREFIX = "_pyspark_"
 
 
 class ReadSink(Protocol):
@@ -96,6 +98,7 @@ class _Walk:
     reads: list[SparkRead] = field(default_factory=list)
     writes: list[tuple[str, bool, str | None]] = field(default_factory=list)  # where, is_path, mode
     record: bool = True
+    query: bool = False  # a spark.sql query: read by the action (Connect) or now (classic)
     changed: bool = False
     catalog_changed: bool = False
     depth: int = 0
@@ -288,34 +291,37 @@ class SparkWatcher:
             self._remember_remote(client)
             walk = _Walk(client, rewrite=self._sink.pinning)
             self._walk_plan(req.plan, walk)
-            resolved = []
-            if walk.record:
-                for read in walk.reads:
-                    try:
-                        dt = self._resolve(read, client)
-                        # Recorded now, not once the results are consumed: an iterator
-                        # left half-read would record nothing until collected.
-                        self._sink.observe(
-                            dt,
-                            read.uri,
-                            _requested_value(read.requested),
-                            via=VIA,
-                            by_nbrepro=read.pin is not None,
-                            table_name=read.table_name,
-                        )
-                        resolved.append((read, dt))
-                    except PinnedTableMismatch:
-                        raise
-                    except Exception as exc:
-                        self._sink.note(
-                            f"a Spark read of {read.label or read.uri} was not recorded: {exc!r}"
-                        )
-            return walk, resolved
+            # Recorded now, not once the results are consumed: an iterator left half-read
+            # would record nothing until collected.
+            return walk, self.observe(walk) if walk.record else []
         except PinnedTableMismatch:
             raise
         except Exception as exc:
             self._sink.note(f"the Delta reads of a Spark request were not recorded: {exc!r}")
             return None
+
+    def observe(self, walk: _Walk) -> list[tuple[SparkRead, Any]]:
+        """Record each read of a walk at the version it gets now (a pin's, checked)."""
+        resolved = []
+        for read in walk.reads:
+            try:
+                dt = self._resolve(read, walk.client)
+                self._sink.observe(
+                    dt,
+                    read.uri,
+                    _requested_value(read.requested),
+                    via=VIA,
+                    by_nbrepro=read.pin is not None,
+                    table_name=read.table_name,
+                )
+                resolved.append((read, dt))
+            except PinnedTableMismatch:
+                raise
+            except Exception as exc:
+                self._sink.note(
+                    f"a Spark read of {read.label or read.uri} was not recorded: {exc!r}"
+                )
+        return resolved
 
     def _after(self, state: tuple[_Walk, list[tuple[SparkRead, Any]]] | None, ok: bool) -> None:
         if state is None:
@@ -537,6 +543,8 @@ class SparkWatcher:
         if view is None or walk.depth > 20:
             return view is not None
         kind, body, pinned = view
+        if kind == "recorded":  # a classic DataFrame's view: its reads were recorded as built
+            return True
         inner = _Walk(
             walk.client, rewrite=False, record=walk.record, depth=walk.depth + 1, view_pinned=pinned
         )
@@ -658,6 +666,7 @@ class SparkWatcher:
 
         if isinstance(tree, exp.Query):
             walk.record = False  # analyzed now, read by the action that follows
+            walk.query = True
             return
         if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "VIEW":
             walk.record = False
@@ -685,6 +694,8 @@ class SparkWatcher:
     # -- the server, for nbrepro itself -----------------------------------------------------
 
     def _session(self, client: Any) -> Any:
+        if hasattr(client, "_jsparkSession"):  # classic: the session is its own client
+            return client
         session_mod = sys.modules.get("pyspark.sql.connect.session")
         cls = getattr(session_mod, "SparkSession", None)
         if cls is None:

@@ -118,14 +118,17 @@ class DeltaWatcher:
         self._installed = False
         # Spark Connect reads land in the same records (nbrepro.capture.delta.spark).
         from nbrepro.capture.delta.spark import SparkWatcher
+        from nbrepro.capture.delta.spark_classic import ClassicSpark
 
         self.spark = SparkWatcher(self)
+        self.spark_classic = ClassicSpark(self.spark, self)  # a JVM session, same records
 
     def install(self) -> None:
         """Patch deltalake and the Spark Connect client now, or right after their first
         import (idempotent)."""
         self._installed = True
         self.spark.install()
+        self.spark_classic.install()
         if self._patches or self._hook is not None:
             return
         if sys.modules.get("deltalake") is not None:
@@ -138,6 +141,7 @@ class DeltaWatcher:
         """Restore every patched attribute to the exact original object."""
         self._installed = False
         self.spark.uninstall()
+        self.spark_classic.uninstall()
         self._drop_hook()
         self._active = False
         self._patches.restore(self._note)
