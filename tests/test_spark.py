@@ -258,6 +258,17 @@ class _Sink:
         ("DROP TABLE IF EXISTS wine", None, []),  # names a table, reads nothing
         ("DESCRIBE TABLE wine", None, []),
         ("SELECT * FROM range(10)", None, []),
+        # Eager: CACHE TABLE ... AS SELECT reads now.
+        (
+            "CACHE TABLE c AS SELECT * FROM wine",
+            "CACHE TABLE c AS SELECT * FROM wine VERSION AS OF 0",
+            ["wine"],
+        ),
+        # Read no rows; sqlglot cannot parse some (a note would count a read as lost).
+        ("RESET spark.sql.session.timeZone", None, []),
+        ("/* zone */ SET TIME ZONE 'UTC'", None, []),
+        ("RESTORE TABLE wine TO VERSION AS OF 1", None, []),
+        ("CONVERT TO DELTA parquet.`/lake/p`", None, []),
     ],
 )
 def test_sql_pins_only_what_reads_rows(query: str, pinned: str | None, read: list[str]) -> None:
@@ -306,3 +317,38 @@ def test_a_capture_without_spark_shows_nothing_of_pyspark(
     assert "PySpark" not in r.text() and "pyspark" not in r.stderr
     # (MLflow did import it: the warning had a reason to show.)
     assert "True" in k.ok("import sys; print('pyspark.sql.connect' in sys.modules)").stdout
+
+
+def test_a_changed_setting_is_read_again(spark: Any, watcher: DeltaWatcher) -> None:
+    from nbrepro.capture.delta.spark import _Walk
+
+    spark_watcher = watcher.spark
+    client = spark.client
+    key = "spark.sql.session.timeZone"
+    spark.conf.set(key, "Europe/Paris")
+    try:
+        assert spark_watcher._conf_value(client, key) == "Europe/Paris"
+        spark.conf.set(key, "Asia/Tokyo")  # the config RPC
+        assert spark_watcher._conf_value(client, key) == "Asia/Tokyo"
+        # SQL SET / RESET (Sail refuses SET on spark.* keys: the statement alone is walked).
+        for statement in (f"SET {key} = 'UTC'", "RESET"):
+            spark_watcher._conf_value(client, key)
+            walk = _Walk(client, rewrite=False)
+            assert spark_watcher._sql(statement, walk, top=True) is None
+            assert spark_watcher._conf == {} and not walk.record
+    finally:
+        spark.conf.unset(key)
+
+
+def test_a_deep_plan_is_walked(spark: Any, watcher: DeltaWatcher, table: Path) -> None:
+    # A feature loop: each withColumn nests the plan one level deeper than the last (Sail
+    # stops answering somewhere under 300 levels; pyspark builds plans recursively too).
+    from pyspark.sql import functions as F
+
+    df = spark.read.format("delta").load(str(table))
+    for i in range(150):
+        df = df.withColumn(f"c{i}", F.col("x") + i)
+    watcher.clear()
+    assert df.select("x").count() == 4
+    assert reads(watcher) == [(1, None, False, False, None)]
+    assert watcher.notes == []

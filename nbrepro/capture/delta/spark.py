@@ -213,6 +213,8 @@ class SparkWatcher:
         )
         self._patches.set(cls, "_execute", self._wrap_execute(vars(cls)["_execute"]))
         self._patches.set(cls, "_analyze", self._wrap_analyze(vars(cls)["_analyze"]))
+        if "config" in vars(cls):
+            self._patches.set(cls, "config", self._wrap_config(vars(cls)["config"]))
         # Only in a kernel nbrepro runs (a rerun): a user's own kernels keep their address.
         remote = os.environ.get(REMOTE_ENV) if os.environ.get(CAPTURE_DIR_ENV) else None
         builder = getattr(core, "DefaultChannelBuilder", None)
@@ -227,6 +229,18 @@ class SparkWatcher:
             orig(builder, remote, *args, **kwargs)
 
         return __init__
+
+    def _wrap_config(self, orig: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(orig)
+        def config(client: Any, operation: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return orig(client, operation, *args, **kwargs)
+            finally:
+                kind = getattr(operation, "WhichOneof", lambda _: None)("op_type")
+                if kind is None or kind in ("set", "unset"):
+                    self.settings_changed()
+
+        return config
 
     def _wrap_fetch(self, orig: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
         @functools.wraps(orig)
@@ -477,23 +491,29 @@ class SparkWatcher:
         self._walk(command, walk)
 
     def _walk(self, msg: Any, walk: _Walk) -> None:
-        name = msg.DESCRIPTOR.name
-        if name == "Read":
-            self._read(msg, walk)
-            return
-        if name == "SQL":
-            top, walk.top_sql = walk.top_sql, False
-            new = self._sql(msg.query, walk, top=top)
-            if new is not None:
-                msg.query = new
-        for fd, value in msg.ListFields():
-            if fd.message_type is None or fd.message_type.GetOptions().map_entry:
+        # Depth first, in field order, with a stack: a plan built by a loop of hundreds of
+        # withColumn calls is deeper than Python's recursion limit.
+        stack = [msg]
+        while stack:
+            node = stack.pop()
+            name = node.DESCRIPTOR.name
+            if name == "Read":
+                self._read(node, walk)
                 continue
-            if _repeated(fd):
-                for item in value:
-                    self._walk(item, walk)
-            else:
-                self._walk(value, walk)
+            if name == "SQL":
+                top, walk.top_sql = walk.top_sql, False
+                new = self._sql(node.query, walk, top=top)
+                if new is not None:
+                    node.query = new
+            children: list[Any] = []
+            for fd, value in node.ListFields():
+                if fd.message_type is None or fd.message_type.GetOptions().map_entry:
+                    continue
+                if _repeated(fd):
+                    children.extend(value)
+                else:
+                    children.append(value)
+            stack.extend(reversed(children))
 
     def _read(self, read: Any, walk: _Walk) -> None:
         kind = read.WhichOneof("read_type")
@@ -567,6 +587,16 @@ class SparkWatcher:
             walk.record &= again.record
             walk.catalog_changed |= again.catalog_changed
             return None
+        if top:
+            keyword = _first_keyword(query)
+            if keyword in _NO_ROWS_READ:
+                # Settings, caches, listings, maintenance: nothing to record or pin, and
+                # sqlglot parses several of them badly (a note would say a read was lost).
+                walk.record = False
+                walk.catalog_changed = True
+                if keyword in ("SET", "RESET"):
+                    self.settings_changed()
+                return None
         try:
             import sqlglot
             from sqlglot import exp
@@ -655,8 +685,8 @@ class SparkWatcher:
             text = text[:at] + insert + text[at:]
         walk.changed = True
         with self._lock:
-            if len(self._pinned_sql) > 1000:
-                self._pinned_sql.clear()
+            if len(self._pinned_sql) >= 1000:  # the oldest goes first
+                del self._pinned_sql[next(iter(self._pinned_sql))]
             self._pinned_sql[text] = query
         return text
 
@@ -716,20 +746,29 @@ class SparkWatcher:
             self._local.internal = False
 
     def _conf_value(self, client: Any, key: str) -> str | None:
+        """A session setting, read once until a SET, RESET or conf.set/unset."""
         cache_key = (id(client), key)
-        if cache_key not in self._conf:
-            session = self._session(client)
-            value = None
-            if session is not None:
-                self._local.internal = True
-                try:
-                    value = session.conf.get(key, None)
-                except Exception:
-                    value = None
-                finally:
-                    self._local.internal = False
+        with self._lock:
+            if cache_key in self._conf:
+                return self._conf[cache_key]
+        session = self._session(client)
+        value = None
+        if session is not None:
+            self._local.internal = True
+            try:
+                value = session.conf.get(key, None)
+            except Exception:
+                value = None
+            finally:
+                self._local.internal = False
+        with self._lock:
             self._conf[cache_key] = value
-        return self._conf[cache_key]
+        return value
+
+    def settings_changed(self) -> None:
+        """Forget the session settings read so far (the time zone, the default format)."""
+        with self._lock:
+            self._conf.clear()
 
     def _default_is_delta(self, client: Any) -> bool:
         value = self._conf_value(client, "spark.sql.sources.default")
@@ -773,6 +812,26 @@ class SparkWatcher:
 
 
 _WRITE_MODES = {0: None, 1: "append", 2: "overwrite", 3: "error", 4: "ignore"}
+# Statements that read no table rows, by their first keyword (CACHE TABLE ... AS SELECT does).
+_NO_ROWS_READ = frozenset(
+    {
+        "SET", "RESET", "USE", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "REFRESH", "UNCACHE",
+        "CLEAR", "ADD", "LIST", "MSCK", "RESTORE", "CONVERT", "VACUUM", "OPTIMIZE",
+    }
+)  # fmt: skip
+
+
+def _first_keyword(query: str) -> str:
+    """The statement's first word, upper-case, after blanks and SQL comments."""
+    text = query.lstrip()
+    while text.startswith(("--", "/*")):
+        if text.startswith("--"):
+            _, _, text = text.partition("\n")
+        else:
+            _, _, text = text.partition("*/")
+        text = text.lstrip()
+    word = text.split(None, 1)[0] if text else ""
+    return word.rstrip(";").upper()
 
 
 def _sql_version(table: Any, exp: Any) -> int | str | None:

@@ -135,6 +135,10 @@ class ClassicSpark:
         self._patches.set(writer, "save", self._wrap_save(vars(writer)["save"]))
         self._patches.set(writer, "saveAsTable", self._wrap_save_table(vars(writer)["saveAsTable"]))
         self._patches.set(writer, "insertInto", self._wrap_insert(vars(writer)["insertInto"]))
+        conf = getattr(sys.modules.get("pyspark.sql.conf"), "RuntimeConfig", None)
+        for name in ("set", "unset"):
+            if conf is not None and name in vars(conf):
+                self._patches.set(conf, name, self._wrap_conf(vars(conf)[name]))
         if importlib.util.find_spec("pyspark.sql.classic") is None:  # PySpark 3.x
             self._patch_dataframe(sys.modules["pyspark.sql.dataframe"])
 
@@ -143,6 +147,16 @@ class ClassicSpark:
         for name in _VIEW_METHODS:
             if name in vars(cls):
                 self._patches.set(cls, name, self._wrap_view(vars(cls)[name], name))
+
+    def _wrap_conf(self, orig: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(orig)
+        def wrapper(conf: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                orig(conf, *args, **kwargs)
+            finally:
+                self._spark.settings_changed()
+
+        return wrapper
 
     @property
     def _watching(self) -> bool:
