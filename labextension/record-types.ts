@@ -211,6 +211,12 @@ export interface DeltaRead {
    * The catalog name a Spark read used; uri is its location.
    */
   table_name?: string;
+  /**
+   * How an object-store table was reached (endpoint, region, allow-http, addressing style, profile name); never credentials.
+   */
+  storage_options?: {
+    [k: string]: string | undefined;
+  };
   [k: string]: unknown | undefined;
 }
 /**

@@ -1,4 +1,5 @@
-"""Real parts for tests and benchmarks: a kernel driven like JupyterLab, an `mlflow server`.
+"""Real parts for tests and benchmarks: a kernel driven like JupyterLab, an `mlflow server`
+(the team deployment's PostgreSQL and S3 store: :mod:`nbrepro.testing_team`).
 
 Used by nbrepro's own test suite and benchmarks; also handy for testing notebooks
 that use nbrepro.
@@ -16,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 
 @dataclass
@@ -111,68 +114,123 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class MlflowServer:
-    """`mlflow server` on 127.0.0.1 with a SQLite store; can be stopped and restarted."""
+def spawn(
+    cmd: list[str], log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in a process group of its own, its output appended to ``log_path``."""
+    log = open(log_path, "ab")  # noqa: SIM115 - lives with the process
+    return subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
 
-    def __init__(self, root: Path) -> None:
+
+def wait_until_up(proc: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
+    """Whether ``url`` answered 2xx within ``timeout`` while ``proc`` kept running."""
+    import requests
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace: float = 10) -> None:
+    """SIGTERM the process group of ``proc``, SIGKILL it after ``grace`` seconds."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+class MlflowServer:
+    """`mlflow server` on 127.0.0.1; can be stopped and restarted.
+
+    By default it keeps runs in a SQLite file and artifacts in a folder under ``root``,
+    and serves the artifacts. A team deployment passes a PostgreSQL ``backend_store_uri``
+    and an ``s3://`` ``artifacts_destination``, or ``serve_artifacts=False`` with an
+    ``s3://`` ``default_artifact_root`` (clients then upload straight to S3), and the S3
+    client variables in ``env``.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        backend_store_uri: str | None = None,
+        artifacts_destination: str | None = None,
+        default_artifact_root: str | None = None,
+        serve_artifacts: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        if serve_artifacts and default_artifact_root is not None:
+            raise ValueError("default_artifact_root is for serve_artifacts=False")
+        if not serve_artifacts and artifacts_destination is not None:
+            raise ValueError("artifacts_destination is for serve_artifacts=True")
         self.root = root
         self.port = free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{root / 'server.db'}"
+        self.serve_artifacts = serve_artifacts
+        self.artifacts_destination = artifacts_destination or str(root / "artifacts")
+        self.default_artifact_root = default_artifact_root or str(root / "artifacts")
+        self.env = dict(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 120) -> None:
-        import requests
+    def _command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "mlflow", "server"]
+        if self.serve_artifacts:
+            cmd += ["--artifacts-destination", self.artifacts_destination]
+        else:
+            cmd += ["--no-serve-artifacts", "--default-artifact-root", self.default_artifact_root]
+        return [*cmd, "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+
+    def start(self, timeout: float = 120) -> MlflowServer:
 
         self.root.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
+        env.update(self.env)
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-        log = open(self.root / "server.log", "ab")  # noqa: SIM115 - lives with the process
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{self.root / 'server.db'}",
-                "--artifacts-destination",
-                str(self.root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError((self.root / "server.log").read_text()[-3000:])
-            try:
-                if requests.get(self.uri + "/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("mlflow server did not start in time")
+        # The store URI may hold a database password: through the environment (mlflow's
+        # own variable for the option) it stays out of every process's command line.
+        env["MLFLOW_BACKEND_STORE_URI"] = self.backend_store_uri
+        self.proc = spawn(self._command(), self.root / "server.log", env)
+        if not wait_until_up(self.proc, self.uri + "/health", timeout):
+            self.stop()  # what it had started in its group goes with it
+            raise RuntimeError(
+                "mlflow server did not start: " + (self.root / "server.log").read_text()[-3000:]
+            )
+        return self
+
+    def processes(self) -> list[psutil.Process]:
+        """The server process and all its descendants (the uvicorn or gunicorn workers)."""
+        if self.proc is None:
+            return []
+        try:
+            top = psutil.Process(self.proc.pid)
+            return [top, *top.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
 
     def stop(self) -> None:
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        # Taken before the kill: a worker that left the process group would outlive it.
+        family = self.processes()
+        stop_group(self.proc, grace=20)
         self.proc = None
+        _, alive = psutil.wait_procs(family, timeout=10)
+        for leftover in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leftover.kill()
+        psutil.wait_procs(alive, timeout=10)
 
 
 class StoreProxy:

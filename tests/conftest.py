@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated nbrepro home, a real kernel, a real `mlflow server`."""
+"""Shared fixtures: an isolated nbrepro home, a real kernel, a real `mlflow server`, and the
+team stack (PostgreSQL, S3 on moto, mlflow servers on both)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from nbrepro.testing import Kernel, MlflowServer
+from nbrepro.testing_team import PostgresCluster, S3Server
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,6 +74,69 @@ def new_cell_id() -> str:
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
     server.start()
+    yield server
+    server.stop()
+
+
+# --- the team stack: PostgreSQL, S3 on moto, mlflow servers on both --------------------
+
+ARTIFACT_BUCKET = "mlflow"
+LAKE_BUCKET = "lake"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster on 127.0.0.1."""
+    cluster = PostgresCluster(tmp_path_factory.mktemp("postgres")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """An S3-compatible store (moto) with the buckets ``mlflow`` and ``lake``."""
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    try:
+        for bucket in (ARTIFACT_BUCKET, LAKE_BUCKET):
+            server.create_bucket(bucket)
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def team_server(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresCluster, s3: S3Server
+) -> Iterator[MlflowServer]:
+    """`mlflow server` on PostgreSQL, serving artifacts it keeps in ``s3://mlflow/``: its
+    clients need no S3 access."""
+    server = MlflowServer(
+        tmp_path_factory.mktemp("team-server"),
+        backend_store_uri=postgres.create_database("mlflow"),
+        artifacts_destination=f"s3://{ARTIFACT_BUCKET}/",
+        env=s3.env(),
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def team_server_direct(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresCluster, s3: S3Server
+) -> Iterator[MlflowServer]:
+    """`mlflow server` on PostgreSQL that does not serve artifacts: its clients upload
+    straight to ``s3://mlflow/direct`` and need the S3 variables (``s3.env()``)."""
+    server = MlflowServer(
+        tmp_path_factory.mktemp("team-server-direct"),
+        # Its own database: an experiment keeps the artifact root of the server that made
+        # it, and the other server's `mlflow-artifacts:` root means nothing here.
+        backend_store_uri=postgres.create_database("mlflow_direct"),
+        default_artifact_root=f"s3://{ARTIFACT_BUCKET}/direct",
+        serve_artifacts=False,
+        env=s3.env(),
+    ).start()
     yield server
     server.stop()
 

@@ -31,13 +31,10 @@ def run_notebook_cells(
     kernel_factory: Any, folder: Path, name: str, cells: list[tuple[str, str]]
 ) -> Any:
     """Write the notebook ``name`` of ``cells`` and run them in order in a real kernel started
-    in ``folder`` for that notebook; the last cell's reply."""
+    in ``folder`` for that notebook; each cell's reply, by cell id."""
     nb = write_notebook(folder / name, cells)
     k = kernel_factory(cwd=folder, env={"JPY_SESSION_NAME": str(nb)})
-    reply = None
-    for cell_id, source in cells:
-        reply = k.ok(source, cell_id)
-    return reply
+    return {cell_id: k.ok(source, cell_id) for cell_id, source in cells}
 
 
 def api_check(body: Any, definition: str) -> Any:

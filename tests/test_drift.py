@@ -20,14 +20,22 @@ def read(uri: str, version: int = 0, table_id: str | None = "t1") -> dict:
 def test_tag_lists_each_read_once_and_fits_an_mlflow_tag() -> None:
     tag = delta_reads.encode([read("/a"), read("/a"), read("/a", 1)])
     assert json.loads(tag) == [["/a", 0, "t1"], ["/a", 1, "t1"]]
-    assert delta_reads.decode(tag) == ([("/a", 0, "t1"), ("/a", 1, "t1")], 0)
+    assert delta_reads.decode(tag) == ([("/a", 0, "t1", None), ("/a", 1, "t1", None)], 0)
 
     many = [read(f"s3://lake/{'x' * 80}/{i}", i) for i in range(300)]
     tag = delta_reads.encode(many)
     assert len(tag) <= 8000
     entries, dropped = delta_reads.decode(tag)
     assert dropped > 0 and len(entries) + dropped == 300
-    assert entries[0] == (many[0]["uri"], 0, "t1")
+    assert entries[0] == (many[0]["uri"], 0, "t1", None)
+    # An object-store table keeps how it was reached (never credentials).
+    s3 = {**read("s3://lake/wine"), "storage_options": {"AWS_ENDPOINT_URL": "http://s3.local"}}
+    tag = delta_reads.encode([s3])
+    assert json.loads(tag) == [["s3://lake/wine", 0, "t1", {"AWS_ENDPOINT_URL": "http://s3.local"}]]
+    assert delta_reads.decode(tag) == (
+        [("s3://lake/wine", 0, "t1", {"AWS_ENDPOINT_URL": "http://s3.local"})],
+        0,
+    )
 
 
 def test_unreadable_tags_are_unknown() -> None:

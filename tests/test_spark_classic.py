@@ -127,7 +127,15 @@ def classic(monkeypatch: pytest.MonkeyPatch) -> Path:
         "PYTHONPATH", os.pathsep.join(filter(None, [str(CLASSIC), os.environ.get("PYTHONPATH")]))
     )
     monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
-    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    # A Spark Connect session made earlier in this process (the `spark` fixture) leaves
+    # SPARK_CONNECT_MODE_ENABLED set: kernels would then build Connect sessions.
+    for name in (
+        "SPARK_REMOTE",
+        "SPARK_CONNECT_MODE_ENABLED",
+        "SPARK_LOCAL_REMOTE",
+        "SPARK_API_MODE",
+    ):
+        monkeypatch.delenv(name, raising=False)
     return CLASSIC
 
 
@@ -146,7 +154,7 @@ def test_classic_spark_reads_are_captured_and_pinned(
         ("s", SETUP),
         ("train", TRAIN),
     ]
-    reply = run_notebook_cells(kernel_factory, tmp_path, "wine_classic.ipynb", cells)
+    reply = run_notebook_cells(kernel_factory, tmp_path, "wine_classic.ipynb", cells)["train"]
     assert "rows=178 first=178 view=178 formatted=178 again=178" in reply.stdout, reply.stdout
     assert "nbrepro" not in "".join(
         o.get("text", "") for o in reply.outputs if o.get("name") == "stderr"

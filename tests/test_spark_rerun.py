@@ -82,7 +82,7 @@ def spark_captured(
         ("s", SETUP),
         ("train", TRAIN),
     ]
-    reply = run_notebook_cells(kernel_factory, tmp_path, "wine_spark.ipynb", cells)
+    reply = run_notebook_cells(kernel_factory, tmp_path, "wine_spark.ipynb", cells)["train"]
     assert "rows=178 first=178 stamped=178 catalog=178 sql=178" in reply.stdout, reply.stdout
     shown = [o["data"]["text/plain"] for o in reply.outputs if "data" in o]
     assert any("via spark, table wine" in t for t in shown), shown  # the summary

@@ -505,7 +505,8 @@ def diff(
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 def show(run_id: str, as_json: bool) -> None:
-    """Show what a run captured."""
+    """Show what a run captured, and where each table it read is now."""
+    from nbrepro.capture.delta.drift import table_drift
     from nbrepro.cli.render import render_run
     from nbrepro.store.runs import load_run
     from nbrepro.store.tracking import resolve_tracking_uri
@@ -515,6 +516,7 @@ def show(run_id: str, as_json: bool) -> None:
     except NbreproError as exc:
         _fail(str(exc), EXIT_INPUT)
         return
+    drift = table_drift(captured.record["data"]["reads"])
     if as_json:
         click.echo(
             json.dumps(
@@ -523,13 +525,14 @@ def show(run_id: str, as_json: bool) -> None:
                     "params": captured.params,
                     "metrics": captured.metrics,
                     "tags": dict(captured.run.data.tags),
+                    "data_drift": drift,
                 },
                 indent=1,
                 default=str,
             )
         )
     else:
-        click.echo(render_run(captured))
+        click.echo(render_run(captured, drift))
 
 
 @main.command(name="list")

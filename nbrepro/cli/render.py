@@ -12,8 +12,9 @@ from nbrepro.store.runs import CapturedRun
 from nbrepro.store.tracking import display_uri
 
 
-def render_run(captured: CapturedRun) -> str:
-    """What one run captured, for a terminal."""
+def render_run(captured: CapturedRun, drift: list[dict[str, Any]] | None = None) -> str:
+    """What one run captured, for a terminal; ``drift``: each read's table now
+    (:func:`nbrepro.capture.delta.drift.table_drift`)."""
     rec = captured.record
     run, code, env = rec["run"], rec["code"], rec["environment"]
     tags = captured.run.data.tags
@@ -38,10 +39,15 @@ def render_run(captured: CapturedRun) -> str:
         lines.append(f"    hidden state: {note}")
     reads = rec["data"]["reads"]
     lines.append(f"  data: {len(reads)} Delta read(s)")
-    for r in reads:
+    for i, r in enumerate(reads):
         lines.append(
             f"    {r['uri']} @ v{r['version']} ({how_read(r)}; {read_source(r)}; table id {r.get('table_id')})"
         )
+        now = drift[i] if drift and i < len(drift) else None
+        if now is not None:
+            lines.append(
+                f"      now: {now['state']}" + (f" ({now['detail']})" if now["detail"] else "")
+            )
     for w in rec["data"]["writes"]:
         lines.append(f"    wrote {w['uri']} -> v{w['version']}")
     hw = env.get("hardware") or {}

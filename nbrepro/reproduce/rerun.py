@@ -20,6 +20,7 @@ from typing import Any
 import nbformat
 
 from nbrepro import record
+from nbrepro.capture.delta.storage import options_of
 from nbrepro.capture.delta.tables import Pin, check_pins, is_table_gone, table_now
 from nbrepro.capture.delta.uri import normalize_uri
 from nbrepro.progress import ProgressWriter
@@ -111,11 +112,21 @@ def gone_tables(reads: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[st
     gone = {}
     for uri, its_reads in by_uri.items():
         try:
-            table_now(uri)
+            table_now(uri, storage_of(its_reads).get(uri))
         except Exception as exc:  # only proof it is gone counts: check_pins reports the rest
             if is_table_gone(exc):
                 gone[uri] = its_reads
     return gone
+
+
+def storage_of(reads: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """The recorded storage options of each object-store table among ``reads``."""
+    out: dict[str, dict[str, str]] = {}
+    for read in reads:
+        options = options_of(read)
+        if options:
+            out.setdefault(normalize_uri(str(read["uri"])), options)
+    return out
 
 
 def gone_message(uri: str, reads: Sequence[Mapping[str, Any]]) -> str:
@@ -135,11 +146,14 @@ def gone_message(uri: str, reads: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def check_data(rec: Mapping[str, Any], pins: Mapping[str, Pin], data: str) -> None:
+def check_data(rec: Mapping[str, Any], pins: Mapping[str, Pin], data: str) -> list[str]:
     """Stop before executing when the data the run read cannot be read as asked.
 
     A table that is gone stops any rerun (``--data latest`` cannot read it either); with
     ``--data pinned``, so does a pinned version that cannot be read as it was.
+
+    Returns:
+        Notes for the report: pins that could not be checked from here.
 
     Raises:
         DataUnavailable: a table is gone (``PinnedDataUnavailable`` with pins), each
@@ -153,11 +167,18 @@ def check_data(rec: Mapping[str, Any], pins: Mapping[str, Pin], data: str) -> No
     if data == PINNED:
         # Each message ends with the way out (--data latest); a gone table has none.
         left = {uri: pin for uri, pin in pins.items() if normalize_uri(uri) not in missing}
-        lines.extend(p["message"] for p in check_pins(left) if p.get("fatal"))
+        problems = check_pins(left, storage_of(rec["data"]["reads"]))
+        lines.extend(p["message"] for p in problems if p.get("fatal"))
+        # Tables nbrepro cannot open from here: the kernel reads them as the notebook does
+        # and holds them to the pins itself.
+        unchecked = [p["message"] for p in problems if p["kind"] == "unreachable"]
+    else:
+        unchecked = []
     if lines:
         error = PinnedDataUnavailable if data == PINNED else DataUnavailable
         listed = "\n".join(f"  - {line}" for line in lines)
         raise error(f"the data this run read is not available any more:\n{listed}")
+    return unchecked
 
 
 def replay_parameters(rec: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -231,7 +252,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
         pins, notes = pins_for(rec)
     elif options.data != LATEST:
         raise RunNotUsable(f"--data takes {' or '.join(DATA_MODES)}, not {options.data!r}")
-    check_data(rec, pins, options.data)
+    notes.extend(check_data(rec, pins, options.data))
 
     extra_env: dict[str, str] = {}
     if options.spark_remote:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nbrepro.capture.delta.storage import access_hint, is_access_error, options_of
 from nbrepro.capture.delta.tables import GONE, current_table, is_table_gone, table_now
 from nbrepro.record import delta_reads
 
@@ -27,13 +28,11 @@ def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "detail": "",
         }
         try:
-            now = table_now(str(read["uri"]))
+            now = table_now(str(read["uri"]), options_of(read))
         except ImportError:
             row["detail"] = "deltalake is not installed"
         except Exception as exc:  # TableNotFoundError, storage errors: shown to the user
-            row["detail"] = (
-                GONE if is_table_gone(exc) else f"{type(exc).__name__}: {str(exc)[:200]}"
-            )
+            row["detail"] = unopenable(str(read["uri"]), exc)
         else:
             row["current_version"] = now[0]
             row["state"] = _state(int(read["version"]), read.get("table_id"), now)
@@ -43,6 +42,15 @@ def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 row["detail"] = f"v{read['version']} read, table now at v{now[0]}"
         out.append(row)
     return out
+
+
+def unopenable(uri: str, exc: BaseException) -> str:
+    """Why a table cannot be opened now, in words: gone, no access, or the error."""
+    if is_table_gone(exc):
+        return GONE
+    if is_access_error(exc):
+        return f"the table cannot be opened here for want of access: {access_hint(uri)}"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _state(version_read: int, table_id: str | None, now: tuple[int, str]) -> str:
@@ -65,11 +73,11 @@ def reads_changed(value: str | None) -> dict[str, Any]:
     if decoded is None:
         return {"data_changed": None, "changed_tables": [], "tables": None}
     entries, dropped = decoded
-    uris = {uri for uri, _, _ in entries}
+    uris = {entry.uri for entry in entries}
     changed: set[str] = set()
     unknown = dropped > 0
-    for uri, version, table_id in entries:
-        now = current_table(uri)
+    for uri, version, table_id, options in entries:
+        now = current_table(uri, storage=options)
         if now is None:
             unknown = True
         elif _state(version, table_id, now) != "current":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 from urllib.parse import unquote, urlsplit
 
+from nbrepro.capture.delta.storage import access_hint, is_access_error
 from nbrepro.capture.delta.uri import is_object_store, normalize_uri
 from nbrepro.errors import NbreproError
 
@@ -51,7 +52,9 @@ class PinProblem(TypedDict):
 
     uri: str
     version: int
-    kind: str  # table_missing | table_replaced | version_unavailable | files_missing | not_checked
+    # table_missing | table_replaced | version_unavailable | files_missing (fatal);
+    # not_checked (object-store data files), unreachable (cannot be opened from here)
+    kind: str
     fatal: bool
     message: str
 
@@ -157,7 +160,7 @@ def check_pins(
         uri, version = normalize_uri(raw), int(pin["version"])
         found = _pin_problem(uri, version, pin.get("table_id"), (storage or {}).get(uri))
         if found is not None:
-            fatal = found[0] != "not_checked"
+            fatal = found[0] not in ("not_checked", "unreachable")
             msg = f"Delta table {uri} version {version}: {found[1]}."
             text = f"{msg} {WAY_OUT}" if fatal else msg
             problems.append(
@@ -174,8 +177,17 @@ def _pin_problem(
     except Exception as exc:
         try:
             now = open_table(uri, storage)
-        except Exception:
-            return "table_missing", f"the table cannot be opened ({exc})"
+        except Exception as latest_exc:
+            if is_table_gone(latest_exc):
+                return "table_missing", f"the table cannot be opened ({exc})"
+            # No access from here (credentials, the network) is no proof the data is gone:
+            # the rerun's kernel opens it as the notebook does, and checks the pin itself.
+            why = (
+                access_hint(uri)
+                if is_access_error(latest_exc)
+                else f"{type(latest_exc).__name__}: {str(latest_exc)[:200]}"
+            )
+            return "unreachable", f"the pin could not be checked before running ({why})"
         if want and str(now.metadata().id) != want:
             return "table_replaced", f"the table was re-created (id {want} is gone)"
         latest = now.version()
@@ -205,29 +217,34 @@ def _pin_problem(
 
 
 _cache_lock = threading.Lock()
-_current: dict[str, tuple[float, tuple[int, str] | None, int | None]] = {}
+_current: dict[
+    tuple[str, tuple[tuple[str, str], ...]], tuple[float, tuple[int, str] | None, int | None]
+] = {}
 
 
-def current_table(uri: str, max_age: float | None = None) -> tuple[int, str] | None:
+def current_table(
+    uri: str, max_age: float | None = None, storage: Mapping[str, str] | None = None
+) -> tuple[int, str] | None:
     """A table's current ``(version, table id)``, or None when it cannot be opened now.
 
     Answers younger than ``max_age`` seconds (default :data:`VERSION_CACHE_SECONDS`)
-    are reused.
+    are reused. ``storage``: the recorded options of an object-store table.
     """
     max_age = VERSION_CACHE_SECONDS if max_age is None else max_age
     now = time.monotonic()
     stamp = _log_stamp(uri)
+    key = (uri, tuple(sorted((storage or {}).items())))
     with _cache_lock:
-        hit = _current.get(uri)
+        hit = _current.get(key)
     if hit is not None and now - hit[0] < max_age and hit[2] == stamp:
         return hit[1]
     answer: tuple[int, str] | None
     try:
-        answer = table_now(uri)
+        answer = table_now(uri, storage)
     except Exception:  # not installed, not found, no access: unknown, the list says so
         answer = None
     with _cache_lock:
-        _current[uri] = (now, answer, stamp)
+        _current[key] = (now, answer, stamp)
     return answer
 
 

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from nbrepro.capture.delta.hooks import ImportHook, Patches
+from nbrepro.capture.delta.storage import options_for_record
 from nbrepro.capture.delta.tables import (
     WAY_OUT,
     Pin,
@@ -51,6 +52,7 @@ class DeltaRead(TypedDict):
     via: str
     pinned_by_nbrepro: bool
     table_name: NotRequired[str]  # the catalog name a Spark read used
+    storage_options: NotRequired[dict[str, str]]  # where and how, never credentials
 
 
 class DeltaWrite(TypedDict):
@@ -365,6 +367,9 @@ class DeltaWatcher:
                     )
                     if table_name:
                         rec["table_name"] = table_name
+                    options = options_for_record(uri, self._storage.get(uri))
+                    if options:
+                        rec["storage_options"] = options
                 else:
                     rec["reads"] += 1
                     rec["pinned_by_user"] |= requested is not None
