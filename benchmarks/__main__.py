@@ -18,6 +18,7 @@ from benchmarks import (
     bench_rest,
     bench_runs_list,
     bench_spark,
+    bench_team,
 )
 from benchmarks.common import Result
 
@@ -30,6 +31,7 @@ SUITES = {
     "runs_list": bench_runs_list.run,
     "faults": bench_faults.run,
     "spark": bench_spark.run,
+    "team": bench_team.run,
 }
 
 

@@ -43,27 +43,32 @@ def run(workdir: Path) -> list[Result]:
     server = MlflowServer(workdir / "server")
     server.start()
     try:
-        env = dict(os.environ, MLFLOW_TRACKING_URI=server.uri)
-        k = Kernel(workdir, env)
-        try:
-            k.ok("%load_ext nbrepro")
-            k.ok("%config ReproMagics.show_summary = False")
-            k.ok(f"root = {str(workdir)!r}")
-            k.ok(COUNTER)
-            _capture(k, 0)  # warm-up: creates the experiment
-            k.ok("name = 'a'\n" + READ)
-            small = _capture(k, 1)
-            for name in ("b", "c", "d", "e"):
-                k.ok(f"name = {name!r}\n" + READ)
-            large = _capture(k, 50)
-        finally:
-            k.shutdown()
+        return count(workdir, server.uri, "")
     finally:
         server.stop()
+
+
+def count(workdir: Path, uri: str, where: str) -> list[Result]:
+    """REST calls of a small and a large capture against the server at ``uri``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    k = Kernel(workdir, dict(os.environ, MLFLOW_TRACKING_URI=uri))
+    try:
+        k.ok("%load_ext nbrepro")
+        k.ok("%config ReproMagics.show_summary = False")
+        k.ok(f"root = {str(workdir)!r}")
+        k.ok(COUNTER)
+        _capture(k, 0)  # warm-up: creates the experiment
+        k.ok("name = 'a'\n" + READ)
+        small = _capture(k, 1)
+        for name in ("b", "c", "d", "e"):
+            k.ok(f"name = {name!r}\n" + READ)
+        large = _capture(k, 50)
+    finally:
+        k.shutdown()
     constant = len(small) == len(large)
     return [
         Result(
-            "REST calls per capture: 50 tags + 5 Delta reads / 1 tag + 1 read",
+            "REST calls per capture: 50 tags + 5 Delta reads / 1 tag + 1 read" + where,
             f"{len(large)} calls",
             f"{len(small)} calls",
             len(large) / len(small),

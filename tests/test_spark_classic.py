@@ -109,10 +109,13 @@ spark.read.load(TABLE, format="delta").createOrReplaceTempView("wine_v")
 in_view = spark.sql("SELECT count(*) FROM wine_v").collect()[0][0]
 formatted = spark.sql("SELECT count(*) FROM {df}", df=spark.read.format("delta").load(TABLE))
 again = reader.load(TABLE).count()
+# load(format=...) sets the reader's format, as pyspark does: the next load reads Delta too.
+plain = spark.read
+reused = plain.load(TABLE, format="delta").count() + plain.load(TABLE).count()
 spark.read.format("delta").load(TABLE).limit(3).coalesce(1).write.format("delta").mode(
     "append"
 ).save(OUT)
-print(f"rows={len(df)} first={first} view={in_view} formatted={formatted.collect()[0][0]} again={again}")
+print(f"rows={len(df)} first={first} view={in_view} formatted={formatted.collect()[0][0]} again={again} reused={reused}")
 print(f"rmse={rmse:.6f}")"""
 
 
@@ -155,7 +158,9 @@ def test_classic_spark_reads_are_captured_and_pinned(
         ("train", TRAIN),
     ]
     reply = run_notebook_cells(kernel_factory, tmp_path, "wine_classic.ipynb", cells)["train"]
-    assert "rows=178 first=178 view=178 formatted=178 again=178" in reply.stdout, reply.stdout
+    assert "rows=178 first=178 view=178 formatted=178 again=178 reused=356" in reply.stdout, (
+        reply.stdout
+    )
     assert "nbrepro" not in "".join(
         o.get("text", "") for o in reply.outputs if o.get("name") == "stderr"
     )
@@ -164,11 +169,12 @@ def test_classic_spark_reads_are_captured_and_pinned(
     run_id = str(latest_run(paths.default_tracking_uri()).info.run_id)
 
     rec = record_of(run_id)
-    # Six reads of v0 (the reader twice, versionAsOf 0, the view's DataFrame, the {df}
-    # argument, the written sample): one record; the view and the formatted query add none.
+    # Eight reads of v0 (the reader twice, versionAsOf 0, the view's DataFrame, the {df}
+    # argument, a reader loading twice, the written sample): one record; the view and the
+    # formatted query add none.
     (read,) = rec["data"]["reads"]
     assert read["uri"] == str(table.resolve()) and read["version"] == 0
-    assert read["via"] == "spark" and read["reads"] == 6
+    assert read["via"] == "spark" and read["reads"] == 8
     assert read["latest_at_read"] and read["pinned_by_user"] and not read["pinned_by_nbrepro"]
     assert rec["data"]["notes"] == []
     (written,) = rec["data"]["writes"]

@@ -99,6 +99,7 @@ class _Walk:
     writes: list[tuple[str, bool, str | None]] = field(default_factory=list)  # where, is_path, mode
     record: bool = True
     query: bool = False  # a spark.sql query: read by the action (Connect) or now (classic)
+    view: bool = False  # classic spark.table() of a temp view
     changed: bool = False
     catalog_changed: bool = False
     depth: int = 0
@@ -756,7 +757,9 @@ class SparkWatcher:
         if session is not None:
             self._local.internal = True
             try:
-                value = session.conf.get(key, None)
+                # Without a default: conf.get(key, None) answers None for a setting left at
+                # Spark's default (the session time zone is then the JVM's, not UTC).
+                value = session.conf.get(key)
             except Exception:
                 value = None
             finally:

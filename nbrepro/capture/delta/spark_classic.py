@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -214,13 +214,28 @@ class ClassicSpark:
                     for raw in paths:
                         self._spark._table_read(normalize_uri(raw), dict(merged), walk, None, raw)
                     why = "it names several paths" if len(paths) != 1 else None
-                    target = self._reader_for(reader, walk, why)
+                    target = self._reader_for(
+                        reader, walk, why, format=format, schema=schema, options=given
+                    )
                     state = (walk, self._spark.observe(walk))
             except PinnedTableMismatch:
                 raise
             except Exception as exc:
                 self._sink.note(f"a classic Spark read was not recorded: {exc!r}")
-            return self._run(state, orig, target, path, format, schema, **options)
+            if target is reader:
+                return self._run(state, orig, reader, path, format, schema, **options)
+            # pyspark's load() sets format, schema and options on the reader itself: the
+            # user's reader keeps them as without nbrepro; the pinned copy loads.
+            self._spark._local.internal = True
+            try:
+                if format is not None:
+                    reader.format(format)
+                if schema is not None:
+                    reader.schema(schema)
+                reader.options(**options)
+            finally:
+                self._spark._local.internal = False
+            return self._run(state, orig, target, path)
 
         return load
 
@@ -229,17 +244,20 @@ class ClassicSpark:
         def table(reader: Any, tableName: str) -> Any:
             if not self._watching:
                 return orig(reader, tableName)
-            target, state = reader, None
+            state, pin = None, None
             try:
                 built = _built(reader)
                 walk = self._table_walk(reader._spark, tableName, built.options if built else {})
-                target = self._reader_for(reader, walk, None)
+                pins = [r.pin["version"] for r in walk.reads if r.pin is not None]
+                pin = pins[0] if pins and not walk.view else None
                 state = (walk, self._spark.observe(walk))
             except PinnedTableMismatch:
                 raise
             except Exception as exc:
                 self._sink.note(f"a classic Spark read of {tableName} was not recorded: {exc!r}")
-            return self._run(state, orig, target, tableName)
+            if pin is None:
+                return self._run(state, orig, reader, tableName)
+            return self._run(state, self._internal_pinned_table, reader._spark, tableName, pin)
 
         return table
 
@@ -252,7 +270,7 @@ class ClassicSpark:
             try:
                 walk = self._table_walk(session, tableName, {})
                 pins = [r.pin for r in walk.reads if r.pin is not None]
-                pin = pins[0]["version"] if pins else None
+                pin = pins[0]["version"] if pins and not walk.view else None
                 state = (walk, self._spark.observe(walk))
             except PinnedTableMismatch:
                 raise
@@ -265,25 +283,32 @@ class ClassicSpark:
         return table
 
     def _internal_pinned_table(self, session: Any, name: str, version: int) -> Any:
+        """A catalog table at ``version``: ``VERSION AS OF`` in SQL, which Delta documents
+        for catalog tables (a reader option on ``table()`` may be ignored)."""
         self._spark._local.internal = True
         try:
-            return session.read.option("versionAsOf", str(version)).table(name)
+            return session.sql(f"SELECT * FROM {name} VERSION AS OF {int(version)}")
         finally:
             self._spark._local.internal = False
 
     def _table_walk(self, session: Any, name: str, options: dict[str, str]) -> _Walk:
         walk = self._walk(session)
-        if not self._spark._expand_view(name, walk):
-            uri = self._spark._locate(session, name)
-            if uri is not None:
-                self._spark._table_read(uri, dict(options), walk, name, name)
+        if self._spark._expand_view(name, walk):
+            # A view: a SQL view's body was pinned when it was created on a rerun, a
+            # DataFrame's where it was built. Nothing to pin at this call.
+            walk.view = True
+            return walk
+        uri = self._spark._locate(session, name)
+        if uri is not None:
+            self._spark._table_read(uri, dict(options), walk, name, name)
         return walk
 
     def _wrap_sql(self, orig: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(orig)
-        def sql(session: Any, sqlQuery: str, args: Any = None, **kwargs: Any) -> Any:
+        def sql(session: Any, sqlQuery: str, *args: Any, **kwargs: Any) -> Any:
+            # *args: PySpark >= 3.4 takes ``args`` (parameters), 3.3 and older do not.
             if not self._watching or not isinstance(sqlQuery, str):
-                return orig(session, sqlQuery, args, **kwargs)
+                return orig(session, sqlQuery, *args, **kwargs)
             formatter = None
             if kwargs:  # "... {df}": DataFrames become temp views, as pyspark does it
                 try:
@@ -294,7 +319,7 @@ class ClassicSpark:
                 except Exception:
                     if formatter is not None:
                         formatter.clear()
-                    return orig(session, sqlQuery, args, **kwargs)  # its own error, as before
+                    return orig(session, sqlQuery, *args, **kwargs)  # its own error, as before
             else:
                 text = sqlQuery
             try:
@@ -311,7 +336,7 @@ class ClassicSpark:
                     self._sink.note(
                         f"the Delta reads of a classic Spark SQL statement were not recorded: {exc!r}"
                     )
-                return self._run(state, orig, session, sent, args)
+                return self._run(state, orig, session, sent, *args)
             finally:
                 if formatter is not None:
                     formatter.clear()
@@ -398,8 +423,17 @@ class ClassicSpark:
             return str(fmt).lower() == "delta"
         return self._spark._default_is_delta(session)
 
-    def _reader_for(self, reader: Any, walk: _Walk, why_not: str | None) -> Any:
-        """The reader to load with: ``reader`` itself, or a pinned copy on a rerun."""
+    def _reader_for(
+        self,
+        reader: Any,
+        walk: _Walk,
+        why_not: str | None,
+        format: Any = None,
+        schema: Any = None,
+        options: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The reader to load with: ``reader`` itself, or a pinned copy on a rerun (built
+        like ``reader`` once given ``format``, ``schema`` and ``options``)."""
         pins = [r.pin for r in walk.reads if r.pin is not None]
         if not pins:
             return reader
@@ -411,9 +445,16 @@ class ClassicSpark:
             for read in walk.reads:
                 read.pin = None
             return reader
-        return self._pinned_reader(reader, pins[0]["version"])
+        return self._pinned_reader(reader, pins[0]["version"], format, schema, options)
 
-    def _pinned_reader(self, reader: Any, version: int) -> Any:
+    def _pinned_reader(
+        self,
+        reader: Any,
+        version: int,
+        format: Any = None,
+        schema: Any = None,
+        options: Mapping[str, str] | None = None,
+    ) -> Any:
         """A new reader built like ``reader``, reading ``version``: the user's reader (which
         may load again) never carries nbrepro's option."""
         built = _built(reader)
@@ -421,12 +462,13 @@ class ClassicSpark:
         self._spark._local.internal = True
         try:
             fresh = type(reader)(reader._spark)
-            if built.format:
-                fresh.format(built.format)
-            if built.schema is not None:
-                fresh.schema(built.schema)
-            if built.options:
-                fresh.options(**built.options)
+            if format or built.format:
+                fresh.format(format or built.format)
+            if schema is not None or built.schema is not None:
+                fresh.schema(schema if schema is not None else built.schema)
+            merged = {**built.options, **(options or {})}
+            if merged:
+                fresh.options(**merged)
             return fresh.option("versionAsOf", str(version))
         finally:
             self._spark._local.internal = False

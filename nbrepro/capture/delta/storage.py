@@ -16,8 +16,10 @@ secret.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit, urlunsplit
+
+from nbrepro.redact import strip_uri_credentials
 
 # delta-rs / object_store option names (case-insensitive), with and without prefixes.
 _SAFE = frozenset(
@@ -37,8 +39,8 @@ _SAFE = frozenset(
         "azure_storage_account_name", "account_name", "azure_endpoint",
         "azure_storage_use_emulator", "azure_use_emulator", "use_emulator",
         "azure_use_fabric_endpoint", "use_fabric_endpoint",
-        # any store
-        "allow_invalid_certificates", "timeout", "connect_timeout",
+        # any store (allow_invalid_certificates is never taken from a record)
+        "timeout", "connect_timeout",
     }
 )  # fmt: skip
 _URL_VALUED = frozenset(
@@ -55,16 +57,17 @@ def recordable_options(options: Mapping[str, object] | None) -> dict[str, str]:
             continue
         text = str(value)
         if name in _URL_VALUED:
-            text = _without_userinfo(text)
+            text = _endpoint_only(text)
         out[str(key)] = text
     return dict(sorted(out.items()))
 
 
 def options_for_record(uri: str, given: Mapping[str, object] | None) -> dict[str, str]:
     """What to record of how a table was reached: the safe part of the options the code
-    gave, else of the environment's (``AWS_ENDPOINT_URL``, ``AWS_REGION``, ...)."""
+    gave, and of the environment's (``AWS_ENDPOINT_URL``, ``AWS_REGION``, ...) for names
+    the code did not give."""
     kept = recordable_options(given)
-    if kept or "://" not in uri or uri.startswith("file://"):
+    if "://" not in uri or uri.startswith("file://"):
         return kept
     scheme = uri.partition("://")[0].lower()
     prefix = {"s3": "aws_", "s3a": "aws_", "az": "azure_", "abfs": "azure_", "abfss": "azure_"}
@@ -72,19 +75,17 @@ def options_for_record(uri: str, given: Mapping[str, object] | None) -> dict[str
     if wanted is None:
         return {}
     env = {k: v for k, v in os.environ.items() if k.lower().startswith(wanted)}
-    return recordable_options(env)
+    given_names = {k.lower() for k in kept}
+    # What the code gave wins; the environment fills in the rest (an endpoint in
+    # AWS_ENDPOINT_URL with a region in the options).
+    from_env = {k: v for k, v in recordable_options(env).items() if k.lower() not in given_names}
+    return dict(sorted({**from_env, **kept}.items()))
 
 
-def _without_userinfo(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
+def _endpoint_only(url: str) -> str:
+    """An endpoint without userinfo, query or fragment (tokens travel there)."""
+    bare = strip_uri_credentials(url)
+    return bare.split("?", 1)[0].split("#", 1)[0]
 
 
 def options_of(read: Mapping[str, object]) -> dict[str, str] | None:
@@ -95,25 +96,19 @@ def options_of(read: Mapping[str, object]) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in value.items()}
 
 
+_ACCESS_DENIED = re.compile(
+    r"credential|access ?denied|forbidden|unauthori[sz]ed|not authori[sz]ed|"
+    r"invalidaccesskeyid|signaturedoesnotmatch|expiredtoken|authorizationfailure|"
+    r"permission denied|\b(?:status(?: code)?:? ?|http )(?:401|403)\b",
+    re.IGNORECASE,
+)
+_URI = re.compile(r"[a-z][a-z0-9+.-]*://\S+|/\S+", re.IGNORECASE)
+
+
 def is_access_error(exc: BaseException) -> bool:
     """Whether opening a table failed for want of access (credentials, permissions), not
-    because the table is not there."""
-    text = str(exc).lower()
-    return any(
-        marker in text
-        for marker in (
-            "credential",
-            "access denied",
-            "accessdenied",
-            "forbidden",
-            "403",
-            "invalidaccesskeyid",
-            "signaturedoesnotmatch",
-            "expiredtoken",
-            "unauthorized",
-            "401",
-        )
-    )
+    because the table is not there. Paths and URIs in the message are not looked at."""
+    return bool(_ACCESS_DENIED.search(_URI.sub(" ", str(exc))))
 
 
 def access_hint(uri: str) -> str:
