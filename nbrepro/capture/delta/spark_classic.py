@@ -244,20 +244,11 @@ class ClassicSpark:
         def table(reader: Any, tableName: str) -> Any:
             if not self._watching:
                 return orig(reader, tableName)
-            state, pin = None, None
-            try:
-                built = _built(reader)
-                walk = self._table_walk(reader._spark, tableName, built.options if built else {})
-                pins = [r.pin["version"] for r in walk.reads if r.pin is not None]
-                pin = pins[0] if pins and not walk.view else None
-                state = (walk, self._spark.observe(walk))
-            except PinnedTableMismatch:
-                raise
-            except Exception as exc:
-                self._sink.note(f"a classic Spark read of {tableName} was not recorded: {exc!r}")
-            if pin is None:
-                return self._run(state, orig, reader, tableName)
-            return self._run(state, self._internal_pinned_table, reader._spark, tableName, pin)
+            built = _built(reader)
+            options = built.options if built else {}
+            return self._read_table(
+                reader._spark, tableName, options, lambda: orig(reader, tableName)
+            )
 
         return table
 
@@ -266,21 +257,28 @@ class ClassicSpark:
         def table(session: Any, tableName: str) -> Any:
             if not self._watching or not isinstance(tableName, str):
                 return orig(session, tableName)
-            state, pin = None, None
-            try:
-                walk = self._table_walk(session, tableName, {})
-                pins = [r.pin for r in walk.reads if r.pin is not None]
-                pin = pins[0]["version"] if pins and not walk.view else None
-                state = (walk, self._spark.observe(walk))
-            except PinnedTableMismatch:
-                raise
-            except Exception as exc:
-                self._sink.note(f"a classic Spark read of {tableName} was not recorded: {exc!r}")
-            if pin is None:
-                return self._run(state, orig, session, tableName)
-            return self._run(state, self._internal_pinned_table, session, tableName, pin)
+            return self._read_table(session, tableName, {}, lambda: orig(session, tableName))
 
         return table
+
+    def _read_table(
+        self, session: Any, name: str, options: dict[str, str], plain: Callable[[], Any]
+    ) -> Any:
+        """``spark.table(name)`` or ``read.table(name)``: recorded, and on a rerun read at
+        the pinned version; ``plain`` is the user's call as made."""
+        state, pin = None, None
+        try:
+            walk = self._table_walk(session, name, options)
+            pins = [r.pin["version"] for r in walk.reads if r.pin is not None]
+            pin = pins[0] if pins and not walk.view else None
+            state = (walk, self._spark.observe(walk))
+        except PinnedTableMismatch:
+            raise
+        except Exception as exc:
+            self._sink.note(f"a classic Spark read of {name} was not recorded: {exc!r}")
+        if pin is None:
+            return self._run(state, plain)
+        return self._run(state, self._internal_pinned_table, session, name, pin)
 
     def _internal_pinned_table(self, session: Any, name: str, version: int) -> Any:
         """A catalog table at ``version``: ``VERSION AS OF`` in SQL, which Delta documents
