@@ -93,7 +93,9 @@ screenshots:
 
 test: lint typecheck jstest pytest uitest
 
+# The peers the session benchmark compares with (W&B) are an extra of their own.
 bench: install
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m benchmarks --write docs/benchmarks.md
 
 clean:

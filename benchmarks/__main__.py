@@ -17,6 +17,7 @@ from benchmarks import (
     bench_rerun,
     bench_rest,
     bench_runs_list,
+    bench_session,
     bench_spark,
     bench_team,
 )
@@ -32,6 +33,7 @@ SUITES = {
     "faults": bench_faults.run,
     "spark": bench_spark.run,
     "team": bench_team.run,
+    "session": bench_session.run,
 }
 
 

@@ -277,7 +277,7 @@ def _worker_pid(k: Any) -> int:
     r = k.ok(
         "from nbrepro.store import tracking as _t\n"
         "assert _t.wait_for_uploads(120)\n"
-        "print(*_t._worker()._processes)"
+        "print(_t.WORKER.pid())"
     )
     [pid] = r.stdout.split()
     return int(pid)
@@ -317,7 +317,7 @@ def test_the_upload_worker_is_replaced_when_it_dies_and_ends_with_its_kernel(
     k.ok(
         "import time\nfrom nbrepro.store import tracking as _t\n"
         "for _ in range(100):\n"
-        "    if _t._worker()._broken: break\n"
+        "    if _t.WORKER.pid() is None: break\n"
         "    time.sleep(0.1)"
     )
     r = k.ok("%%repro -e worker --name second\ny = 2")

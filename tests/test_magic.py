@@ -23,13 +23,6 @@ def store(nbrepro_home: Path) -> str:
     return paths.default_tracking_uri()
 
 
-def test_load_ext_is_cheap_and_imports_no_mlflow(kernel_factory, nbrepro_home: Path) -> None:
-    k = kernel_factory()
-    k.ok("%load_ext nbrepro")
-    r = k.ok("import sys; print(sorted(m for m in ('mlflow', 'papermill') if m in sys.modules))")
-    assert r.stdout.strip() == "[]"
-
-
 def test_capture_records_executed_history_and_hidden_state(
     kernel_factory, tmp_path: Path, store: str
 ) -> None:

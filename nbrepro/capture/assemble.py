@@ -18,11 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from nbrepro import record
 from nbrepro._version import __version__
-from nbrepro.capture import environment, gitstate, history
+from nbrepro.capture import environment, gitstate, history, ipynb
 from nbrepro.capture.history import ExecutedCell
 from nbrepro.record import delta_reads
 from nbrepro.record.bundle import LogBundle
@@ -62,7 +60,7 @@ class CaptureInput:
     capture_index: int | None = None
     notebook_path: str | None = None
     # Headless runs: the executed output notebook is the document.
-    document: nbformat.NotebookNode | None = None
+    document: Mapping[str, Any] | None = None
     outputs: list[dict[str, Any]] = field(default_factory=list)
     delta_reads: list[dict[str, Any]] = field(default_factory=list)
     delta_writes: list[dict[str, Any]] = field(default_factory=list)
@@ -101,15 +99,17 @@ class Capture:
         return functools.partial(render_redacted_html, self.html_source, self.secrets)
 
 
-def render_redacted_html(ipynb: bytes, secrets: list[str]) -> bytes:
+def render_redacted_html(source: bytes, secrets: list[str]) -> bytes:
     """Render a notebook (ipynb bytes) to HTML and redact it like every other artifact."""
-    nb = nbformat.reads(ipynb.decode("utf-8"), as_version=4)
+    import nbformat  # in nbrepro's worker process, not in the kernel
+
+    nb = nbformat.reads(source.decode("utf-8"), as_version=4)
     return _redact_file(render_html(nb), secrets)
 
 
 def load_document(
     path: str | None,
-) -> tuple[nbformat.NotebookNode | None, dict[str, Any], bytes | None]:
+) -> tuple[Mapping[str, Any] | None, dict[str, Any], bytes | None]:
     """Read the notebook document from disk; the info dict says why when it cannot.
 
     Also returns the file's exact bytes: :func:`build` logs them as they are, so the
@@ -135,14 +135,14 @@ def load_document(
         info["missing_reason"] = f"cannot read {path}: {exc.strerror or exc}"
         return None, info, None
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        nb = ipynb.reads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         info["missing_reason"] = f"{path} is not a readable notebook: {exc}"
         return None, info, None
     info.update(
         available=True,
         sha256=history.notebook_sha256(raw),
-        cell_count=len(nb.cells),
+        cell_count=len(nb["cells"]),
         modified_at=_iso_mtime(p),
     )
     return nb, info, raw
@@ -284,24 +284,28 @@ def _html_exporter() -> Any:
     return HTMLExporter(template_name="lab")
 
 
-def render_html(nb: nbformat.NotebookNode) -> bytes:
+def render_html(nb: Mapping[str, Any]) -> bytes:
     """An HTML rendering of a notebook (nbconvert, lab template) for the MLflow UI."""
-    body, _ = _html_exporter().from_notebook_node(nb)
+    import nbformat
+
+    body, _ = _html_exporter().from_notebook_node(nbformat.from_dict(nb))
     return str(body).encode("utf-8")
 
 
 def build(inp: CaptureInput) -> Capture:
     """Build the record and the bundle of artifacts and tags for a capture."""
     warnings = list(inp.warnings)
-    document: nbformat.NotebookNode | None
+    document: Mapping[str, Any] | None
     raw_document: bytes | None = None
     if inp.document is not None:
+        import nbformat  # a headless run's document, read by nbformat in that process
+
         document = inp.document
         doc_info: dict[str, Any] = {
             "path": inp.notebook_path,
             "available": True,
             "sha256": history.notebook_sha256(nbformat.writes(document)),
-            "cell_count": len(document.cells),
+            "cell_count": len(document["cells"]),
             "missing_reason": None,
             "modified_at": None,
         }
@@ -351,6 +355,8 @@ def build(inp: CaptureInput) -> Capture:
     if raw_document is not None:
         files[record.ARTIFACT_PATHS["document"]] = raw_document
     elif document is not None:
+        import nbformat
+
         files[record.ARTIFACT_PATHS["document"]] = nbformat.writes(document)
     if git_diff:
         files[record.ARTIFACT_PATHS["git_diff"]] = git_diff
@@ -411,7 +417,7 @@ def build(inp: CaptureInput) -> Capture:
     return Capture(record=rec, bundle=bundle, html_source=html_source, secrets=secrets)
 
 
-def notebook_json(nb: nbformat.NotebookNode) -> str:
+def notebook_json(nb: Mapping[str, Any]) -> str:
     """A notebook nbrepro built itself (the replay), as ``.ipynb`` JSON.
 
     Not ``nbformat.writes``: that validates against the schema, copies the notebook and
@@ -422,9 +428,9 @@ def notebook_json(nb: nbformat.NotebookNode) -> str:
     return json.dumps(nb, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def kernel_of(document: nbformat.NotebookNode | None, env: dict[str, Any]) -> dict[str, Any]:
+def kernel_of(document: Mapping[str, Any] | None, env: dict[str, Any]) -> dict[str, Any]:
     """The kernel a magic capture ran in: the notebook names it, the kernel is this process."""
-    spec = (document.metadata.get("kernelspec") if document is not None else None) or {}
+    spec = (document["metadata"].get("kernelspec") if document is not None else None) or {}
     return environment.kernel_record(
         spec.get("name"),
         display_name=spec.get("display_name"),

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import nbformat
-
+from nbrepro.capture import ipynb
 from nbrepro.record.tags import (
     EXPECTED_ERROR_TAG,
     INJECTED_PARAMETERS_TAG,
@@ -170,7 +169,7 @@ def notebook_sha256(text: str | bytes) -> str:
 
 
 def match_to_document(
-    executed: list[ExecutedCell], document: nbformat.NotebookNode | None
+    executed: list[ExecutedCell], document: Mapping[str, Any] | None
 ) -> list[ExecutedCell]:
     """Set ``doc_index`` on each executed cell: by cell id first, then by identical source.
 
@@ -179,11 +178,11 @@ def match_to_document(
     """
     if document is None:
         return executed
-    code_cells = [(i, c) for i, c in enumerate(document.cells) if c.cell_type == "code"]
+    code_cells = [(i, c) for i, c in enumerate(document["cells"]) if c["cell_type"] == "code"]
     by_id = {c.get("id"): i for i, c in code_cells if c.get("id")}
     by_source: dict[str, list[int]] = {}
     for i, c in code_cells:
-        by_source.setdefault(_norm(c.source), []).append(i)
+        by_source.setdefault(_norm(c.get("source", "")), []).append(i)
     last = -1
     used: set[int] = set()
     for cell in executed:
@@ -207,7 +206,7 @@ def match_to_document(
 
 def find_hidden_state(
     executed: list[ExecutedCell],
-    document: nbformat.NotebookNode | None,
+    document: Mapping[str, Any] | None,
     capture_index: int | None = None,
 ) -> HiddenState:
     """Compare the executed history with the document.
@@ -243,15 +242,15 @@ def find_hidden_state(
         if cell.doc_index is not None:
             last_run[cell.doc_index] = cell
     for doc_index, cell in sorted(last_run.items()):
-        current = document.cells[doc_index].source
+        current = document["cells"][doc_index].get("source", "")
         if _norm(current) != _norm(cell.source):
             state.edited_after_run.append(doc_index)
 
-    limit = len(document.cells)
+    limit = len(document["cells"])
     if capture_index is not None and executed[capture_index].doc_index is not None:
         limit = executed[capture_index].doc_index or 0
-    for i, c in enumerate(document.cells[:limit]):
-        if c.cell_type == "code" and _norm(c.source) and i not in seen_doc:
+    for i, c in enumerate(document["cells"][:limit]):
+        if c["cell_type"] == "code" and _norm(c.get("source", "")) and i not in seen_doc:
             state.never_executed.append(i)
 
     for found, sentence in (
@@ -284,9 +283,9 @@ def _fmt(values: list[int]) -> str:
 
 def build_replay(
     executed: list[ExecutedCell],
-    document: nbformat.NotebookNode | None = None,
+    document: Mapping[str, Any] | None = None,
     kernelspec: Mapping[str, Any] | None = None,
-) -> nbformat.NotebookNode:
+) -> ipynb.NotebookNode:
     """A notebook that, run top to bottom in a fresh kernel, performs the executed sequence.
 
     Cells that raised in the original session keep running past their error in a
@@ -301,18 +300,18 @@ def build_replay(
         kernelspec: the kernel the run used, when the document does not name one
             (a notebook without kernelspec run with ``-k``).
     """
-    nb = nbformat.v4.new_notebook()
+    nb = ipynb.new_notebook()
     if document is not None:
         for key in ("kernelspec", "language_info"):
-            if key in document.metadata:
-                nb.metadata[key] = document.metadata[key]
+            if key in document["metadata"]:
+                nb.metadata[key] = document["metadata"][key]
     if "kernelspec" not in nb.metadata:
         nb.metadata["kernelspec"] = dict(
             kernelspec or {"name": "python3", "display_name": "Python 3", "language": "python"}
         )
     param_doc_index = None
     if document is not None:
-        for i, c in enumerate(document.cells):
+        for i, c in enumerate(document["cells"]):
             if PARAMETERS_TAG in tags_of(c):
                 param_doc_index = i
     last_param = None
@@ -329,9 +328,9 @@ def build_replay(
             tags.append(PARAMETERS_TAG)
         if cell.injected_parameters:
             tags.append(INJECTED_PARAMETERS_TAG)
-        # Built as a plain node: new_code_cell validates every cell (~1 ms each).
+        # Built as a plain node: nbformat's new_code_cell validates every cell (~1 ms each).
         nb.cells.append(
-            nbformat.from_dict(
+            ipynb.from_dict(
                 {
                     "cell_type": "code",
                     "id": f"replay-{k}",
@@ -371,19 +370,19 @@ def origin_of(cell: Mapping[str, Any]) -> int | None:
     return position if isinstance(position, int) else None
 
 
-def executed_from_notebook(nb: nbformat.NotebookNode) -> list[ExecutedCell]:
+def executed_from_notebook(nb: Mapping[str, Any]) -> list[ExecutedCell]:
     """Executed cells of a notebook run top to bottom (papermill's output), in order.
 
     A cell that started but never answered (the kernel died in it) counts as executed.
     """
     cells = []
-    for i, c in enumerate(nb.cells):
+    for i, c in enumerate(nb["cells"]):
         if not was_executed(c):
             continue
         cells.append(
             ExecutedCell(
                 execution_count=c.get("execution_count"),
-                source=c.source,
+                source=c["source"],
                 cell_id=c.get("id"),
                 error=cell_error(c),
                 doc_index=i,

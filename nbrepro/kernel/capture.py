@@ -142,16 +142,76 @@ def run_captured(
     sidebar asked for (an empty body, and no cell of its own).
     """
     __tracebackhide__ = True
-    state = magics.state
-    from nbrepro.store.session import seed_everything
-
-    if state.headless_dir:
+    if magics.state.headless_dir:
         # `nbrepro run` captures the whole notebook; the cell only runs (and seeds).
         if args.seed is not None:
+            from nbrepro.store.session import seed_everything
+
             seed_everything(args.seed)
         return magics.execute_body(cell)
 
+    # Kernel > Interrupt during nbrepro's own work is noted, not raised: an interrupted
+    # import or store migration would break every later capture of the session, and an
+    # interrupted start_run would leave a run open that the next capture nests under.
+    with _interrupts_held() as interrupted:
+        started = _start(magics, args, tags)
+    if started is None:
+        if interrupted:
+            raise KeyboardInterrupt("interrupted before the cell's code ran")
+        return magics.execute_body(cell)
+    notebook, git_future, session = started
+    from nbrepro.store.session import seed_everything
+
+    warnings: list[str] = []
+    if args.seed is not None:
+        try:
+            seeded = seed_everything(args.seed)
+            warnings.append(f"seeded {', '.join(seeded)} with {args.seed}")
+        except Exception as exc:  # a broken optional library
+            warnings.append(f"seeding failed: {type(exc).__name__}: {exc}")
+
+    outputs: list[dict[str, Any]] = []
+    value: Any = None
+    error: BaseException | None = None
+    redacted: list[str] = []
+    if interrupted:
+        # The interrupt came before the body started: the body does not run, as a cell
+        # interrupted before its first line; the run is recorded as killed.
+        error = KeyboardInterrupt("interrupted before the cell's code ran")
+    else:
+        with (
+            _tee_outputs(magics.shell, outputs, magics.max_output_bytes),
+            _redacting(session.run_id, redacted, warnings),
+        ):
+            try:
+                value = magics.execute_body(cell)
+            except BaseException as exc:  # re-raised below, unchanged
+                error = exc
+    from nbrepro.store.redacting import redaction_note
+
+    if note := redaction_note(redacted):
+        warnings.append(note)
+    if value is not None:
+        outputs.append({"output_type": "execute_result", "data": _formatted(magics.shell, value)})
+
+    with _interrupts_held() as interrupted:
+        try:
+            _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
+        finally:
+            session.close()
+    if interrupted and error is None:
+        _warn("interrupted while the capture was being stored; the cell had finished, so was it.")
+    if error is not None:
+        raise error
+    return value
+
+
+def _start(magics: Any, args: Any, tags: dict[str, str]) -> tuple[str | None, Any, Any] | None:
+    """Open the capture's run: (notebook path, git future, session), or None when it
+    could not start (said in one warning)."""
+    state = magics.state
     try:
+        state.preload.wait_for_imports()
         from nbrepro import record
         from nbrepro.capture import assemble, gitstate
         from nbrepro.store.session import RunOptions, RunSession
@@ -180,42 +240,37 @@ def run_captured(
             warm_worker()
     except Exception as exc:  # nbrepro must never stop the user's cell
         _warn(f"could not start a capture ({type(exc).__name__}: {exc}); the cell ran without it.")
-        return magics.execute_body(cell)
+        return None
+    return notebook, git_future, session
 
-    warnings: list[str] = []
-    if args.seed is not None:
-        try:
-            seeded = seed_everything(args.seed)
-            warnings.append(f"seeded {', '.join(seeded)} with {args.seed}")
-        except Exception as exc:  # a broken optional library
-            warnings.append(f"seeding failed: {type(exc).__name__}: {exc}")
 
-    outputs: list[dict[str, Any]] = []
-    value: Any = None
-    error: BaseException | None = None
-    redacted: list[str] = []
-    with (
-        _tee_outputs(magics.shell, outputs, magics.max_output_bytes),
-        _redacting(session.run_id, redacted, warnings),
-    ):
-        try:
-            value = magics.execute_body(cell)
-        except BaseException as exc:  # re-raised below, unchanged
-            error = exc
-    from nbrepro.store.redacting import redaction_note
+@contextmanager
+def _interrupts_held() -> Iterator[list[bool]]:
+    """SIGINT (Kernel > Interrupt) noted in the list, not raised, inside the block.
 
-    if note := redaction_note(redacted):
-        warnings.append(note)
-    if value is not None:
-        outputs.append({"output_type": "execute_result", "data": _formatted(magics.shell, value)})
+    Only in the main thread, where Python runs signal handlers, and only over a
+    handler set from Python (ipykernel's ``default_int_handler`` while a cell runs).
+    """
+    import signal
+    import threading
 
+    noted: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # set outside Python: it could not be put back
+        yield noted
+        return
+
+    def note(_signum: int, _frame: Any) -> None:
+        noted.append(True)
+
+    signal.signal(signal.SIGINT, note)
     try:
-        _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
+        yield noted
     finally:
-        session.close()
-    if error is not None:
-        raise error
-    return value
+        signal.signal(signal.SIGINT, previous)
 
 
 def _finish(

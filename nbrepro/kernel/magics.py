@@ -23,6 +23,7 @@ from traitlets import Bool, Float, Int, List, Unicode
 
 from nbrepro.capture.delta.watcher import DeltaWatcher
 from nbrepro.capture.options import REPRO_OPTIONS, parse_tags
+from nbrepro.kernel.preload import Preload
 from nbrepro.paths import CAPTURE_DIR_ENV
 
 
@@ -37,6 +38,7 @@ class KernelState:
         self.watcher = DeltaWatcher(on_event=self._stream_event)
         self.headless_dir = os.environ.get(CAPTURE_DIR_ENV) or None
         self.last_card: Any = None  # the card of the latest capture (nbrepro.kernel.card)
+        self.preload = Preload()
         self.syntax_errors = SyntaxErrorsAsPlainCells(shell)
 
     def _stream_event(self, event: dict[str, Any]) -> None:
@@ -131,6 +133,11 @@ class ReproMagics(Magics):
     )
     card = Bool(
         True, help="Show the summary as an interactive card with a Re-execute button (ipywidgets)."
+    ).tag(config=True)
+    preload = Bool(
+        True,
+        help="After the extension loads, import MLflow and open the tracking store in a "
+        "background thread, so that the first capture does not wait for them.",
     ).tag(config=True)
     mlflow_ui = Unicode(
         "",
@@ -348,6 +355,8 @@ def load(shell: Any) -> None:
         from nbrepro.kernel.capture import start_headless
 
         start_headless(state)
+    elif magics.preload:
+        state.preload.start(magics.tracking_uri or None, magics.card)
 
 
 def unload(shell: Any) -> None:

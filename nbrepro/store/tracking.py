@@ -7,22 +7,18 @@ params or Delta reads: one ``log_batch``, one ``log_inputs``, one
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import hashlib
 import json
 import math
-import multiprocessing
 import os
-import sys
 import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +27,7 @@ from nbrepro.errors import TrackingUnavailable
 from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import MLFLOW_DATASET_CONTEXT_TAG
 from nbrepro.redact import safe_message, strip_uri_credentials
+from nbrepro.store.worker import WORKER
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -255,8 +252,8 @@ def client_for(uri: str) -> MlflowClient:
     from mlflow import MlflowClient
 
     # The registry is named, not looked up: without one, MLflow asks pyspark for an active
-    # Spark session (a round trip to the user's Spark server), and in a spawned process
-    # (the upload worker) pyspark-client takes itself for a doctest run and exits (-1).
+    # Spark session (a round trip to the user's Spark server), and in a process whose
+    # __main__ has no __file__ pyspark-client takes itself for a doctest run and exits.
     registry = os.environ.get("MLFLOW_REGISTRY_URI") or uri
     db = paths.sqlite_path(uri)
     if db is None:
@@ -429,55 +426,6 @@ def write_files(root: Path, files: Mapping[str, bytes]) -> None:
 
 
 _uploads: list[Future[None]] = []
-# In the worker: set while no upload is under way.
-_worker_idle = threading.Event()
-_worker_idle.set()
-# How long an upload under way may keep the worker alive once its kernel is gone.
-ORPHAN_UPLOAD_LIMIT_S = 600.0
-
-
-@functools.lru_cache(maxsize=1)
-def _worker() -> ProcessPoolExecutor:
-    # One spawned process for the kernel's lifetime: CPU-bound rendering there does not
-    # hold this process's GIL, so the user's next cells run at full speed. Spawned, not
-    # forked: a kernel has threads (zmq, heartbeats) that fork would copy half-alive.
-    return ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init
-    )
-
-
-def _worker_init() -> None:
-    """The upload worker outlives a closing kernel, only as long as its upload.
-
-    In a session of its own: closing a kernel signals the kernel's whole process
-    group, and an upload under way must survive that. Its standard streams go to
-    /dev/null, so that it does not keep open a pipe that someone reads to its end (a
-    terminal, a CI log) once the kernel is gone; its errors reach the kernel through
-    the upload's future, and the spool keeps what it did not upload.
-    """
-    os.setsid()
-    # A spawned process's __main__ has no __file__: pyspark-client, which MLflow imports
-    # on every request when it is installed, then takes itself for a doctest run and
-    # exits (-1). Name the worker's __main__ for it.
-    main = sys.modules.get("__main__")
-    if main is not None and main.__spec__ is None and not hasattr(main, "__file__"):
-        main.__file__ = "<nbrepro upload worker>"
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
-    threading.Thread(
-        target=_exit_once_orphaned, args=(os.getppid(),), name="nbrepro-orphan", daemon=True
-    ).start()
-
-
-def _exit_once_orphaned(parent: int, poll: float = 1.0) -> None:
-    while os.getppid() == parent:
-        time.sleep(poll)
-    # The kernel is gone: finish the upload under way, if any, then go (uploads it had
-    # queued are in the spool, for `nbrepro sync`).
-    _worker_idle.wait(ORPHAN_UPLOAD_LIMIT_S)
-    os._exit(0)
 
 
 # A background upload may take longer than a capture may block a cell.
@@ -492,20 +440,6 @@ def produce_and_log(
     on_logged: Callable[[], None] | None = None,
 ) -> None:
     """Make one artifact, log it to ``run_id`` and then call ``on_logged``."""
-    _worker_idle.clear()
-    try:
-        _produce_and_log(uri, run_id, rel_path, produce, on_logged)
-    finally:
-        _worker_idle.set()
-
-
-def _produce_and_log(
-    uri: str,
-    run_id: str,
-    rel_path: str,
-    produce: Callable[[], bytes],
-    on_logged: Callable[[], None] | None,
-) -> None:
     data = produce()
     with tempfile.TemporaryDirectory(prefix="nbrepro-upload-") as tmp:
         target = Path(tmp) / Path(rel_path).name
@@ -537,7 +471,7 @@ def upload_later(
     picklable; ``on_logged`` runs in the worker once the artifact is in the store
     (it removes the spooled copy that covers the worker dying or the upload failing).
     """
-    future = _submit(produce_and_log, uri, run_id, rel_path, produce, on_logged)
+    future = WORKER.submit(produce_and_log, uri, run_id, rel_path, produce, on_logged)
 
     def done(f: Future[None]) -> None:
         exc = f.exception()
@@ -555,32 +489,9 @@ def upload_later(
     return future
 
 
-def _ready() -> None:
-    """Nothing: submitted to start the worker early."""
-
-
 def warm_worker() -> None:
-    """Start the worker now (it takes a moment to start and to leave the kernel's
-    process group), so that it is ready when a capture's upload is handed to it: a
-    kernel closed right after the cell would otherwise take it down as it starts."""
-    if not _worker.cache_info().currsize:  # else started already
-        _submit(_ready)
-
-
-def _submit(fn: Callable[..., None], *args: Any) -> Future[None]:
-    """Submit to the worker; a worker that died (killed, out of memory) is replaced once.
-    Never raises: a future that failed is returned instead."""
-    error: BaseException | None = None
-    for _ in range(2):
-        try:
-            return _worker().submit(fn, *args)
-        except (BrokenProcessPool, RuntimeError, OSError) as exc:  # broken, shut down
-            error = exc
-            _worker.cache_clear()
-    failed: Future[None] = Future()
-    assert error is not None
-    failed.set_exception(error)
-    return failed
+    """Start nbrepro's worker process now: it is ready when a capture hands it work."""
+    WORKER.start()
 
 
 def wait_for_uploads(timeout: float | None = None) -> bool:
@@ -589,6 +500,3 @@ def wait_for_uploads(timeout: float | None = None) -> bool:
     for future in done:
         _uploads.remove(future)
     return not _uploads
-
-
-atexit.register(wait_for_uploads, 60.0)

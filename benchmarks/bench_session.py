@@ -1,0 +1,412 @@
+"""What a user waits for in a real session, next to what they would do without nbrepro.
+
+**Warm captures.** Each tool has its own kernel and the same session: before each
+capture, 20 cells of ordinary work (one reads a Delta table), so that the history grows
+to about 350 cells over 2 warm-up and 15 measured captures. Captures are interleaved
+across the kernels, so machine load hits all alike. Times are the kernel's, for the
+capture cell (IPython's pre/post_run_cell events):
+
+- nbrepro: a ``%%repro`` cell; and until every artifact is stored (the HTML, which
+  nbrepro's worker renders and uploads after the cell returns).
+- the limit: MLflow writing nbrepro's exact artifact bytes and tags (from the latest
+  nbrepro capture, the HTML included), in one run.
+- MLflow by hand: a run logging the history text (``In``) and the package list.
+- W&B offline (when ``wandb`` is installed: ``pip install -e .[bench]``): ``wandb.init``
+  with code saving, one ``log``, ``finish``.
+
+**First capture.** In a fresh kernel: ``%load_ext nbrepro`` and the first ``%%repro``,
+run back to back (the background preparation has no idle time to use), against
+``import mlflow``, ``set_experiment`` and one bare run; on the same local SQLite store,
+made beforehand. Then six kernels doing the same at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import threading
+from importlib.util import find_spec
+from pathlib import Path
+
+from benchmarks.common import Result
+from nbrepro.testing import Kernel
+
+WARMUPS, MEASURED, SESSION = 2, 15, 20
+
+TIMER = """
+import time as _bt
+_bcell = {}
+def _bpre(info):
+    _bcell["t0"] = _bt.perf_counter()
+def _bpost(result):
+    _bcell["dt"] = _bt.perf_counter() - _bcell["t0"]
+    _bcell["start"] = _bcell["t0"]
+get_ipython().events.register("pre_run_cell", _bpre)
+get_ipython().events.register("post_run_cell", _bpost)
+"""
+LAST = "print(_bcell['dt'])"
+
+SETUP = """
+import pandas as pd
+from deltalake import DeltaTable, write_deltalake
+write_deltalake({table!r}, pd.DataFrame({{"x": range(1000), "g": [i % 7 for i in range(1000)]}}))
+def fit(seed):
+    return sum((i * seed) % 97 for i in range(20_000)) / 20_000
+"""
+
+
+def _session_cells(i: int, table: str) -> list[str]:
+    """Twenty cells of ordinary work; the 7th reads the Delta table."""
+    cells = []
+    for j in range(SESSION):
+        if j == 6:
+            cells.append(
+                f"df = DeltaTable({table!r}).to_pandas()\nsummary = df.groupby('g').x.mean()"
+            )
+        elif j % 5 == 0:
+            cells.append(f"def step_{i}_{j}(v):\n    return v * {j} + 1\nstep_{i}_{j}(3)")
+        elif j % 5 == 1:
+            cells.append(f"values_{j} = [step_{i}_{j - 1}(k) for k in range(200)]\nlen(values_{j})")
+        elif j % 5 == 2:
+            cells.append(f"print('cell {i}.{j}', sum(values_{j - 1}))")
+        elif j % 5 == 3:
+            cells.append(f"params = {{'alpha': {j / 10}, 'depth': {j}}}\nparams")
+        else:
+            cells.append(f"note_{j} = 'step {i}.{j}'")
+    return cells
+
+
+NBREPRO_CELL = "%%repro --name s{i} -e session\nscore = fit({i})"
+NBREPRO_COMPLETE = (
+    "from nbrepro.store.tracking import wait_for_uploads as _w\n"
+    "assert _w(120)\nprint(_bt.perf_counter() - _bcell['start'])"
+)
+LIMIT_LOAD = """
+import pathlib as _pl, json as _js
+_root = _pl.Path({folder!r})
+_files = {{str(p.relative_to(_root)): p.read_bytes() for p in _root.rglob("*") if p.is_file()}}
+_tags = _js.loads(_pl.Path({tags!r}).read_text())
+"""
+LIMIT_CELL = """import mlflow as _m, tempfile as _tf, pathlib as _pl
+from mlflow.entities import RunTag as _RT
+score = fit({i})
+with _m.start_run(run_name="limit{i}") as _r:
+    _m.MlflowClient().log_batch(_r.info.run_id, tags=[_RT(k, v) for k, v in _tags.items()])
+    with _tf.TemporaryDirectory() as _d:
+        for _p, _b in _files.items():
+            (_pl.Path(_d) / _p).parent.mkdir(parents=True, exist_ok=True)
+            (_pl.Path(_d) / _p).write_bytes(_b)
+        _m.log_artifacts(_d)"""
+HAND_SETUP = "import mlflow, importlib.metadata\nmlflow.set_experiment('by-hand')"
+HAND_CELL = """score = fit({i})
+with mlflow.start_run(run_name="hand{i}"):
+    mlflow.log_param("seed", {i})
+    mlflow.log_metric("score", score)
+    mlflow.log_text("\\n\\n".join(In), "history.py")
+    mlflow.log_text("\\n".join(sorted(f"{{d.metadata['Name']}}=={{d.version}}"
+                    for d in importlib.metadata.distributions())), "requirements.txt")"""
+WANDB_SETUP = "import wandb"
+WANDB_CELL = """score = fit({i})
+_run = wandb.init(project="bench", name="w{i}", mode="offline", save_code=True,
+                  config={{"seed": {i}}}, reinit="finish_previous")
+_run.log({{"score": score}})
+_run.finish()"""
+
+
+class _Tool:
+    def __init__(self, name: str, kernel: Kernel, cell: str) -> None:
+        self.name, self.kernel, self.cell = name, kernel, cell
+        self.times: list[float] = []
+        self.complete: list[float] = []
+
+    def capture(self, i: int, measured: bool) -> None:
+        self.kernel.ok(self.cell.format(i=i))
+        dt = float(self.kernel.ok(LAST).stdout)
+        if measured:
+            self.times.append(dt)
+
+
+def _median_ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.1f} ms"
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values) * 1000:.0f}-{max(values) * 1000:.0f} ms"
+
+
+def warm(workdir: Path) -> list[Result]:
+    """The interleaved session; results against the limit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    store = f"sqlite:///{workdir / 'mlflow.db'}"
+    table = str(workdir / "lake" / "events")
+    base_env = dict(os.environ, MLFLOW_TRACKING_URI=store)
+    wandb = find_spec("wandb") is not None
+    kernels: dict[str, Kernel] = {}
+    tools: list[_Tool] = []
+    try:
+        for name in ("nbrepro", "limit", "hand") + (("wandb",) if wandb else ()):
+            env = dict(base_env)
+            if name == "wandb":
+                env.update(
+                    WANDB_MODE="offline",
+                    WANDB_DIR=str(workdir / "wandb"),
+                    WANDB_NOTEBOOK_NAME="session.ipynb",
+                    WANDB_SILENT="true",
+                )
+                (workdir / "wandb").mkdir(exist_ok=True)
+            (workdir / name).mkdir(exist_ok=True)
+            kernels[name] = Kernel(workdir / name, env)
+        k = kernels["nbrepro"]
+        # The notebook as saved: every cell of the session, as JupyterLab keeps it.
+        document = _write_notebook(workdir / "nbrepro" / "session.ipynb", table)
+        k.ok("%load_ext nbrepro")
+        k.ok(f"%config ReproMagics.notebook = {str(document)!r}")
+        cells = {
+            "nbrepro": NBREPRO_CELL,
+            "limit": LIMIT_CELL,
+            "hand": HAND_CELL,
+            "wandb": WANDB_CELL,
+        }
+        for name, kernel in kernels.items():
+            kernel.ok(SETUP.format(table=table) if name == "nbrepro" else _reader_setup(table))
+            kernel.ok(TIMER)
+            if name == "hand":
+                kernel.ok(HAND_SETUP)
+            if name == "wandb":
+                kernel.ok(WANDB_SETUP)
+            tools.append(_Tool(name, kernel, cells[name]))
+        nb, limit = tools[0], tools[1]
+        for i in range(WARMUPS + MEASURED):
+            measured = i >= WARMUPS
+            for tool in tools:
+                for cell in _session_cells(i, table):
+                    tool.kernel.ok(cell)
+            nb.capture(i, measured)
+            done = float(nb.kernel.ok(NBREPRO_COMPLETE).stdout)
+            if measured:
+                nb.complete.append(done)
+            folder, tags = _latest_capture(store, workdir / "bytes")
+            limit.kernel.ok(LIMIT_LOAD.format(folder=str(folder), tags=str(tags)))
+            for tool in tools[1:]:
+                tool.capture(i, measured)
+        history = int(k.ok("print(len(In))").stdout)
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    finally:
+        for kernel in kernels.values():
+            kernel.shutdown()
+    base = statistics.median(limit.times)
+    where = (
+        f"kernels' own time for the capture cell (median of {MEASURED} after {WARMUPS} "
+        f"warm-ups; each capture after {SESSION} cells of work, one of them a Delta read; "
+        f"history up to {history} cells); SQLite store; the limit logs {size / 1024:.0f} KiB "
+        "(nbrepro's artifacts with the HTML, and its tags)"
+    )
+    nbm = statistics.median(nb.times)
+    complete = statistics.median(nb.complete)
+    results = [
+        Result(
+            "session: %%repro cell / MLflow writing the same bytes (the limit)",
+            _median_ms(nb.times),
+            _median_ms(limit.times),
+            nbm / base,
+            "<= 1.5",
+            nbm / base <= 1.5,
+            notes=f"{where}. nbrepro {_spread(nb.times)}, limit {_spread(limit.times)}.",
+        ),
+        Result(
+            "session: %%repro until every artifact is stored / the limit",
+            _median_ms(nb.complete),
+            _median_ms(limit.times),
+            complete / base,
+            "<= 2.5",
+            complete / base <= 2.5,
+            notes="from the cell's start to the HTML's upload by nbrepro's worker.",
+        ),
+    ]
+    for tool in tools[2:]:
+        label = {"hand": "MLflow by hand (history text + package list)", "wandb": "W&B offline"}
+        peer = statistics.median(tool.times)
+        results.append(
+            Result(
+                f"session: %%repro cell / {label[tool.name]}",
+                _median_ms(nb.times),
+                _median_ms(tool.times),
+                nbm / peer,
+                "report",
+                None,
+                notes=f"{label[tool.name]}: {_spread(tool.times)}; "
+                + (
+                    "W&B saves the code, requirements, git state and system facts."
+                    if tool.name == "wandb"
+                    else "records the history and the packages, nothing of the data or the notebook."
+                ),
+            )
+        )
+    if not wandb:
+        results.append(
+            Result(
+                "session: W&B offline",
+                "not run",
+                "-",
+                None,
+                "report",
+                None,
+                notes="wandb is not installed (pip install -e .[bench])",
+            )
+        )
+    return results
+
+
+def _write_notebook(path: Path, table: str) -> Path:
+    import nbformat
+
+    v4 = nbformat.v4
+    sources = ["%load_ext nbrepro", SETUP.format(table=table)]
+    for i in range(WARMUPS + MEASURED):
+        sources += [*_session_cells(i, table), NBREPRO_CELL.format(i=i)]
+    nb = v4.new_notebook(cells=[v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _reader_setup(table: str) -> str:
+    return (
+        "import pandas as pd\nfrom deltalake import DeltaTable\n"
+        "def fit(seed):\n    return sum((i * seed) % 97 for i in range(20_000)) / 20_000\n"
+        f"import time\nwhile True:\n    try:\n        DeltaTable({table!r}); break\n"
+        "    except Exception:\n        time.sleep(0.1)"
+    )
+
+
+def _latest_capture(store: str, dst: Path) -> tuple[Path, Path]:
+    """The latest nbrepro capture's artifacts (downloaded) and tags (as JSON)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(store)
+    exp = client.get_experiment_by_name("session")
+    assert exp is not None
+    [run] = client.search_runs([exp.experiment_id], order_by=["start_time DESC"], max_results=1)
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    folder = Path(client.download_artifacts(run.info.run_id, "", str(dst)))
+    tags = {k: v for k, v in run.data.tags.items() if k.startswith(("nbrepro.", "mlflow.source"))}
+    tags_file = dst.parent / "tags.json"
+    tags_file.write_text(json.dumps(tags), "utf-8")
+    return folder, tags_file
+
+
+FIRST_CELLS = ["%load_ext nbrepro", "%%repro --name first -e first\nx = 1"]
+BARE_CELLS = [
+    "import mlflow\nmlflow.set_experiment('bare')\n"
+    "with mlflow.start_run(run_name='bare'):\n    mlflow.log_param('x', 1)"
+]
+
+
+def _fresh(workdir: Path, env: dict[str, str], cells: list[str]) -> float:
+    """Kernel time of ``cells`` in a fresh kernel (its start not counted)."""
+    k = Kernel(workdir, env)
+    try:
+        return _timed_cells(k, cells)
+    finally:
+        k.shutdown()
+
+
+def _timed_cells(k: Kernel, cells: list[str]) -> float:
+    k.ok(TIMER)
+    total = 0.0
+    for cell in cells:
+        k.ok(cell)
+        total += float(k.ok(LAST).stdout)
+    return total
+
+
+def first(workdir: Path, repeats: int = 5) -> list[Result]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=f"sqlite:///{workdir / 'mlflow.db'}",
+        NBREPRO_HOME=str(workdir / "home"),
+    )
+    env.pop("JPY_SESSION_NAME", None)
+    # The store and both experiments exist from here on.
+    _fresh(workdir, env, FIRST_CELLS)
+    _fresh(workdir, env, BARE_CELLS)
+    ours, bare = [], []
+    for _ in range(repeats):  # interleaved
+        ours.append(_fresh(workdir, env, FIRST_CELLS))
+        bare.append(_fresh(workdir, env, BARE_CELLS))
+    o, b = statistics.median(ours), statistics.median(bare)
+    results = [
+        Result(
+            "first capture in a fresh kernel: load_ext + %%repro / import mlflow + set_experiment"
+            " + one bare run",
+            f"{o * 1000:.0f} ms",
+            f"{b * 1000:.0f} ms",
+            o / b,
+            "<= 1.2",
+            o / b <= 1.2,
+            notes=f"kernels' own time, median of {repeats} fresh kernels each, interleaved; "
+            "the two cells run back to back, so nbrepro's background preparation after "
+            "load_ext has no idle time to use; local SQLite store, made beforehand.",
+        )
+    ]
+    results.append(_six_at_once(workdir, env))
+    return results
+
+
+def _at_once(workdir: Path, env: dict[str, str], cells: list[str], n: int) -> list[float]:
+    kernels = [Kernel(workdir, env) for _ in range(n)]
+    try:
+        for k in kernels:
+            k.ok(TIMER)
+        times: list[float] = [0.0] * n
+        barrier = threading.Barrier(n)
+
+        def one(j: int) -> None:
+            barrier.wait()
+            times[j] = _run_cells(kernels[j], cells)
+
+        threads = [threading.Thread(target=one, args=(j,)) for j in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return times
+    finally:
+        for k in kernels:
+            k.shutdown()
+
+
+def _run_cells(k: Kernel, cells: list[str]) -> float:
+    total = 0.0
+    for cell in cells:
+        k.ok(cell)
+        total += float(k.ok(LAST).stdout)
+    return total
+
+
+def _six_at_once(workdir: Path, env: dict[str, str], n: int = 6) -> Result:
+    ours = _at_once(workdir, env, FIRST_CELLS, n)
+    bare = _at_once(workdir, env, BARE_CELLS, n)
+    o, b = statistics.median(ours), statistics.median(bare)
+    return Result(
+        f"{n} kernels at once on one SQLite store: first capture / import mlflow + one bare run",
+        f"{o * 1000:.0f} ms",
+        f"{b * 1000:.0f} ms",
+        o / b,
+        "<= 1.2",
+        o / b <= 1.2,
+        notes=f"median of the {n} kernels' own times (nbrepro {_spread(ours)}, bare "
+        f"{_spread(bare)}); {os.cpu_count()} cores.",
+    )
+
+
+def run(workdir: Path) -> list[Result]:
+    return first(workdir / "first") + warm(workdir / "warm")
