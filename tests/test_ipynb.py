@@ -101,7 +101,7 @@ def test_lines_joined_as_nbformat_joins_them() -> None:
         nbformat.reads(text, as_version=4), sort_keys=True
     )
     assert got.cells[0].source == "x = 1\nx"
-    assert got.cells[0].outputs[1].data["application/json"] == ["kept", "as a list"]
+    assert got.cells[0].outputs[1]["data"]["application/json"] == ["kept", "as a list"]
     assert "trusted" not in got.cells[0].metadata and "signature" not in got.metadata
 
 
@@ -123,6 +123,8 @@ def test_what_cannot_be_read_is_a_value_error(text: str, says: str) -> None:
 
 
 def test_nodes_give_attribute_access_like_nbformats() -> None:
+    nb = ipynb.reads(json.dumps(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])))
+    assert nb.cells[0].source == "x" and nb.cells[0].metadata == {} and nb.metadata == {}
     node = ipynb.from_dict({"a": {"b": [{"c": 1}]}})
     assert node.a.b[0].c == 1
     node.d = 2

@@ -276,6 +276,10 @@ def _json_head(text: str, room: int) -> str:
     return head
 
 
+# Rendered pieces a worker keeps between the captures of one kernel session.
+_HTML_PIECES = 20_000
+
+
 @lru_cache(maxsize=1)
 def _html_exporter() -> Any:
     from nbconvert import HTMLExporter
@@ -284,11 +288,48 @@ def _html_exporter() -> Any:
     return HTMLExporter(template_name="lab")
 
 
+@lru_cache(maxsize=1)
+def _cleaner() -> Any:
+    """nbconvert's ``clean_html``, remembering what it cleaned.
+
+    The lab template runs every cell's highlighted source (and every HTML output)
+    through bleach: two thirds of the time for a long notebook. The result depends on
+    the text only, and a session's captures render the same cells again and again.
+    """
+    from nbconvert.filters import clean_html
+
+    return lru_cache(maxsize=_HTML_PIECES)(clean_html)
+
+
+@lru_cache(maxsize=8)
+def _highlighter(lexer: str | None) -> Any:
+    """nbconvert's code highlighting for ``lexer``, remembering what it highlighted."""
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    highlight = Highlight2HTML(pygments_lexer=lexer, parent=_html_exporter())
+
+    @lru_cache(maxsize=_HTML_PIECES)
+    def cached(source: str, language: str | None, metadata: str) -> str:
+        return str(highlight(source, language, json.loads(metadata)))
+
+    def highlight_code(source: str, language: str | None = None, metadata: Any = None) -> str:
+        return cached(source, language, json.dumps(metadata or {}, sort_keys=True, default=str))
+
+    return highlight_code
+
+
 def render_html(nb: Mapping[str, Any]) -> bytes:
     """An HTML rendering of a notebook (nbconvert, lab template) for the MLflow UI."""
     import nbformat
 
-    body, _ = _html_exporter().from_notebook_node(nbformat.from_dict(nb))
+    exporter = _html_exporter()
+    info = (nb.get("metadata") or {}).get("language_info") or {}
+    # As HTMLExporter picks the notebook's lexer; the highlighting of a source is kept.
+    lexer = info.get("pygments_lexer", info.get("name"))
+    filters = {"clean_html": _cleaner(), "highlight_code": _highlighter(lexer)}
+    if exporter.filters != filters:  # a change rebuilds the exporter's Jinja environment
+        exporter.filters = filters
+    body, _ = exporter.from_notebook_node(nbformat.from_dict(nb))
     return str(body).encode("utf-8")
 
 

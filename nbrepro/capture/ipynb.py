@@ -59,8 +59,9 @@ def reads(text: str) -> Any:
     """Read a notebook's JSON as nbformat's ``reads(text, as_version=4)`` does.
 
     Returns:
-        The notebook: a :class:`NotebookNode` for a version-4 file, nbformat's own
-        node for an older file (converted by nbformat).
+        The notebook: for a version-4 file, the notebook, its metadata and its cells
+        are :class:`NotebookNode`s (what is inside them plain dicts); for an older
+        file, nbformat's own node (converted by nbformat).
 
     Raises:
         ValueError: the text is not JSON, or not a notebook whose cells can be read
@@ -80,10 +81,22 @@ def reads(text: str) -> Any:
     metadata = data.get("metadata")
     if not isinstance(metadata, dict):
         raise ValueError("it has no metadata object")
-    nb = from_dict(data)
+    # Nodes for the notebook, its metadata and its cells (what a capture reads by
+    # name); what is inside them stays plain dicts, as json made them: a long
+    # notebook's outputs are many dicts, and converting them costs the cell time.
+    nb = NotebookNode(data)
+    nb["metadata"] = NotebookNode(metadata)
+    nb["cells"] = [_cell_node(c) for c in cells]
     _rejoin_lines(nb)
     _strip_transient(nb)
     return nb
+
+
+def _cell_node(cell: dict[str, Any]) -> NotebookNode:
+    node = NotebookNode(cell)
+    if isinstance(node.get("metadata"), dict):
+        node["metadata"] = NotebookNode(node["metadata"])
+    return node
 
 
 def _is_cell(cell: Any) -> bool:
