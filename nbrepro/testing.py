@@ -50,10 +50,12 @@ class Reply:
 class Kernel:
     """A real ipykernel driven through jupyter_client, sending cell ids like JupyterLab."""
 
-    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str], connection_file: Path | None = None) -> None:
         from jupyter_client.manager import KernelManager
 
         self.km = KernelManager(kernel_name="python3")
+        if connection_file is not None:  # where Jupyter's own servers put it, say
+            self.km.connection_file = str(connection_file)
         self.km.start_kernel(cwd=str(cwd), env=env)
         self.kc = self.km.client()
         self.kc.start_channels()

@@ -179,7 +179,11 @@ def match_to_document(
     if document is None:
         return executed
     code_cells = [(i, c) for i, c in enumerate(document["cells"]) if c["cell_type"] == "code"]
-    by_id = {c.get("id"): i for i, c in code_cells if c.get("id")}
+    by_id: dict[Any, int] = {}
+    for i, c in code_cells:
+        if c.get("id"):
+            # A duplicated id (a copied cell) names its first cell, as nbformat repairs it.
+            by_id.setdefault(c.get("id"), i)
     by_source: dict[str, list[int]] = {}
     for i, c in code_cells:
         by_source.setdefault(_norm(c.get("source", "")), []).append(i)

@@ -72,15 +72,24 @@ class Preload:
             return
         finally:
             self._imported.set()
+        from nbrepro import paths
         from nbrepro.store import tracking
 
-        uri = tracking.resolve_tracking_uri(tracking_uri)
-        if not tracking.is_local_store(uri):
-            # A server: opening a client sends no request. Its import is done.
-            tracking.client_for(uri)
-            return
-        self._opening.set()
         try:
+            uri = tracking.resolve_tracking_uri(tracking_uri)
+            if not tracking.is_local_store(uri):
+                # A server: opening a client sends no request. Its import is done.
+                tracking.client_for(uri)
+                return
+            db = paths.sqlite_path(uri)
+            if db is None or not db.is_file() or db.stat().st_size == 0:
+                # A store not made yet is made by the first capture, not here: MLflow
+                # creating its schema while the user's own mlflow calls (or a Jupyter
+                # server) do the same fails one of them ("table ... already exists").
+                import mlflow.store.tracking.sqlalchemy_store  # noqa: F401 - its import only
+
+                return
+            self._opening.set()
             tracking.client_for(uri)
         except Exception as exc:  # the capture opens it again, under its deadline, and says
             _log.debug("nbrepro preload: opening the store failed: %s", exc)
