@@ -32,7 +32,7 @@ import threading
 from importlib.util import find_spec
 from pathlib import Path
 
-from benchmarks.common import Result
+from benchmarks.common import Result, median_ms
 from nbrepro.testing import Kernel
 
 WARMUPS, MEASURED, SESSION = 2, 15, 20
@@ -131,7 +131,7 @@ class _Tool:
 
 
 def _median_ms(values: list[float]) -> str:
-    return f"{statistics.median(values) * 1000:.1f} ms"
+    return f"{median_ms(values):.1f} ms"
 
 
 def _spread(values: list[float]) -> str:
@@ -345,18 +345,10 @@ def _fresh(
     """Kernel time of ``cells`` in a fresh kernel (its start not counted)."""
     k = Kernel(workdir, env, connection)
     try:
-        return _timed_cells(k, cells)
+        k.ok(TIMER)
+        return _run_cells(k, cells)
     finally:
         k.shutdown()
-
-
-def _timed_cells(k: Kernel, cells: list[str]) -> float:
-    k.ok(TIMER)
-    total = 0.0
-    for cell in cells:
-        k.ok(cell)
-        total += float(k.ok(LAST).stdout)
-    return total
 
 
 def first(workdir: Path, repeats: int = 5) -> list[Result]:
@@ -446,6 +438,7 @@ def _at_once(workdir: Path, env: dict[str, str], cells: list[str], n: int) -> li
 
 
 def _run_cells(k: Kernel, cells: list[str]) -> float:
+    """The kernel's own time for ``cells``, run one after another (TIMER set up)."""
     total = 0.0
     for cell in cells:
         k.ok(cell)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,18 @@ def dumps(obj: Any) -> str:
 
 
 WAIT_UPLOADS = "from nbrepro.store.tracking import wait_for_uploads\nassert wait_for_uploads(120)"
+
+
+def process_gone(pid: int, within: float) -> bool:
+    """Whether process ``pid`` ended (or is a zombie) within ``within`` seconds."""
+    import psutil
+
+    deadline = time.time() + within
+    while time.time() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.2)
+    return False

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import all_artifact_text, latest_run
+from helpers import all_artifact_text, latest_run, process_gone
 
 from nbrepro.testing import MlflowServer, StoreProxy, held_by_capture
 
@@ -283,20 +283,6 @@ def _worker_pid(k: Any) -> int:
     return int(pid)
 
 
-def _gone(pid: int, within: float) -> bool:
-    import psutil
-
-    deadline = time.time() + within
-    while time.time() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_the_upload_worker_is_replaced_when_it_dies_and_ends_with_its_kernel(
     kernel_factory, tmp_path: Path
 ) -> None:
@@ -313,7 +299,7 @@ def test_the_upload_worker_is_replaced_when_it_dies_and_ends_with_its_kernel(
         assert os.readlink(f"/proc/{first}/fd/{fd}") == os.devnull
     # Killed (out of memory, say): the next capture's cell is not hurt by the broken pool.
     os.kill(first, signal.SIGKILL)
-    assert _gone(first, 10)
+    assert process_gone(first, 10)
     k.ok(
         "import time\nfrom nbrepro.store import tracking as _t\n"
         "for _ in range(100):\n"
@@ -329,4 +315,4 @@ def test_the_upload_worker_is_replaced_when_it_dies_and_ends_with_its_kernel(
     assert HTML in all_artifact_text(uri, run.info.run_id, tmp_path / "dl")
     # The kernel dies without closing anything: its worker, idle, does not live on.
     os.kill(k.km.provisioner.process.pid, signal.SIGKILL)
-    assert _gone(second, 15), "the upload worker outlived its kernel"
+    assert process_gone(second, 15), "the upload worker outlived its kernel"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers import process_gone
 
 from nbrepro.store.worker import RemoteError, Worker, WorkerStopped
 
@@ -26,18 +27,6 @@ def _raise_unpicklable() -> None:
 def _write_later(path: str, delay: float) -> None:
     time.sleep(delay)
     Path(path).write_text("done", "utf-8")
-
-
-def _gone(pid: int, within: float) -> bool:
-    deadline = time.time() + within
-    while time.time() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture
@@ -109,5 +98,5 @@ def test_jobs_handed_over_run_after_the_kernel_lets_go(worker: Worker, tmp_path:
         worker.submit(_write_later, str(mark), 0.3)
     worker.close()  # as at the kernel's exit: no waiting for the jobs themselves
     assert not marks[-1].exists()
-    assert _gone(pid, 30), "the worker did not end after its last job"
+    assert process_gone(pid, 30), "the worker did not end after its last job"
     assert all(m.read_text("utf-8") == "done" for m in marks)
