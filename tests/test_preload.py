@@ -154,3 +154,28 @@ def test_a_kernel_closes_on_its_own_after_captures(kernel_factory, tmp_path: Pat
     # 0: it exited by itself; jupyter_client's SIGTERM or SIGKILL would show as -15, -9.
     assert kernel.wait(30) == 0
     assert "Traceback" not in r.stderr
+
+
+def test_waiting_for_the_imports_stops_when_the_user_interrupts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    from nbrepro.kernel import preload as module
+
+    never = threading.Event()
+    # Imports that never end (a hung network filesystem): an interrupt still gets through.
+    monkeypatch.setattr(
+        module, "importlib", types.SimpleNamespace(import_module=lambda _name: never.wait(30))
+    )
+    preload = module.Preload()
+    preload.start(None, card=False)
+    asked: list[int] = []
+
+    def give_up() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    assert preload.wait_for_imports(give_up) is False
+    assert len(asked) == 3
+    never.set()

@@ -24,6 +24,21 @@ def _raise_unpicklable() -> None:
     raise Unpicklable("kept as text")
 
 
+def _refuse_to_load() -> None:
+    raise ValueError("this result cannot be loaded here")
+
+
+class LoadsNowhere:
+    """Pickles in the worker; unpickling it in the kernel raises."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _refuse_to_load, ()
+
+
+def _make_loads_nowhere() -> LoadsNowhere:
+    return LoadsNowhere()
+
+
 def _write_later(path: str, delay: float) -> None:
     time.sleep(delay)
     Path(path).write_text("done", "utf-8")
@@ -49,6 +64,20 @@ def test_results_and_errors_come_back_with_their_type(worker: Worker) -> None:
     with pytest.raises(AttributeError):
         worker.submit(lambda: 1).result(60)
     assert worker.submit(pow, 3, 2).result(60) == 9
+
+
+def test_a_result_the_kernel_cannot_load_is_a_failure(worker: Worker) -> None:
+    with pytest.raises(RemoteError, match="ValueError: this result cannot be loaded here"):
+        worker.submit(_make_loads_nowhere).result(60)
+    assert worker.submit(pow, 2, 3).result(60) == 8
+
+
+def test_a_caller_cancelling_cannot_stop_the_results(worker: Worker, tmp_path: Path) -> None:
+    slow = worker.submit(_write_later, str(tmp_path / "slow"), 0.5)
+    # Jobs run once sent: cancel() says so, and the result still comes back.
+    assert not slow.cancel()
+    assert slow.result(60) is None
+    assert worker.submit(pow, 2, 4).result(60) == 16
 
 
 def _in_our_group() -> set[int]:

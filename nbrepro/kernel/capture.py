@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
@@ -153,65 +153,88 @@ def run_captured(
     # Kernel > Interrupt during nbrepro's own work is noted, not raised: an interrupted
     # import or store migration would break every later capture of the session, and an
     # interrupted start_run would leave a run open that the next capture nests under.
+    warnings: list[str] = []
     with _interrupts_held() as interrupted:
-        started = _start(magics, args, tags)
+        started = _start(magics, args, tags, give_up=lambda: bool(interrupted))
+        if started is not None and args.seed is not None and not interrupted:
+            _seed(args.seed, warnings)
     if started is None:
         if interrupted:
             raise KeyboardInterrupt("interrupted before the cell's code ran")
         return magics.execute_body(cell)
     notebook, git_future, session = started
-    from nbrepro.store.session import seed_everything
-
-    warnings: list[str] = []
-    if args.seed is not None:
-        try:
-            seeded = seed_everything(args.seed)
-            warnings.append(f"seeded {', '.join(seeded)} with {args.seed}")
-        except Exception as exc:  # a broken optional library
-            warnings.append(f"seeding failed: {type(exc).__name__}: {exc}")
 
     outputs: list[dict[str, Any]] = []
     value: Any = None
     error: BaseException | None = None
+    late_interrupt = False
+    body_done = False
     redacted: list[str] = []
-    if interrupted:
-        # The interrupt came before the body started: the body does not run, as a cell
-        # interrupted before its first line; the run is recorded as killed.
-        error = KeyboardInterrupt("interrupted before the cell's code ran")
-    else:
-        with (
-            _tee_outputs(magics.shell, outputs, magics.max_output_bytes),
-            _redacting(session.run_id, redacted, warnings),
-        ):
+    # From here to the end of _finish the run is open: whatever happens in between, it
+    # is ended and the capture stored.
+    try:
+        if interrupted:
+            # The interrupt came before the body started: the body does not run, as a
+            # cell interrupted before its first line; the run is recorded as killed.
+            error = KeyboardInterrupt("interrupted before the cell's code ran")
+        else:
+            with (
+                _tee_outputs(magics.shell, outputs, magics.max_output_bytes),
+                _redacting(session.run_id, redacted, warnings),
+            ):
+                try:
+                    value = magics.execute_body(cell)
+                except BaseException as exc:  # re-raised below, unchanged
+                    error = exc
+                body_done = True
+        from nbrepro.store.redacting import redaction_note
+
+        if note := redaction_note(redacted):
+            warnings.append(note)
+        if value is not None:
+            outputs.append(
+                {"output_type": "execute_result", "data": _formatted(magics.shell, value)}
+            )
+    except KeyboardInterrupt as exc:
+        if body_done or error is not None:
+            # Kernel > Interrupt landing in nbrepro's code once the body had returned:
+            # the cell had finished, and so does its capture.
+            late_interrupt = True
+        else:  # in nbrepro's code before the body: the cell was interrupted
+            error = exc
+    finally:
+        with _interrupts_held() as interrupted:
             try:
-                value = magics.execute_body(cell)
-            except BaseException as exc:  # re-raised below, unchanged
-                error = exc
-    from nbrepro.store.redacting import redaction_note
-
-    if note := redaction_note(redacted):
-        warnings.append(note)
-    if value is not None:
-        outputs.append({"output_type": "execute_result", "data": _formatted(magics.shell, value)})
-
-    with _interrupts_held() as interrupted:
-        try:
-            _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
-        finally:
-            session.close()
-    if interrupted and error is None:
+                _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
+            finally:
+                session.close()
+    if (interrupted or late_interrupt) and error is None:
         _warn("interrupted while the capture was being stored; the cell had finished, so was it.")
     if error is not None:
         raise error
     return value
 
 
-def _start(magics: Any, args: Any, tags: dict[str, str]) -> tuple[str | None, Any, Any] | None:
+def _seed(seed: int, warnings: list[str]) -> None:
+    from nbrepro.store.session import seed_everything
+
+    try:
+        seeded = seed_everything(seed)
+        warnings.append(f"seeded {', '.join(seeded)} with {seed}")
+    except Exception as exc:  # a broken optional library
+        warnings.append(f"seeding failed: {type(exc).__name__}: {exc}")
+
+
+def _start(
+    magics: Any, args: Any, tags: dict[str, str], give_up: Callable[[], bool]
+) -> tuple[str | None, Any, Any] | None:
     """Open the capture's run: (notebook path, git future, session), or None when it
-    could not start (said in one warning)."""
+    could not start (said in one warning) or ``give_up()`` while it waited for the
+    background imports (the user interrupted)."""
     state = magics.state
     try:
-        state.preload.wait_for_imports()
+        if not state.preload.wait_for_imports(give_up):
+            return None
         from nbrepro import record
         from nbrepro.capture import assemble, gitstate
         from nbrepro.store.session import RunOptions, RunSession
@@ -248,8 +271,10 @@ def _start(magics: Any, args: Any, tags: dict[str, str]) -> tuple[str | None, An
 def _interrupts_held() -> Iterator[list[bool]]:
     """SIGINT (Kernel > Interrupt) noted in the list, not raised, inside the block.
 
-    Only in the main thread, where Python runs signal handlers, and only over a
-    handler set from Python (ipykernel's ``default_int_handler`` while a cell runs).
+    Whatever handles SIGINT outside the block (ipykernel's ``default_int_handler``
+    while a cell runs, or ``SIG_IGN``/``SIG_DFL``) is replaced inside it and put back
+    after. Only in the main thread, where Python runs signal handlers, and only over a
+    handler Python can put back (not one installed by C code, which reads as None).
     """
     import signal
     import threading

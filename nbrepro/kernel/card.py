@@ -94,8 +94,8 @@ class ReproCard(widgets.VBox):
         self._job_id: str | None = None
         self._stop = threading.Event()
 
-        self.header = widgets.HTML(self._header_html())
-        self.body = widgets.HTML(self._body_html())
+        # What was captured: one widget (each widget costs the cell about a millisecond).
+        self.header = widgets.HTML(self._header_html() + self._body_html())
         narrow = {"width": "auto"}
         self.env_choice = widgets.Dropdown(
             options=[(CURRENT, CURRENT), ("recorded (rebuilt with uv)", RECORDED)],
@@ -121,31 +121,48 @@ class ReproCard(widgets.VBox):
             button_style="primary",
             tooltip="Re-execute this run in a fresh kernel and compare",
         )
-        self.cancel = widgets.Button(description="Cancel", icon="stop", layout={"display": "none"})
-        self.progress = widgets.IntProgress(
-            value=0, min=0, max=1, description="", layout={"display": "none", "width": "60%"}
-        )
-        self.status = widgets.HTML("")
         if pending:
             self.button.disabled = True
             self.button.tooltip = "Upload the run with `nbrepro sync` first"
         self.button.on_click(lambda _b: self.start_rerun())
-        self.cancel.on_click(lambda _b: self.cancel_rerun())
         self.button.add_class("nbrepro-card-rerun")
         self.add_class("nbrepro-card")
+        self._controls = widgets.HBox(
+            [self.button, self.env_choice, self.data_choice],
+            layout={"flex_flow": "row wrap", "align_items": "center", "gap": "8px"},
+        )
+        # Cancel, progress and status are made when a rerun first needs them.
+        self._rerun_parts: tuple[widgets.Button, widgets.IntProgress, widgets.HTML] | None = None
         super().__init__(
-            [
-                self.header,
-                self.body,
-                widgets.HBox(
-                    [self.button, self.env_choice, self.data_choice, self.cancel],
-                    layout={"flex_flow": "row wrap", "align_items": "center", "gap": "8px"},
-                ),
-                self.progress,
-                self.status,
-            ],
+            [self.header, self._controls],
             layout={"border_left": "3px solid #0b7285", "padding": "4px 8px"},
         )
+
+    def _parts(self) -> tuple[widgets.Button, widgets.IntProgress, widgets.HTML]:
+        if self._rerun_parts is None:
+            cancel = widgets.Button(description="Cancel", icon="stop", layout={"display": "none"})
+            cancel.on_click(lambda _b: self.cancel_rerun())
+            progress = widgets.IntProgress(
+                value=0, min=0, max=1, description="", layout={"display": "none", "width": "60%"}
+            )
+            status = widgets.HTML("")
+            self._rerun_parts = (cancel, progress, status)
+            self._controls.children = (*self._controls.children, cancel)
+            card: Any = self  # a VBox: children is a trait mypy cannot type here
+            card.children = (*card.children, progress, status)
+        return self._rerun_parts
+
+    @property
+    def cancel(self) -> widgets.Button:
+        return self._parts()[0]
+
+    @property
+    def progress(self) -> widgets.IntProgress:
+        return self._parts()[1]
+
+    @property
+    def status(self) -> widgets.HTML:
+        return self._parts()[2]
 
     # -- what the card shows ------------------------------------------------------
 

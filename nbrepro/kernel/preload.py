@@ -19,6 +19,7 @@ import atexit
 import importlib
 import logging
 import threading
+from collections.abc import Callable
 
 _log = logging.getLogger(__name__)
 
@@ -33,8 +34,9 @@ MODULES = (
     "nbrepro.kernel.display",
 )
 CARD_MODULES = ("ipywidgets", "nbrepro.kernel.card")
-# How long a closing kernel lets a store being created or migrated finish.
-CLOSE_LIMIT_S = 10.0
+# How long a closing kernel lets a store being opened or migrated finish: with the
+# worker's hand-over, within the 5 s jupyter_client gives a kernel to close.
+CLOSE_LIMIT_S = 3.0
 
 
 class Preload:
@@ -58,10 +60,15 @@ class Preload:
             self._thread.start()
         atexit.register(self._let_store_finish)
 
-    def wait_for_imports(self) -> None:
-        """Return once the preparation's imports are done (at once when it never started)."""
-        if self._thread is not None:
-            self._imported.wait()
+    def wait_for_imports(self, give_up: Callable[[], bool] = lambda: False) -> bool:
+        """Wait for the preparation's imports (at once when it never started); False
+        when ``give_up()`` said so first (the user interrupted the cell)."""
+        if self._thread is None:
+            return True
+        while not self._imported.wait(0.05):
+            if give_up():
+                return False
+        return True
 
     def _run(self, tracking_uri: str | None, card: bool) -> None:
         try:

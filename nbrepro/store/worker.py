@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import pickle
 import queue
@@ -32,14 +33,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import IO, Any
 
 # How long the worker may go on once its kernel is gone.
 ORPHAN_LIMIT_S = 600.0
-# How long a closing kernel waits to hand over the jobs it queued.
-HANDOFF_LIMIT_S = 5.0
+# How long a closing kernel waits to hand over the jobs it queued (the pipe takes them
+# at once unless the worker is stuck; jupyter_client kills a kernel 5 s after asking it
+# to close, and the preload's own wait comes first: see kernel/preload.py).
+HANDOFF_LIMIT_S = 1.5
 # A job frame: job id, payload length; a result frame: job id, ok, payload length.
 _JOB = struct.Struct("!QQ")
 _RESULT = struct.Struct("!Q?Q")
@@ -67,10 +70,14 @@ class _Link:
     def __init__(self) -> None:
         job_r, job_w = os.pipe()
         result_r, result_w = os.pipe()
-        root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
-        # The worker imports nbrepro from where this kernel did.
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        root = str(Path(__file__).resolve().parents[2])
+        if root not in _site_dirs():
+            # A source checkout (an editable install, a kernel started in it): the worker
+            # imports nbrepro from there, after the user's own PYTHONPATH. An installed
+            # nbrepro is found without it, and its site-packages must not come before
+            # the standard library.
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), root) if p)
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "nbrepro.store.worker", str(job_r), str(result_w)],
@@ -135,18 +142,15 @@ class _Link:
         try:
             while header := _read_exact(self._results, _RESULT.size):
                 job_id, ok, size = _RESULT.unpack(header)
-                value = _loads(_read_exact(self._results, size))
+                ok, value = _loads(ok, _read_exact(self._results, size))
                 with self._lock:
                     future = self.pending.pop(job_id, None)
-                if future is None:
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+                if future is not None:
+                    _settle(future, ok, value)
         except (OSError, EOFError, struct.error):
             pass  # the worker is gone, or its pipe broken: it counts as stopped
-        self._stopped()
+        finally:
+            self._stopped()
 
     def _stopped(self) -> None:
         code = self.process.poll()
@@ -160,7 +164,27 @@ class _Link:
             pending, self.pending = self.pending, {}
         how = f" (exit code {code})" if code is not None else ""
         for future in pending.values():
-            future.set_exception(WorkerStopped(f"nbrepro's worker process stopped{how}"))
+            _settle(future, False, WorkerStopped(f"nbrepro's worker process stopped{how}"))
+
+
+def _settle(future: Future[Any], ok: bool, value: Any) -> None:
+    """A job's outcome on its future; one a caller already settled is left as it is
+    (the reader thread must outlive any caller's mistake)."""
+    with contextlib.suppress(InvalidStateError):
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+@functools.lru_cache(maxsize=1)
+def _site_dirs() -> frozenset[str]:
+    import site
+
+    dirs = set(site.getsitepackages())
+    with contextlib.suppress(Exception):  # no user site in some virtualenvs
+        dirs.add(site.getusersitepackages())
+    return frozenset(str(Path(d).resolve()) for d in dirs)
 
 
 def _read_exact(stream: IO[bytes], size: int) -> bytes:
@@ -176,11 +200,15 @@ def _read_exact(stream: IO[bytes], size: int) -> bytes:
     return data
 
 
-def _loads(data: bytes) -> Any:
+def _loads(ok: bool, data: bytes) -> tuple[bool, Any]:
+    """(ok, value) of a result frame; a result the kernel cannot unpickle is a failure."""
     try:
-        return pickle.loads(data)
+        value = pickle.loads(data)
     except Exception as exc:  # a result whose class the kernel cannot load
-        return RemoteError(type(exc).__name__, str(exc))
+        return False, RemoteError(type(exc).__name__, str(exc))
+    if not ok and not isinstance(value, BaseException):
+        return False, RemoteError(type(value).__name__, repr(value)[:200])
+    return ok, value
 
 
 class Worker:
@@ -201,6 +229,8 @@ class Worker:
         """Run ``fn(*args)`` in the worker. Never raises: a failure to start the
         worker, or to pickle the job, is the future's exception."""
         future: Future[Any] = Future()
+        # Running from the start: a caller's cancel() cannot race the result coming back.
+        future.set_running_or_notify_cancel()
         try:
             payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
             for _ in range(2):  # a worker found stopped is replaced once
