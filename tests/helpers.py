@@ -109,3 +109,17 @@ def process_gone(pid: int, within: float) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def notebook_corpus() -> list[Path]:
+    """Notebooks from papermill's and nbdime's test suites (shipped in their wheels),
+    nbclient's (copied into tests/notebooks) and hand-made edge cases."""
+    import nbdime
+    import papermill
+
+    sources = [
+        Path(papermill.__file__).parent / "tests" / "notebooks",
+        Path(nbdime.__file__).parent / "tests" / "files",
+        Path(__file__).parent / "notebooks",
+    ]
+    return sorted(p for root in sources for p in root.rglob("*.ipynb"))

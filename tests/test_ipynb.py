@@ -7,19 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbdime
 import nbformat
-import papermill
 import pytest
+from helpers import notebook_corpus
 
 from nbrepro.capture import ipynb
 
-SOURCES = [
-    Path(papermill.__file__).parent / "tests" / "notebooks",
-    Path(nbdime.__file__).parent / "tests" / "files",
-    Path(__file__).parent / "notebooks",
-]
-NOTEBOOKS = sorted(p for root in SOURCES for p in root.rglob("*.ipynb"))
+NOTEBOOKS = notebook_corpus()
 
 
 def _as_nbformat_reads(text: str) -> nbformat.NotebookNode:

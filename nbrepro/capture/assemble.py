@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from nbrepro import record
 from nbrepro._version import __version__
 from nbrepro.capture import environment, gitstate, history, ipynb
 from nbrepro.capture.history import ExecutedCell
+from nbrepro.capture.htmlpage import render_html, render_redacted_html
 from nbrepro.record import delta_reads
 from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import (
@@ -97,14 +97,6 @@ class Capture:
         """A picklable callable making the deferred HTML artifact, redacted."""
         assert self.html_source is not None
         return functools.partial(render_redacted_html, self.html_source, self.secrets)
-
-
-def render_redacted_html(source: bytes, secrets: list[str]) -> bytes:
-    """Render a notebook (ipynb bytes) to HTML and redact it like every other artifact."""
-    import nbformat  # in nbrepro's worker process, not in the kernel
-
-    nb = nbformat.reads(source.decode("utf-8"), as_version=4)
-    return _redact_file(render_html(nb), secrets)
 
 
 def load_document(
@@ -274,63 +266,6 @@ def _json_head(text: str, room: int) -> str:
     while head and len(json.dumps(head)) > room:
         head = head[: int(len(head) * 0.9)]
     return head
-
-
-# Rendered pieces a worker keeps between the captures of one kernel session.
-_HTML_PIECES = 20_000
-
-
-@lru_cache(maxsize=1)
-def _html_exporter() -> Any:
-    from nbconvert import HTMLExporter
-
-    # One exporter per process: building one recompiles its Jinja templates (~70 ms).
-    return HTMLExporter(template_name="lab")
-
-
-@lru_cache(maxsize=1)
-def _cleaner() -> Any:
-    """nbconvert's ``clean_html``, remembering what it cleaned.
-
-    The lab template runs every cell's highlighted source (and every HTML output)
-    through bleach: two thirds of the time for a long notebook. The result depends on
-    the text only, and a session's captures render the same cells again and again.
-    """
-    from nbconvert.filters import clean_html
-
-    return lru_cache(maxsize=_HTML_PIECES)(clean_html)
-
-
-@lru_cache(maxsize=8)
-def _highlighter(lexer: str | None) -> Any:
-    """nbconvert's code highlighting for ``lexer``, remembering what it highlighted."""
-    from nbconvert.filters.highlight import Highlight2HTML
-
-    highlight = Highlight2HTML(pygments_lexer=lexer, parent=_html_exporter())
-
-    @lru_cache(maxsize=_HTML_PIECES)
-    def cached(source: str, language: str | None, metadata: str) -> str:
-        return str(highlight(source, language, json.loads(metadata)))
-
-    def highlight_code(source: str, language: str | None = None, metadata: Any = None) -> str:
-        return cached(source, language, json.dumps(metadata or {}, sort_keys=True, default=str))
-
-    return highlight_code
-
-
-def render_html(nb: Mapping[str, Any]) -> bytes:
-    """An HTML rendering of a notebook (nbconvert, lab template) for the MLflow UI."""
-    import nbformat
-
-    exporter = _html_exporter()
-    info = (nb.get("metadata") or {}).get("language_info") or {}
-    # As HTMLExporter picks the notebook's lexer; the highlighting of a source is kept.
-    lexer = info.get("pygments_lexer", info.get("name"))
-    filters = {"clean_html": _cleaner(), "highlight_code": _highlighter(lexer)}
-    if exporter.filters != filters:  # a change rebuilds the exporter's Jinja environment
-        exporter.filters = filters
-    body, _ = exporter.from_notebook_node(nbformat.from_dict(nb))
-    return str(body).encode("utf-8")
 
 
 def build(inp: CaptureInput) -> Capture:

@@ -10,8 +10,9 @@ So this module reads a version-4 notebook the way nbformat's v4 reader does (the
 parsed, split lines joined, transient metadata dropped, dicts given attribute access)
 and hands any other version to nbformat itself, which converts it. A test holds it to
 nbformat's reader on notebooks from nbformat's, nbconvert's and papermill's own test
-suites. Everything outside the capture path (reruns, the server, the HTML rendering in
-nbrepro's worker process) keeps using nbformat.
+suites. Everything outside the capture path (reruns, the server) keeps using nbformat;
+the HTML rendering in nbrepro's worker reads nbrepro's own notebooks here too, since
+nbconvert validates what it renders anyway.
 """
 
 from __future__ import annotations

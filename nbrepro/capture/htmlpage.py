@@ -1,0 +1,527 @@
+"""The HTML rendering of a notebook (nbconvert, lab template), made cell by cell.
+
+nbrepro's worker renders the notebook after every ``%%repro`` capture, and a session's
+captures hold mostly cells an earlier one rendered. So the page is kept in pieces: its
+skeleton (what comes before the first cell and after the last, one per notebook
+metadata) and each cell's HTML, keyed by the cell and the notebook metadata. A render
+makes only the cells it has no HTML of, all in one nbconvert call with a separator cell
+before each (and an end cell after the last), and cuts that page at the separators' HTML.
+
+The page must be byte for byte what nbconvert makes of the whole notebook, and
+nbconvert's last step is not local to a cell: ``HTMLExporter`` parses the whole page
+with BeautifulSoup and writes it back. A cell whose HTML leaves a tag open takes the
+cells after it into that tag; one that leaves a quote, a comment or a script open has
+the parser read on into the next cell; text that meets text across two cells becomes
+one string, and a string of whitespace alone is written back as one character. So a
+page is put together from pieces only when the cut checks out (see
+:meth:`HtmlRenderer._render_cells` and :func:`_joins_exactly`); otherwise, and whenever
+anything else goes wrong, the notebook is rendered whole, as nbconvert renders it, and
+nothing of that render is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from secrets import token_hex
+from typing import Any
+
+from nbrepro.capture import ipynb
+from nbrepro.redact import redact_text
+
+# Cell fragments a worker keeps between captures, in bytes of memory.
+FRAGMENT_BUDGET = 64 * 2**20
+# Skeletons (about 280 kB each: the page's inlined CSS), one per notebook metadata.
+SKELETON_BUDGET = 8 * 2**20
+# The cleaning (bleach) and code highlighting (pygments) nbconvert's filters do, kept
+# per text; a text longer than the item limit is done again rather than kept.
+MEMO_BUDGET = 16 * 2**20
+MEMO_ITEM_LIMIT = 2**20
+
+_BS4_SPACES = " \n\t\f\r"  # what BeautifulSoup counts as whitespace (ASCII_SPACES)
+# Outputs nbconvert's template renders with a fresh uuid4 each time: never kept, or two
+# equal cells would share an element id.
+_UUID_MIMES = ("application/javascript", "application/vnd.jupyter.widget-view+json")
+# The HTML output of the cell that ends a batch. Whatever a cell before it left
+# unfinished (an attribute's quotes, a comment, a declaration, a script or another element
+# whose text runs to its end tag) ends in it at the latest, rather than running to the end
+# of the page and being taken as text, so it takes the separators after that cell with it:
+# the parser read past the cell, as it would read into the next cell on the page of the
+# whole notebook, and the cut fails. On a page parsed as it should be, the end tags close
+# nothing and are dropped.
+_END_HTML = (
+    "\"'-->]]>?></script></style></textarea></title></xmp></iframe></noembed>"
+    "</noframes><i>{token}</i>"
+)
+
+
+class ByteLRU:
+    """A mapping of at most ``budget`` bytes, the least recently used dropped first."""
+
+    def __init__(self, budget: int, item_limit: int | None = None) -> None:
+        self.budget = budget
+        self.item_limit = budget if item_limit is None else min(item_limit, budget)
+        self.nbytes = 0
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Hashable) -> Any:
+        """The value kept for ``key`` (now the most recently used), else None."""
+        found = self._items.get(key)
+        if found is None:
+            return None
+        self._items.move_to_end(key)
+        return found[0]
+
+    def put(self, key: Hashable, value: Any, size: int) -> None:
+        """Keep ``value`` as ``size`` bytes, unless it is above the item limit."""
+        if size > self.item_limit:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.nbytes -= old[1]
+        self._items[key] = (value, size)
+        self.nbytes += size
+        while self.nbytes > self.budget:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self.nbytes -= dropped
+
+
+def _size(*texts: str | bytes) -> int:
+    return sum(sys.getsizeof(t) for t in texts)
+
+
+class _CleanHtml:
+    """nbconvert's ``clean_html`` filter, remembering what it cleaned.
+
+    The lab template runs every cell's highlighted source through bleach; the result
+    depends on the text only.
+    """
+
+    def __init__(self, memo: ByteLRU) -> None:
+        self._memo = memo
+
+    def __call__(self, element: Any) -> str:
+        from nbconvert.filters import clean_html
+
+        if not isinstance(element, (str, bytes)) or len(element) > self._memo.item_limit:
+            return str(clean_html(element))
+        found = self._memo.get(element)
+        if found is None:
+            found = str(clean_html(element))
+            self._memo.put(element, found, _size(element, found))
+        return str(found)
+
+
+class _HighlightCode:
+    """nbconvert's ``highlight_code`` filter, remembering what it highlighted.
+
+    What nbconvert's highlighting depends on: the source, the language (the filter's
+    argument, else the notebook's lexer, set in :attr:`lexer` before each render) and,
+    for an IPython lexer, the cell's ``magics_language``; not the rest of the cell's
+    metadata, which changes with every run of the cell.
+    """
+
+    def __init__(self, parent: Any, memo: ByteLRU) -> None:
+        from nbconvert.filters.highlight import Highlight2HTML
+
+        self.lexer: Any = None
+        self._highlight = Highlight2HTML(parent=parent)
+        self._memo = memo
+
+    def __call__(self, source: str, language: Any = None, metadata: Any = None) -> str:
+        language = language or self.lexer or "ipython3"
+        magics = None
+        if isinstance(language, str) and language.startswith("ipython") and metadata:
+            # As nbconvert reads it: the language of a cell magic, when there is one.
+            magics = metadata.get("magics_language")
+            if "magics_language" in metadata and not isinstance(magics, str):
+                return str(self._highlight(source, language, metadata))
+        if not (isinstance(source, str) and isinstance(language, str)) or (
+            len(source) > self._memo.item_limit
+        ):
+            return str(self._highlight(source, language, metadata))
+        key = (source, language, magics)
+        found = self._memo.get(key)
+        if found is None:
+            found = str(self._highlight(source, language, metadata))
+            self._memo.put(key, found, _size(source, found))
+        return str(found)
+
+
+@dataclass
+class RenderStats:
+    """What the last render did: cells taken from the cache, cells rendered, and why
+    the whole notebook was rendered instead (None: it was not)."""
+
+    reused: int = 0
+    rendered: int = 0
+    whole: str | None = None
+
+
+@dataclass(frozen=True)
+class _Skeleton:
+    head: str
+    tail: str
+
+
+class _NotCut(Exception):
+    """The batch page does not have the structure it must have (the reason)."""
+
+
+# A serialized tag, comment or declaration of BeautifulSoup's output: there, a ``<``
+# starts one of these (text escapes it, and attribute values escape ``<`` and ``>``).
+_TOKEN = re.compile(
+    r"<!--.*?-->"
+    r"|<(script|style)(?=[\s/>])[^>]*>.*?</\1>"
+    r"|<!\[CDATA\[.*?\]\]>"
+    r"|<!(?!--)[^>]*>|<\?[^>]*>"
+    r"|</([a-zA-Z][^\s/>]*)>"
+    r"|<([a-zA-Z][^\s/>]*)[^>]*>",
+    re.S,
+)
+
+
+def _is_element_run(html: str) -> bool:
+    """Whether serialized HTML is a run of complete elements and text, each tag closed
+    in it (a cell that left a tag open took what follows it into that tag)."""
+    stack: list[str] = []
+    pos = html.find("<")
+    while pos >= 0:
+        m = _TOKEN.match(html, pos)
+        if m is None:
+            return False
+        closing, opening = m.group(2), m.group(3)
+        if closing is not None:
+            if not stack or stack.pop() != closing:
+                return False
+        elif opening is not None and not m.group(0).endswith("/>"):
+            stack.append(opening)
+        pos = html.find("<", m.end())
+    return not stack
+
+
+def _edges(html: str) -> tuple[str, str] | None:
+    """The text before the first tag and after the last one (None: all text)."""
+    first, last = html.find("<"), html.rfind(">")
+    if first < 0 or last < 0:
+        return None
+    return html[:first], html[last + 1 :]
+
+
+def _joins_exactly(pieces: Sequence[str]) -> bool:
+    """Whether the soup of the whole page writes these pieces back as they are.
+
+    It joins the text on both sides of a boundary into one string, and writes a string
+    of whitespace alone as one space or newline; each piece was written back with tags
+    on both sides. So they are the page unless text meets text at a boundary and the
+    text on one side is whitespace alone.
+    """
+    trailing = ""
+    for piece in pieces:
+        if not piece:
+            continue
+        edges = _edges(piece)
+        leading, after = (piece, piece) if edges is None else edges
+        if (
+            trailing
+            and leading
+            and not (trailing.strip(_BS4_SPACES) and leading.strip(_BS4_SPACES))
+        ):
+            return False
+        trailing = after
+    return True
+
+
+def _canonical(value: Any) -> str | None:
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # not JSON: no key, so never taken from the cache
+        return None
+
+
+def _digest(*parts: str) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.digest()
+
+
+def _with_ids(cells: Sequence[Any], has_ids: bool) -> tuple[list[Any], set[int]]:
+    """The cells with the ids nbconvert would give them, and which cells got one.
+
+    nbconvert gives a 4.5 notebook's cell without an id, or with the id of a cell above
+    it, a new random id (``nbformat.validator.normalize``). Done here on the whole
+    notebook, as on the page, rather than on the few cells rendered.
+    """
+    out = list(cells)
+    if not has_ids:
+        return out, set()
+    from nbformat.corpus.words import generate_corpus_id
+
+    seen: set[str | None] = set()
+    made: set[int] = set()
+    for i, cell in enumerate(out):
+        if not isinstance(cell, Mapping):
+            continue
+        cid = _canonical(cell.get("id"))  # not always a string in an invalid notebook
+        if "id" not in cell or cid in seen:
+            out[i] = {**cell, "id": generate_corpus_id()}
+            made.add(i)
+            cid = _canonical(out[i]["id"])
+        seen.add(cid)
+    return out, made
+
+
+def _draws_uuids(cell: Any) -> bool:
+    outputs = cell.get("outputs") if isinstance(cell, Mapping) else None
+    for output in outputs if isinstance(outputs, list) else ():
+        data = output.get("data") if isinstance(output, Mapping) else None
+        if isinstance(data, Mapping) and any(m in data for m in _UUID_MIMES):
+            return True
+    return False
+
+
+class HtmlRenderer:
+    """Renders notebooks to HTML as nbconvert's ``HTMLExporter`` (lab template) does,
+    keeping each cell's HTML for the next render of a notebook holding that cell.
+
+    One per process (:func:`render_html`); safe to call from several threads, one render
+    at a time.
+
+    Args:
+        fragment_budget: Bytes of cell fragments kept (default :data:`FRAGMENT_BUDGET`).
+        memo_budget: Bytes kept by each of the cleaning and highlighting memos.
+        memo_item_limit: Texts above this size are not kept by those memos.
+    """
+
+    def __init__(
+        self,
+        fragment_budget: int | None = None,
+        memo_budget: int | None = None,
+        memo_item_limit: int | None = None,
+    ) -> None:
+        memo_budget = MEMO_BUDGET if memo_budget is None else memo_budget
+        limit = MEMO_ITEM_LIMIT if memo_item_limit is None else memo_item_limit
+        self.fragments = ByteLRU(FRAGMENT_BUDGET if fragment_budget is None else fragment_budget)
+        self.skeletons = ByteLRU(SKELETON_BUDGET)
+        self._clean_memo = ByteLRU(memo_budget, limit)
+        self._highlight_memo = ByteLRU(memo_budget, limit)
+        self.last = RenderStats()
+        self._lock = threading.Lock()
+        self._token = token_hex(8)
+        self._exporter: Any = None
+        self._ends: dict[bool, str] = {}
+        self._highlight: _HighlightCode | None = None
+
+    def render(self, nb: Mapping[str, Any]) -> bytes:
+        """The notebook's HTML page, as UTF-8."""
+        with self._lock:
+            return self._render(nb).encode("utf-8")
+
+    def _export(self, nb: Mapping[str, Any]) -> str:
+        import nbformat
+
+        if self._exporter is None:
+            from nbconvert import HTMLExporter
+
+            # Validated once after the preprocessors rather than after each: same pages.
+            self._exporter = HTMLExporter(template_name="lab", optimistic_validation=True)
+            self._highlight = _HighlightCode(self._exporter, self._highlight_memo)
+            # Set once: a change of filters rebuilds the exporter's Jinja environment.
+            self._exporter.filters = {
+                "clean_html": _CleanHtml(self._clean_memo),
+                "highlight_code": self._highlight,
+            }
+        assert self._highlight is not None
+        # As HTMLExporter picks the notebook's lexer.
+        info = (nb.get("metadata") or {}).get("language_info") or {}
+        self._highlight.lexer = info.get("pygments_lexer", info.get("name"))
+        body, _ = self._exporter.from_notebook_node(nbformat.from_dict(nb))
+        return str(body)
+
+    def _render(self, nb: Mapping[str, Any]) -> str:
+        self.last = stats = RenderStats()
+        version = (nb.get("nbformat", 1), nb.get("nbformat_minor", 0))
+        has_ids = all(isinstance(v, int) for v in version) and version >= (4, 5)
+        cells, fresh = _with_ids(nb.get("cells") or [], has_ids)
+        meta = _canonical([nb.get("nbformat"), nb.get("nbformat_minor"), nb.get("metadata")])
+        if meta is None:
+            stats.whole = "metadata is not JSON"
+            return self._export(nb)
+        keys: list[bytes | None] = []
+        for i, cell in enumerate(cells):
+            text = None if i in fresh or _draws_uuids(cell) else _canonical(cell)
+            keys.append(None if text is None else _digest(meta, text))
+        frags: list[str | None] = [None if k is None else self.fragments.get(k) for k in keys]
+        skeleton: _Skeleton | None = self.skeletons.get(meta)
+        todo = [i for i, f in enumerate(frags) if f is None]
+        stats.reused, stats.rendered = len(cells) - len(todo), len(todo)
+        if todo or skeleton is None:
+            try:
+                skeleton, made = self._render_cells(nb, meta, [cells[i] for i in todo], has_ids)
+            except _NotCut as exc:
+                stats.whole = str(exc)
+                return self._export(nb)
+            for i, frag in zip(todo, made, strict=True):
+                frags[i] = frag
+            self.skeletons.put(meta, skeleton, _size(skeleton.head, skeleton.tail))
+        pieces = [skeleton.head, *(f or "" for f in frags), skeleton.tail]
+        if not _joins_exactly(pieces):
+            stats.whole = "text of two cells meets"
+            return self._export(nb)
+        for i in todo:
+            if keys[i] is not None:
+                self.fragments.put(keys[i], frags[i], _size(frags[i] or ""))
+        return "".join(pieces)
+
+    def _separator(self) -> str:
+        # Bleach (nbconvert cleans a raw cell) and the soup write it back as it is.
+        return f"<b>nbrepro{self._token}</b>"
+
+    def _separator_cell(self, i: int, has_ids: bool) -> dict[str, Any]:
+        cell: dict[str, Any] = {"cell_type": "raw", "metadata": {}, "source": self._separator()}
+        if has_ids:  # a raw cell's HTML shows no id: all separators' HTML is the same
+            cell["id"] = f"nbrepro{self._token}s{i}"
+        return cell
+
+    def _end_cell(self, has_ids: bool) -> dict[str, Any]:
+        cell: dict[str, Any] = {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {"transient": {"remove_source": True}},
+            "outputs": [
+                {
+                    "output_type": "display_data",
+                    "data": {"text/html": _END_HTML.format(token=f"nbrepro{self._token}")},
+                    "metadata": {},
+                }
+            ],
+            "source": "",
+        }
+        if has_ids:
+            cell["id"] = f"nbrepro{self._token}end"
+        return cell
+
+    def _end(self, has_ids: bool) -> str:
+        """The end cell's HTML: what a page with it alone has more than a page without
+        it (found once per process, for notebooks with cell ids and without)."""
+        found = self._ends.get(has_ids)
+        if found is None:
+            base: dict[str, Any] = {"nbformat": 4, "nbformat_minor": 5 if has_ids else 4}
+            base["metadata"] = {}
+            try:
+                without = self._export({**base, "cells": []})
+                page = self._export({**base, "cells": [self._end_cell(has_ids)]})
+            except Exception as exc:  # not expected; the notebook is then rendered whole
+                raise _NotCut(f"the end cell failed to render: {exc!r}") from exc
+            size = len(page) - len(without)
+            # Where it went in is ambiguous by what it shares with its neighbours: a
+            # cell's HTML starts with its <div>.
+            starts = [p for p in _insertion_points(without, page) if page.startswith("<div", p)]
+            if len(starts) != 1:
+                raise _NotCut("the end cell's HTML was not found")
+            found = self._ends[has_ids] = page[starts[0] : starts[0] + size]
+        return found
+
+    def _render_cells(
+        self, nb: Mapping[str, Any], meta: str, cells: list[Any], has_ids: bool
+    ) -> tuple[_Skeleton, list[str]]:
+        """Render ``cells`` in one page and cut it at the separators between them.
+
+        The page must be ``head + separator + cell 1 + separator + ... + cell n + end +
+        tail``: the head and tail those of the notebook's other pages; the separators
+        and the end cell's HTML intact (else a cell before them left something
+        unfinished); each cell's HTML a run of complete elements (else it is in a tag
+        another cell left open, or leaves one open itself, or a separator was found in
+        a comment or a script it left open); no separator anywhere else.
+
+        Raises:
+            _NotCut: the page is not that.
+        """
+        end = self._end(has_ids)
+        batch = [self._separator_cell(0, has_ids)]
+        for i, cell in enumerate(cells, 1):
+            batch.append(cell)
+            if i < len(cells):
+                batch.append(self._separator_cell(i, has_ids))
+        batch.append(self._end_cell(has_ids))
+        try:
+            page = self._export({**nb, "cells": batch})
+        except Exception as exc:  # rendered whole, nbconvert's error is the one raised
+            raise _NotCut(f"the cells failed to render: {exc!r}") from exc
+        separator = self._separator()
+        start = page.find(separator)
+        if start < 0:
+            raise _NotCut("the first separator is not on the page")
+        pos = start + len(separator)
+        made: list[str] = []
+        for i in range(1, len(cells) + 1):
+            last = i == len(cells)
+            cut = page.find(end if last else separator, pos)
+            if cut < 0:
+                raise _NotCut(f"the {'end cell' if last else f'separator {i}'} is not on the page")
+            made.append(page[pos:cut])
+            pos = cut + len(end if last else separator)
+        if not cells:
+            if not page.startswith(end, pos):
+                raise _NotCut("the end cell is not on the page")
+            pos += len(end)
+        skeleton = _Skeleton(page[:start], page[pos:])
+        if any(self._token in text for text in (skeleton.head, skeleton.tail, *made)):
+            raise _NotCut("a separator is out of place")
+        if not all(_is_element_run(frag) for frag in made):
+            raise _NotCut("a cell's HTML leaves a tag open or closes one it did not open")
+        known = self.skeletons.get(meta)
+        if known is not None and known != skeleton:
+            raise _NotCut("the page's head or tail changed")
+        return skeleton, made
+
+
+def _insertion_points(without: str, page: str) -> range:
+    """Where ``len(page) - len(without)`` characters put into ``without`` make ``page``."""
+
+    def common(a: str, b: str, from_end: bool) -> int:
+        # The longest common head (or tail), by halving: slices compare in C.
+        lo, hi = 0, min(len(a), len(b))
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            same = a[len(a) - mid :] == b[len(b) - mid :] if from_end else a[:mid] == b[:mid]
+            lo, hi = (mid, hi) if same else (lo, mid - 1)
+        return lo
+
+    if len(page) < len(without):
+        return range(0)
+    return range(len(without) - common(without, page, True), common(without, page, False) + 1)
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> HtmlRenderer:
+    # One per process: building an exporter recompiles its Jinja templates (~70 ms),
+    # and the fragments are kept for the process's next renders.
+    return HtmlRenderer()
+
+
+def render_html(nb: Mapping[str, Any]) -> bytes:
+    """An HTML rendering of a notebook (nbconvert, lab template) for the MLflow UI."""
+    return _renderer().render(nb)
+
+
+def render_redacted_html(source: bytes, secrets: list[str]) -> bytes:
+    """Render a notebook (ipynb bytes) to HTML and redact it like every other artifact.
+
+    The notebook is nbrepro's own (the saved document or the replay, already redacted):
+    read without nbformat's validation, which nbconvert does on what it renders.
+    """
+    nb = ipynb.reads(source.decode("utf-8"))
+    return redact_text(render_html(nb).decode("utf-8"), secrets).encode("utf-8")

@@ -1,0 +1,229 @@
+"""The HTML rendering made cell by cell (capture/htmlpage.py) against nbconvert's rendering of
+the whole notebook: the notebooks of tests/test_ipynb.py, rendered first, again and
+changed; cells whose HTML is malformed; the byte budgets; the redaction."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import pickle
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from helpers import notebook_corpus
+from nbconvert import HTMLExporter
+
+from nbrepro.capture import assemble
+from nbrepro.capture import htmlpage as html
+
+v4 = nbformat.v4
+NOTEBOOKS = notebook_corpus()
+# nbconvert draws a uuid4 for each JavaScript and widget output, and nbformat a random
+# id for each 4.5 cell saved without one: two renders differ there, whoever makes them.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CELL_ID = re.compile(r'id="cell-id=[^"]*"')
+
+
+@functools.cache
+def _exporter() -> Any:
+    return HTMLExporter(template_name="lab")
+
+
+def _plain(nb: Any) -> str:
+    """nbconvert's rendering of the whole notebook, nothing of nbrepro's in the way."""
+    body, _ = _exporter().from_notebook_node(copy.deepcopy(nb))
+    return str(body)
+
+
+def _same(page: str | bytes, expected: str, *, cell_ids: bool = True) -> bool:
+    text = page.decode("utf-8") if isinstance(page, bytes) else page
+    if not cell_ids:
+        text, expected = _CELL_ID.sub("", text), _CELL_ID.sub("", expected)
+    if "getElementById(" in expected:  # the uuids' element, as the template uses it
+        text, expected = _UUID.sub("U", text), _UUID.sub("U", expected)
+    return text == expected
+
+
+def _notebook(cells: list[Any], minor: int = 5) -> Any:
+    nb = v4.new_notebook(cells=cells, metadata={"language_info": {"name": "python"}})
+    nb.nbformat_minor = minor
+    if minor < 5:
+        for cell in nb.cells:
+            cell.pop("id", None)
+    return nb
+
+
+def _html_output(markup: str, n: int = 1) -> Any:
+    out = v4.new_output("display_data", data={"text/html": markup})
+    return v4.new_code_cell(f"show({n})", execution_count=n, outputs=[out])
+
+
+def test_the_corpus_is_there() -> None:
+    assert len(NOTEBOOKS) > 60
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_renders_as_nbconvert_renders_the_whole_notebook(path: Path) -> None:
+    text = path.read_text("utf-8")
+    nb = nbformat.reads(text, as_version=4)
+    try:
+        expected = _plain(nb)
+    except Exception as exc:  # the corpus has notebooks nbconvert itself refuses
+        pytest.skip(f"nbconvert cannot render it: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    renderer = html._renderer()  # the process's, as the worker's; render_redacted_html's too
+
+    assert _same(renderer.render(nb), expected), renderer.last
+    assert renderer.last.whole is None, renderer.last
+    assert _same(renderer.render(nb), expected)  # every cell from the cache
+    assert renderer.last.rendered == sum(html._draws_uuids(c) for c in nb.cells)
+
+    # As the worker reads it: nbrepro's reader, no validation (nor the ids nbformat's
+    # validation makes up for 4.5 cells saved without one).
+    raw = json.loads(text)
+    made_up = raw.get("nbformat") == 4 and any("id" not in c for c in raw.get("cells", []))
+    page = html.render_redacted_html(path.read_bytes(), [])
+    assert _same(page, expected, cell_ids=not made_up)
+
+    changed = copy.deepcopy(nb)
+    if changed.cells:
+        changed.cells[0].source += "\n# changed"
+    added = [
+        v4.new_markdown_cell("## Added\n\nA *new* cell."),
+        v4.new_code_cell(
+            "print('added')",
+            execution_count=99,
+            outputs=[v4.new_output("stream", name="stdout", text="added\n")],
+        ),
+    ]
+    if (changed.nbformat, changed.nbformat_minor) < (4, 5):
+        for cell in added:
+            cell.pop("id", None)
+    changed.cells += added
+    assert _same(renderer.render(changed), _plain(changed)), renderer.last
+    assert renderer.last.whole is None and renderer.last.rendered <= 3, renderer.last
+
+
+# Cells whose HTML a neighbour on the page of the whole notebook would change.
+MALFORMED = {
+    "unclosed div": "<div>unclosed",
+    "stray end tag": "</div></main>stray",
+    "unclosed script": "<script>var a = 1;",
+    "unclosed comment": "<!-- never closed",
+    "unclosed quote": '<div class="q>oops',
+    "new main": "</main><div><main>",
+}
+
+
+@pytest.mark.parametrize("markup", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_output_is_rendered_whole(markup: str) -> None:
+    renderer = html.HtmlRenderer()
+    before, after = v4.new_markdown_cell("# Before"), _html_output("<b>after</b>", 2)
+    nb = _notebook([before, _html_output(markup), after])
+
+    assert renderer.render(nb).decode() == _plain(nb)
+    assert renderer.last.whole is not None
+    assert len(renderer.fragments) == 0  # nothing of a page cut wrong is kept
+    # Its neighbours alone, then with it again: each page as nbconvert makes it.
+    alone = _notebook([before, after])
+    assert renderer.render(alone).decode() == _plain(alone)
+    assert renderer.render(nb).decode() == _plain(nb)
+
+
+def test_cells_in_any_order_and_company_render_as_the_whole_notebook() -> None:
+    """Cells well and badly formed, with text at their edges, drawn at random from one
+    pool, so that a cell's HTML kept from one notebook is used in another."""
+    rng = random.Random(13)
+    markups = [*MALFORMED.values(), "<p>fine</p>", "<img src='x.png'>", "<table><td>1", "&amp;"]
+    pool: list[Any] = [_html_output(m, i) for i, m in enumerate(markups)]
+    pool += [v4.new_raw_cell(s) for s in ("", " ", "raw text", "<b>raw</b>", "\n\n")]
+    pool += [v4.new_markdown_cell(s) for s in ("# Title", "<div>md open", "plain")]
+    pool += [v4.new_code_cell(f"x = {i}", execution_count=i) for i in range(5)]
+    renderer = html.HtmlRenderer()
+    whole = 0
+    for _ in range(40):
+        nb = _notebook(copy.deepcopy(rng.sample(pool, rng.randint(0, 6))), rng.choice([4, 5]))
+        assert renderer.render(nb).decode() == _plain(nb), [c.source for c in nb.cells]
+        whole += renderer.last.whole is not None
+    assert 0 < whole < 40  # both ways were taken
+
+
+def test_javascript_outputs_keep_their_own_element_ids() -> None:
+    js = v4.new_output("display_data", data={"application/javascript": "element.text('x')"})
+    cell = v4.new_code_cell("js()", execution_count=1, outputs=[js])
+    nb = _notebook([cell, copy.deepcopy(cell)], minor=4)  # two equal cells
+    renderer = html.HtmlRenderer()
+
+    for _ in range(2):
+        page = renderer.render(nb).decode()
+        assert _same(page, _plain(nb))
+        ids = re.findall(r'<div class="jp-RenderedJavaScript[^>]*id="([^"]+)"', page)
+        assert len(ids) == 2 and ids[0] != ids[1]
+
+
+def test_missing_and_repeated_cell_ids_get_ids_of_their_own() -> None:
+    a, b, c = (v4.new_code_cell(f"x = {i}", execution_count=i) for i in range(3))
+    b.id = a.id
+    del c["id"]
+    source = json.dumps(_notebook([a, b, c])).encode()
+
+    page = html.render_redacted_html(source, []).decode()
+    ids = _CELL_ID.findall(page)
+    assert len(set(ids)) == 3 and f'id="cell-id={a.id}"' in ids
+    assert _same(page, _plain(nbformat.reads(source.decode(), as_version=4)), cell_ids=False)
+
+
+def test_the_byte_budget_evicts_the_least_recently_used() -> None:
+    budget = 20_000
+    renderer = html.HtmlRenderer(fragment_budget=budget)
+    cells = [v4.new_code_cell(f"y = {i} * 2", execution_count=i) for i in range(40)]
+    nb = _notebook(cells)
+
+    assert renderer.render(nb).decode() == _plain(nb)
+    assert 0 < len(renderer.fragments) < 40
+    assert renderer.fragments.nbytes <= budget
+    assert renderer.render(nb).decode() == _plain(nb)  # the evicted ones made again
+    assert renderer.last.rendered > 0 and renderer.last.whole is None
+
+
+def test_the_lru_keeps_within_its_budget_and_skips_big_items() -> None:
+    lru = html.ByteLRU(budget=100, item_limit=60)
+    lru.put("a", "A", 40)
+    lru.put("b", "B", 40)
+    assert lru.get("a") == "A"  # now the most recent
+    lru.put("c", "C", 40)
+    assert (lru.get("a"), lru.get("b"), lru.get("c")) == ("A", None, "C")
+    assert lru.nbytes == 80
+    lru.put("big", "X", 61)
+    assert lru.get("big") is None and lru.nbytes == 80
+
+
+def test_memos_keep_no_text_above_their_item_limit() -> None:
+    renderer = html.HtmlRenderer(memo_item_limit=1_000)
+    long_source = "x = 1\n" * 200
+    nb = _notebook([v4.new_code_cell(long_source, execution_count=1)])
+
+    assert renderer.render(nb).decode() == _plain(nb)
+    assert len(renderer._highlight_memo) == 0
+    assert renderer._clean_memo.nbytes <= 1_000 * len(renderer._clean_memo)
+
+
+def test_secrets_are_redacted_from_the_page() -> None:
+    secret = "s3cr3t-T0ken-value"
+    out = v4.new_output(
+        "stream", name="stdout", text=f"token={secret}\nhttps://me:pw@db.example/x\n"
+    )
+    cells = [v4.new_code_cell("print(token)", execution_count=1, outputs=[out])]
+    source = nbformat.writes(_notebook(cells)).encode()
+
+    for _ in range(2):  # the second from cached HTML: redacted all the same
+        page = html.render_redacted_html(source, [secret])
+        assert secret.encode() not in page and b"me:pw@" not in page
+        assert b"[REDACTED]" in page
+    # As the worker gets it: the capture's picklable producer, through assemble.
+    producer = functools.partial(assemble.render_redacted_html, source, [secret])
+    assert pickle.loads(pickle.dumps(producer))() == page
