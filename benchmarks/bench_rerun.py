@@ -58,6 +58,7 @@ def _capture(workdir: Path, cells: int) -> str:
         k.shutdown()
     client = MlflowClient(paths.default_tracking_uri())
     exp = client.get_experiment_by_name("nbrepro")
+    assert exp is not None, "the capture made no nbrepro experiment"
     return str(
         client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])[
             0

@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -204,10 +204,14 @@ def run_captured(
             error = exc
     finally:
         with _interrupts_held() as interrupted:
+            handed_off = False
             try:
-                _finish(magics, session, notebook, git_future, outputs, error, warnings, mode)
+                handed_off = _finish(
+                    magics, session, notebook, git_future, outputs, error, warnings, mode
+                )
             finally:
-                session.close()
+                if not handed_off:
+                    session.close()
     if (interrupted or late_interrupt) and error is None:
         _warn("interrupted while the capture was being stored; the cell had finished, so was it.")
     if error is not None:
@@ -235,6 +239,9 @@ def _start(
     try:
         if not state.preload.wait_for_imports(give_up):
             return None
+        from nbrepro.store.tracking import store_timeout
+
+        _wait_for_previous_store(store_timeout(magics.store_timeout or None) + 5.0, give_up)
         from nbrepro import record
         from nbrepro.capture import assemble, gitstate
         from nbrepro.store.session import RunOptions, RunSession
@@ -307,7 +314,9 @@ def _finish(
     error: BaseException | None,
     warnings: list[str],
     mode: str = "magic",
-) -> None:
+) -> bool:
+    """End the run with its capture; True when that was handed to the store thread
+    (which closes the session), False when done here."""
     from nbrepro.capture import assemble
     from nbrepro.record.bundle import LogBundle
     from nbrepro.record.summary import pending_phrase
@@ -355,12 +364,22 @@ def _finish(
             session.finish(LogBundle(tags={CAPTURE_ERROR_TAG: detail[:500]}, files={}), status)
         except Exception as exc2:
             _warn(f"could not end the run either: {type(exc2).__name__}: {exc2}")
-        return
+        return False
+    if _stores_after_cell(magics, session, mode):
+        card = _storing_card(magics, cap.record, session.tracking_uri)
+        if card is not None:
+            state.last_record = cap.record
+            state.last_card = card
+            if session.detach():
+                _hand_off(session, cap, status, card)
+                return True
+            _store_and_tell(session, cap, status, card, close=False)
+            return False
     try:
         result = session.finish(cap.bundle, status)
     except Exception as exc:
         _warn(f"could not log or spool the capture: {type(exc).__name__}: {exc}")
-        return
+        return False
     state.last_record = cap.record
     if cap.html_source is not None:
         _html_after_cell(session, cap, result)
@@ -375,6 +394,107 @@ def _finish(
     # A sidebar capture is shown in the sidebar, not in the notebook.
     if magics.show_summary and mode != "sidebar":
         _show_summary(magics, cap.record, store, pending, session.tracking_uri)
+    return False
+
+
+# -- storing after the cell returns (ReproMagics.store_after_cell) -----------------------
+
+_last_store: Future[None] | None = None
+
+
+@lru_cache(maxsize=1)
+def _store_thread() -> ThreadPoolExecutor:
+    # One thread: captures are stored in their order. Its work is waited for when the
+    # interpreter exits (concurrent.futures joins it before atexit), so a kernel closed
+    # right after a capture still stores it.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbrepro-store")
+
+
+def _stores_after_cell(magics: Any, session: Any, mode: str) -> bool:
+    return bool(
+        magics.store_after_cell
+        and magics.card
+        and magics.show_summary
+        and mode != "sidebar"
+        and not session.offline
+        # A frontend to show the card in (not terminal IPython).
+        and getattr(magics.shell, "kernel", None) is not None
+    )
+
+
+def _storing_card(magics: Any, rec: dict[str, Any], tracking_uri: str) -> Any:
+    """The card under the cell, saying the run is being stored; None if it failed (the
+    capture is then stored before the cell returns, with the plain summary)."""
+    from nbrepro.store.tracking import display_uri
+
+    try:
+        from nbrepro.kernel.card import show_capture
+
+        return show_capture(
+            magics.shell,
+            rec,
+            display_uri(tracking_uri),
+            None,
+            tracking_uri=tracking_uri,
+            mlflow_ui=magics.mlflow_ui or None,
+            storing=True,
+        )
+    except Exception as exc:  # e.g. a broken ipywidgets
+        _warn(f"the capture card failed ({type(exc).__name__}: {exc}); plain summary shown")
+        return None
+
+
+def _hand_off(session: Any, cap: Any, status: str, card: Any) -> None:
+    global _last_store
+    from nbrepro.store import tracking
+
+    future = _store_thread().submit(_store_and_tell, session, cap, status, card, True)
+    tracking.track(future)
+    _last_store = future
+
+
+def _wait_for_previous_store(seconds: float, give_up: Callable[[], bool]) -> None:
+    """The previous capture's store, if still under way: a capture starts once the one
+    before it is stored (at most ``seconds``)."""
+    import time
+
+    previous = _last_store
+    end = time.monotonic() + seconds
+    while previous is not None and not previous.done() and time.monotonic() < end:
+        if give_up():
+            return
+        wait([previous], timeout=0.05)
+
+
+def _store_and_tell(session: Any, cap: Any, status: str, card: Any, close: bool) -> None:
+    """Log the capture and end the run (or spool it), then say so on the card. What
+    fails here is said on the card: the cell has returned, and a warning printed now
+    would land in whichever cell runs next."""
+    from nbrepro.record.summary import pending_phrase
+    from nbrepro.redact import safe_message
+
+    try:
+        try:
+            result = session.finish(cap.bundle, status)
+        except Exception as exc:
+            card.stored(
+                "not stored",
+                safe_message(f"could not log or spool the capture: {type(exc).__name__}: {exc}"),
+            )
+            return
+        if cap.html_source is not None:
+            _html_after_cell(session, cap, result)
+        pending = None
+        if result.spool_entry is not None:
+            pending = pending_phrase(offline=result.spool_entry.target_run_id is None)
+        card.stored(pending, safe_message(result.warning) if result.warning else None)
+    except Exception as exc:  # the card itself failed: the log has it
+        import logging
+
+        logging.getLogger(__name__).warning("nbrepro: after storing the capture: %s", exc)
+    finally:
+        if close:
+            session.close()
 
 
 def _show_summary(

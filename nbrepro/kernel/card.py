@@ -82,6 +82,7 @@ class ReproCard(widgets.VBox):
         *,
         tracking_uri: str,
         mlflow_ui: str | None = None,
+        storing: bool = False,
     ) -> None:
         self.rec = rec
         self.store = store
@@ -137,6 +138,26 @@ class ReproCard(widgets.VBox):
             [self.header, self._controls],
             layout={"border_left": "3px solid #0b7285", "padding": "4px 8px"},
         )
+        if storing:
+            # Stored after the cell returns (ReproMagics.store_after_cell): see stored().
+            self.button.disabled = True
+            self.button.tooltip = "The run is being stored"
+            self._show_status("storing the run…", "var(--jp-ui-font-color2, #666)")
+
+    def stored(self, pending: str | None, warning: str | None) -> None:
+        """The run was stored after the cell returned, or spooled (``pending``, with the
+        ``warning`` saying why). Called from the thread that stored it."""
+        if pending:
+            self.pending = pending
+            self.header.value = self._header_html() + self._body_html()
+            self.button.tooltip = "Upload the run with `nbrepro sync` first"
+        else:
+            self.button.disabled = False
+            self.button.tooltip = "Re-execute this run in a fresh kernel and compare"
+        if warning:
+            self._show_status(html.escape(warning), "#a15c00")
+        else:
+            self.status.value = ""
 
     def _parts(self) -> tuple[widgets.Button, widgets.IntProgress, widgets.HTML]:
         if self._rerun_parts is None:
@@ -353,6 +374,7 @@ def show_capture(
     *,
     tracking_uri: str,
     mlflow_ui: str | None,
+    storing: bool = False,
 ) -> ReproCard | None:
     """Display the card under the cell, or the plain summary where no widget can live.
 
@@ -365,7 +387,9 @@ def show_capture(
         # Terminal IPython: no frontend to render a widget.
         display(summary_bundle(rec, store, pending), raw=True)
         return None
-    card = ReproCard(rec, store, pending, tracking_uri=tracking_uri, mlflow_ui=mlflow_ui)
+    card = ReproCard(
+        rec, store, pending, tracking_uri=tracking_uri, mlflow_ui=mlflow_ui, storing=storing
+    )
     display(card)
     return card
 

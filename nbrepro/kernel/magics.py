@@ -134,6 +134,13 @@ class ReproMagics(Magics):
     card = Bool(
         True, help="Show the summary as an interactive card with a Re-execute button (ipywidgets)."
     ).tag(config=True)
+    store_after_cell = Bool(
+        False,
+        help="Log the run to the store after the cell returns, in a kernel thread; the card "
+        "says 'storing' until it is stored (or spooled). Only with the card: without it, "
+        "and for sidebar captures, the cell waits for the store as before. The next "
+        "capture waits for this one's store.",
+    ).tag(config=True)
     preload = Bool(
         True,
         help="After the extension loads, import MLflow and open the tracking store in a "

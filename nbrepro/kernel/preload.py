@@ -89,10 +89,11 @@ class Preload:
                 tracking.client_for(uri)
                 return
             db = paths.sqlite_path(uri)
-            if db is None or not db.is_file() or db.stat().st_size == 0:
-                # A store not made yet is made by the first capture, not here: MLflow
-                # creating its schema while the user's own mlflow calls (or a Jupyter
-                # server) do the same fails one of them ("table ... already exists").
+            if db is None or not db.is_file() or not tracking.sqlite_store_complete(db):
+                # A store not made yet (or being made by another process now) is made
+                # by the first capture, not here: MLflow creating its schema while the
+                # user's own mlflow calls (or a Jupyter server) do the same fails one of
+                # them ("table ... already exists", "Online migration expected ...").
                 import mlflow.store.tracking.sqlalchemy_store  # noqa: F401 - its import only
 
                 return

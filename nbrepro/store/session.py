@@ -240,6 +240,19 @@ class RunSession:
             return str(run.info.run_name)
         return self.options.run_name
 
+    def detach(self) -> bool:
+        """Take the run off MLflow's active-run stack in this thread, so that
+        :meth:`finish` may run in another thread (which ends it by its id). False when
+        that is not possible (an MLflow whose internals differ): finish it here."""
+        import mlflow
+
+        if self.offline:
+            return False  # the spool's store is the fluent API's until finish puts it back
+        run = mlflow.active_run()
+        if run is None or run.info.run_id != self.run_id:
+            return True  # the body ended or replaced it: finish ends it by its id
+        return tracking._pop_active_run(self.run_id)
+
     def logged_params(self) -> dict[str, str]:
         """Params the run has already (the notebook's own ``mlflow.log_param`` calls)."""
         uri = self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri

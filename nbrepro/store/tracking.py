@@ -282,6 +282,51 @@ def _quiet_schema_setup() -> Iterator[None]:
             lg.setLevel(level)
 
 
+# How long opening a SQLite store waits for another process to finish making it.
+SCHEMA_WAIT_S = 10.0
+
+
+def sqlite_store_complete(db: Path) -> bool:
+    """Whether MLflow has made every table of its models in this SQLite store.
+
+    Opening a store whose tables are not all there makes MLflow create and migrate its
+    schema; if another process is doing that at the same moment, one of the two fails
+    ("Online migration expected to match one row"). Read with sqlite3, without
+    opening the store.
+    """
+    from mlflow.store.db import utils as db_utils
+
+    tables = _sqlite_tables(db)
+    return tables is not None and set(db_utils.Base.metadata.tables) <= tables
+
+
+def _sqlite_tables(db: Path) -> set[str] | None:
+    import sqlite3
+
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+        ) as con:
+            return {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error:
+        return None
+
+
+def _wait_while_made_elsewhere(db: Path) -> None:
+    """Wait (at most :data:`SCHEMA_WAIT_S`) while another process makes the store's
+    schema: until it is complete, or its tables stop changing for a second (a store of
+    an older MLflow, which opening it migrates)."""
+    end = time.monotonic() + SCHEMA_WAIT_S
+    seen, since = _sqlite_tables(db), time.monotonic()
+    while not sqlite_store_complete(db) and time.monotonic() < end:
+        time.sleep(0.1)
+        now = _sqlite_tables(db)
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= 1.0:
+            return
+
+
 def _store_guard(db: Path) -> contextlib.AbstractContextManager[Any]:
     """A lock beside a SQLite store, so that processes open it one at a time.
 
@@ -294,7 +339,9 @@ def _store_guard(db: Path) -> contextlib.AbstractContextManager[Any]:
     lock = db.with_name(db.name + ".lock")
     if not lock.exists() and db.is_file() and db.stat().st_size > 0:
         # A store made elsewhere (perhaps one a request named): no lock file is left
-        # beside it. A store nbrepro is making has its lock from the start.
+        # beside it. A store nbrepro is making has its lock from the start. One another
+        # process (the user's own MLflow) is making right now is left to finish first.
+        _wait_while_made_elsewhere(db)
         return contextlib.nullcontext()
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
@@ -425,7 +472,7 @@ def write_files(root: Path, files: Mapping[str, bytes]) -> None:
         target.write_bytes(data)
 
 
-_uploads: list[Future[None]] = []
+_uploads: list[Future[Any]] = []
 
 
 # A background upload may take longer than a capture may block a cell.
@@ -483,9 +530,8 @@ def upload_later(
             )
 
     future.add_done_callback(done)
-    # Finished uploads are dropped here: a long kernel session makes many captures.
-    _uploads[:] = [f for f in _uploads if not f.done()]
-    _uploads.append(future)
+    # Finished uploads are dropped there: a long kernel session makes many captures.
+    track(future)
     return future
 
 
@@ -494,9 +540,21 @@ def warm_worker() -> None:
     WORKER.start()
 
 
+def track(future: Future[Any]) -> None:
+    """Count ``future`` among the background work :func:`wait_for_uploads` waits for."""
+    _uploads[:] = [f for f in _uploads if not f.done()]
+    _uploads.append(future)
+
+
 def wait_for_uploads(timeout: float | None = None) -> bool:
-    """Wait for background uploads; True when none is left running."""
-    done, _ = wait(list(_uploads), timeout=timeout)
-    for future in done:
-        _uploads.remove(future)
-    return not _uploads
+    """Wait for background stores and uploads (and those they start meanwhile); True
+    when none is left running."""
+    end = None if timeout is None else time.monotonic() + timeout
+    while True:
+        _uploads[:] = pending = [f for f in _uploads if not f.done()]
+        if not pending:
+            return True
+        left = None if end is None else end - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        wait(pending, timeout=left)

@@ -119,6 +119,33 @@ test('a capture the store cannot take waits in the spool', async ({ page, tmpPat
   await page.theme.setLightTheme();
 });
 
+test('a run stored after the cell: the card says storing, then stored', async ({
+  page,
+  tmpPath
+}) => {
+  const name = 'after_cell.ipynb';
+  await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  await page.notebook.runCell(0); // %load_ext, store_after_cell, the store held
+  await page.notebook.runCell(1); // %%repro: returns before the run is stored
+  const card = page.locator('.nbrepro-card');
+  await expect(card).toContainText('after-cell');
+  await expect(card).toContainText('storing the run');
+  await expect(card.locator('.nbrepro-card-rerun')).toBeDisabled();
+  await card.screenshot({ path: path.join(IMAGES, 'card-storing.png') });
+  await page.theme.setDarkTheme();
+  await card.screenshot({ path: path.join(IMAGES, 'card-storing-dark.png') });
+  await page.theme.setLightTheme();
+  await page.notebook.runCell(2); // the store goes on
+  await expect(card).not.toContainText('storing the run');
+  await expect(card.locator('.nbrepro-card-rerun')).toBeEnabled();
+  await card.screenshot({ path: path.join(IMAGES, 'card-stored.png') });
+  await page.theme.setDarkTheme();
+  await card.screenshot({ path: path.join(IMAGES, 'card-stored-dark.png') });
+  await page.theme.setLightTheme();
+});
+
 test('Capture run records the kernel session without a magic', async ({ page, tmpPath }) => {
   await openWine(page, tmpPath, [0]); // only the setup cell: no %load_ext, no %%repro
   await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();

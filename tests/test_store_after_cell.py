@@ -1,0 +1,124 @@
+"""``ReproMagics.store_after_cell``: the cell returns once the capture is built, and a
+kernel thread logs it; the card says when the run is stored, or spooled and why. Seen
+from a real kernel, on a local store and on a server that stops answering."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import WAIT_UPLOADS, all_artifact_text, latest_run
+
+from nbrepro.testing import StoreProxy
+
+pytestmark = [pytest.mark.kernel, pytest.mark.server]
+
+HTML = "nbrepro/notebook.html"
+CARD = "c = get_ipython()._nbrepro_state.last_card\n"
+
+
+def _kernel(kernel_factory: Any, uri: str, home: Path, timeout: float = 10.0) -> Any:
+    k = kernel_factory(
+        env={
+            "MLFLOW_TRACKING_URI": uri,
+            "NBREPRO_HOME": str(home),
+            "NBREPRO_STORE_TIMEOUT": str(timeout),
+        }
+    )
+    k.ok("%load_ext nbrepro\n%config ReproMagics.store_after_cell = True")
+    return k
+
+
+def _card(k: Any) -> tuple[str, bool, str]:
+    """The card's status, whether Re-execute is enabled, and its header."""
+    out = k.ok(
+        CARD + "print(repr(c.status.value))\nprint(not c.button.disabled)\nprint(c.header.value)"
+    ).stdout.splitlines()
+    return ast.literal_eval(out[0]), out[1] == "True", "\n".join(out[2:])
+
+
+def test_the_run_is_stored_after_the_cell_and_the_card_says_so(
+    kernel_factory, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    k = _kernel(kernel_factory, uri, home)
+    r = k.ok("%%repro -e after --name first\nimport mlflow\nmlflow.log_param('lr', 0.1)\n41 + 1")
+    assert "42" in r.text()
+    assert "nbrepro warning" not in r.stderr, r.stderr
+    # The run left MLflow's active-run stack with the cell: the next cell starts clean.
+    assert "None" in k.ok("import mlflow\nprint(mlflow.active_run())").stdout
+    k.ok(WAIT_UPLOADS)
+    status, enabled, _ = _card(k)
+    assert status == "" and enabled
+    run = latest_run(uri, "after")
+    assert run.info.status == "FINISHED" and run.data.params["lr"] == "0.1"
+    files = all_artifact_text(uri, run.info.run_id, tmp_path / "dl")
+    assert {"nbrepro/repro.json", "nbrepro/replay.ipynb", HTML} <= set(files)
+
+    # Two captures back to back: the second starts once the first is stored; a kernel
+    # closed right after a capture (as papermill does) still stores it whole.
+    k.ok("%%repro -e after --name second\nx = 1")
+    k.ok("%%repro -e after --name third\nx = 2")
+    k.kc.stop_channels()
+    k.km.shutdown_kernel(now=False)
+    from mlflow import MlflowClient
+
+    runs = MlflowClient(uri).search_runs(
+        [run.info.experiment_id], order_by=["attributes.start_time ASC"]
+    )
+    assert [(r.info.run_name, r.info.status) for r in runs] == [
+        ("first", "FINISHED"),
+        ("second", "FINISHED"),
+        ("third", "FINISHED"),
+    ]
+    for other in runs[1:]:
+        assert "nbrepro/repro.json" in all_artifact_text(uri, other.info.run_id, tmp_path / "d")
+
+
+def test_a_store_that_stops_answering_is_told_on_the_card_not_in_a_later_cell(
+    kernel_factory, mlflow_server, tmp_path: Path
+) -> None:
+    proxy = StoreProxy(mlflow_server.uri).start()
+    home = tmp_path / "home"
+    try:
+        k = _kernel(kernel_factory, proxy.uri, home, timeout=4.0)
+        started = time.monotonic()
+        r = k.ok(
+            "%%repro -e after-hang --name stuck\nimport mlflow, requests\n"
+            "mlflow.log_param('lr', 0.1)\n"
+            f"requests.get('{proxy.uri}{StoreProxy.HANG_PATH}', timeout=5)"
+        )
+        returned = time.monotonic() - started
+        assert "nbrepro warning" not in r.stderr, r.stderr
+        # The store is hanging: the cell returned, the card says the run is being stored.
+        status, enabled, _ = _card(k)
+        assert "storing the run" in status and not enabled, (status, returned)
+        later = k.ok(WAIT_UPLOADS + "\nprint('next cell')")
+        assert "nbrepro warning" not in later.stderr, later.stderr
+        status, enabled, header = _card(k)
+        assert "nbrepro sync" in status and not enabled, status
+        assert "Pending" in header and "upload incomplete" in header, header
+        proxy.answer_again()
+        env = {**os.environ, "NBREPRO_HOME": str(home), "MLFLOW_TRACKING_URI": proxy.uri}
+        res = subprocess.run(
+            [sys.executable, "-m", "nbrepro.cli", "sync", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert res.returncode == 0, res.stdout + res.stderr
+    finally:
+        proxy.stop()
+    run = latest_run(mlflow_server.uri, "after-hang")
+    assert run.info.status == "FINISHED" and run.data.params == {"lr": "0.1"}
+    assert "nbrepro/repro.json" in all_artifact_text(
+        mlflow_server.uri, run.info.run_id, tmp_path / "dl"
+    )
