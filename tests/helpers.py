@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import subprocess
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -123,3 +126,32 @@ def notebook_corpus() -> list[Path]:
         Path(__file__).parent / "notebooks",
     ]
     return sorted(p for root in sources for p in root.rglob("*.ipynb"))
+
+
+def store_kernel(kernel_factory: Any, uri: str, home: Path, timeout: float, *setup: str) -> Any:
+    """A kernel with nbrepro loaded, capturing to ``uri`` with its spool in ``home`` and
+    a store timeout of ``timeout`` s; ``setup`` lines run after ``%load_ext``."""
+    k = kernel_factory(
+        env={
+            "MLFLOW_TRACKING_URI": uri,
+            "NBREPRO_HOME": str(home),
+            "NBREPRO_STORE_TIMEOUT": str(timeout),
+        }
+    )
+    k.ok("\n".join(("%load_ext nbrepro", *setup)))
+    return k
+
+
+def sync_spool(home: Path, uri: str) -> dict[str, Any]:
+    """``nbrepro sync --json`` of the spool in ``home`` to ``uri``: its JSON."""
+    env = {**os.environ, "NBREPRO_HOME": str(home), "MLFLOW_TRACKING_URI": uri}
+    res = subprocess.run(
+        [sys.executable, "-m", "nbrepro.cli", "sync", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "View run" not in res.stdout + res.stderr
+    return dict(json.loads(res.stdout))

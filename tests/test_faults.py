@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import all_artifact_text, latest_run, process_gone
+from helpers import all_artifact_text, latest_run, process_gone, store_kernel, sync_spool
 
 from nbrepro.testing import MlflowServer, StoreProxy, held_by_capture
 
@@ -29,35 +27,12 @@ HTML = "nbrepro/notebook.html"
 
 
 def _kernel(kernel_factory: Any, uri: str, home: Path) -> Any:
-    k = kernel_factory(
-        env={
-            "MLFLOW_TRACKING_URI": uri,
-            "NBREPRO_HOME": str(home),
-            "NBREPRO_STORE_TIMEOUT": str(BOUND),
-        }
-    )
-    k.ok("%load_ext nbrepro")
-    return k
+    return store_kernel(kernel_factory, uri, home, BOUND)
 
 
 def _timed(k: Any, cell: str) -> tuple[Any, float]:
     """Run a %%repro cell; the reply and how long the capture held the cell."""
     return held_by_capture(k, cell, timeout=600)
-
-
-def _sync(home: Path, uri: str) -> dict[str, Any]:
-    env = {**os.environ, "NBREPRO_HOME": str(home), "MLFLOW_TRACKING_URI": uri}
-    res = subprocess.run(
-        [sys.executable, "-m", "nbrepro.cli", "sync", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert "View run" not in res.stdout + res.stderr
-    out: dict[str, Any] = json.loads(res.stdout)
-    return out
 
 
 def _one_warning(r: Any) -> str:
@@ -117,7 +92,7 @@ def test_server_killed_mid_body_holds_the_cell_at_most_the_bound_and_sync_comple
     server.proc = None
     server.start()
 
-    synced = _sync(home, server.uri)
+    synced = sync_spool(home, server.uri)
     assert synced["failed"] == 0 and synced["uploaded"] >= 1
     run = latest_run(server.uri, "killed")
     assert [c["run_id"] for c in synced["captures"] if c["artifact"] is None] == [run.info.run_id]
@@ -147,7 +122,7 @@ def test_server_hanging_mid_body_holds_the_cell_at_most_the_bound(
         assert "nbrepro sync" in _one_warning(r)
         assert "upload incomplete" in r.text()
         proxy.answer_again()
-        synced = _sync(home, proxy.uri)
+        synced = sync_spool(home, proxy.uri)
     finally:
         proxy.stop()
     run = latest_run(mlflow_server.uri, "hanging")
@@ -214,7 +189,7 @@ def test_server_that_never_answers_spools_at_once_without_credentials_or_a_false
         for text in (shown, *(p.read_text() for p in (home / "spool").rglob("*.json"))):
             assert "pa55word" not in text
         proxy.answer_again()
-        synced = _sync(home, secret_uri)
+        synced = sync_spool(home, secret_uri)
     finally:
         proxy.stop()
     run = latest_run(mlflow_server.uri, "silent")
@@ -242,7 +217,7 @@ def test_notebook_html_survives_the_kernel_closing_right_after_the_capture(
     # The worker, in a session of its own, survives the kernel's process group being
     # signalled; if it did not get the job before the kernel died, sync does it.
     if not _wait_for_artifact(uri, run.info.run_id, HTML, tmp_path / "dl", within=30):
-        synced = _sync(home, uri)
+        synced = sync_spool(home, uri)
         assert [c["artifact"] for c in synced["captures"]] == [HTML]
     assert HTML in all_artifact_text(uri, run.info.run_id, tmp_path / "dl2")
     deadline = time.time() + 30
@@ -251,7 +226,7 @@ def test_notebook_html_survives_the_kernel_closing_right_after_the_capture(
     assert not any((home / "spool").glob("uploads/*/upload.json"))
 
 
-def test_a_failed_html_upload_is_kept_and_uploaded_by_sync(
+def test_a_failed_html_upload_is_kept_and_uploaded_bysync_spool(
     kernel_factory, mlflow_server, tmp_path: Path
 ) -> None:
     proxy = StoreProxy(mlflow_server.uri, fail_paths=("notebook.html",)).start()
@@ -265,7 +240,7 @@ def test_a_failed_html_upload_is_kept_and_uploaded_by_sync(
         [pending] = (home / "spool").glob("uploads/*/upload.json")
         assert json.loads(pending.read_text())["last_error"]
         proxy.fail_paths = ()
-        synced = _sync(home, proxy.uri)
+        synced = sync_spool(home, proxy.uri)
     finally:
         proxy.stop()
     assert [c["artifact"] for c in synced["captures"]] == [HTML]

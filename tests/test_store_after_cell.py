@@ -5,15 +5,12 @@ from a real kernel, on a local store and on a server that stops answering."""
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import WAIT_UPLOADS, all_artifact_text, latest_run
+from helpers import WAIT_UPLOADS, all_artifact_text, latest_run, store_kernel, sync_spool
 
 from nbrepro.testing import StoreProxy
 
@@ -24,15 +21,9 @@ CARD = "c = get_ipython()._nbrepro_state.last_card\n"
 
 
 def _kernel(kernel_factory: Any, uri: str, home: Path, timeout: float = 10.0) -> Any:
-    k = kernel_factory(
-        env={
-            "MLFLOW_TRACKING_URI": uri,
-            "NBREPRO_HOME": str(home),
-            "NBREPRO_STORE_TIMEOUT": str(timeout),
-        }
+    return store_kernel(
+        kernel_factory, uri, home, timeout, "%config ReproMagics.store_after_cell = True"
     )
-    k.ok("%load_ext nbrepro\n%config ReproMagics.store_after_cell = True")
-    return k
 
 
 def _card(k: Any) -> tuple[str, bool, str]:
@@ -106,15 +97,7 @@ def test_a_store_that_stops_answering_is_told_on_the_card_not_in_a_later_cell(
         assert "nbrepro sync" in status and not enabled, status
         assert "Pending" in header and "upload incomplete" in header, header
         proxy.answer_again()
-        env = {**os.environ, "NBREPRO_HOME": str(home), "MLFLOW_TRACKING_URI": proxy.uri}
-        res = subprocess.run(
-            [sys.executable, "-m", "nbrepro.cli", "sync", "--json"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-        assert res.returncode == 0, res.stdout + res.stderr
+        assert sync_spool(home, proxy.uri)["failed"] == 0
     finally:
         proxy.stop()
     run = latest_run(mlflow_server.uri, "after-hang")

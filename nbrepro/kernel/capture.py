@@ -448,7 +448,11 @@ def _hand_off(session: Any, cap: Any, status: str, card: Any) -> None:
     global _last_store
     from nbrepro.store import tracking
 
-    future = _store_thread().submit(_store_and_tell, session, cap, status, card, True)
+    try:
+        future = _store_thread().submit(_store_and_tell, session, cap, status, card, True)
+    except RuntimeError:  # no thread to be had (the interpreter is closing): store it here
+        _store_and_tell(session, cap, status, card, close=True)
+        return
     tracking.track(future)
     _last_store = future
 
@@ -473,28 +477,25 @@ def _store_and_tell(session: Any, cap: Any, status: str, card: Any, close: bool)
     from nbrepro.record.summary import pending_phrase
     from nbrepro.redact import safe_message
 
+    pending: str | None = "not stored"
+    warning: str | None = None
     try:
-        try:
-            result = session.finish(cap.bundle, status)
-        except Exception as exc:
-            card.stored(
-                "not stored",
-                safe_message(f"could not log or spool the capture: {type(exc).__name__}: {exc}"),
-            )
-            return
-        if cap.html_source is not None:
-            _html_after_cell(session, cap, result)
+        result = session.finish(cap.bundle, status)
         pending = None
         if result.spool_entry is not None:
             pending = pending_phrase(offline=result.spool_entry.target_run_id is None)
-        card.stored(pending, safe_message(result.warning) if result.warning else None)
-    except Exception as exc:  # the card itself failed: the log has it
-        import logging
-
-        logging.getLogger(__name__).warning("nbrepro: after storing the capture: %s", exc)
+        warning = safe_message(result.warning) if result.warning else None
+        if cap.html_source is not None:
+            _html_after_cell(session, cap, result)
+    except Exception as exc:
+        what = "log or spool the capture" if pending else "keep the HTML rendering for upload"
+        warning = safe_message(f"could not {what}: {type(exc).__name__}: {exc}")
     finally:
-        if close:
-            session.close()
+        try:
+            card.stored(pending, warning)
+        finally:
+            if close:
+                session.close()
 
 
 def _show_summary(

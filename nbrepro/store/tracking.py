@@ -305,7 +305,7 @@ def _sqlite_tables(db: Path) -> set[str] | None:
 
     try:
         with contextlib.closing(
-            sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+            sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
         ) as con:
             return {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
     except sqlite3.Error:
@@ -473,6 +473,7 @@ def write_files(root: Path, files: Mapping[str, bytes]) -> None:
 
 
 _uploads: list[Future[Any]] = []
+_uploads_lock = threading.Lock()
 
 
 # A background upload may take longer than a capture may block a cell.
@@ -542,8 +543,9 @@ def warm_worker() -> None:
 
 def track(future: Future[Any]) -> None:
     """Count ``future`` among the background work :func:`wait_for_uploads` waits for."""
-    _uploads[:] = [f for f in _uploads if not f.done()]
-    _uploads.append(future)
+    with _uploads_lock:
+        _uploads[:] = [f for f in _uploads if not f.done()]
+        _uploads.append(future)
 
 
 def wait_for_uploads(timeout: float | None = None) -> bool:
@@ -551,7 +553,8 @@ def wait_for_uploads(timeout: float | None = None) -> bool:
     when none is left running."""
     end = None if timeout is None else time.monotonic() + timeout
     while True:
-        _uploads[:] = pending = [f for f in _uploads if not f.done()]
+        with _uploads_lock:
+            _uploads[:] = pending = [f for f in _uploads if not f.done()]
         if not pending:
             return True
         left = None if end is None else end - time.monotonic()
