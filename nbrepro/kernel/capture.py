@@ -319,7 +319,6 @@ def _finish(
     (which closes the session), False when done here."""
     from nbrepro.capture import assemble
     from nbrepro.record.bundle import LogBundle
-    from nbrepro.record.summary import pending_phrase
     from nbrepro.store.tracking import display_uri
 
     state = magics.state
@@ -388,9 +387,7 @@ def _finish(
     # summary says what is pending without repeating it.
     if result.warning:
         _warn(result.warning)
-    pending = None
-    if result.spool_entry is not None:
-        pending = pending_phrase(offline=result.spool_entry.target_run_id is None)
+    pending = _pending_of(result)
     # A sidebar capture is shown in the sidebar, not in the notebook.
     if magics.show_summary and mode != "sidebar":
         _show_summary(magics, cap.record, store, pending, session.tracking_uri)
@@ -470,20 +467,26 @@ def _wait_for_previous_store(seconds: float, give_up: Callable[[], bool]) -> Non
         wait([previous], timeout=0.05)
 
 
+def _pending_of(result: Any) -> str | None:
+    """What the summary and the card say of a capture left in the spool (None: stored)."""
+    from nbrepro.record.summary import pending_phrase
+
+    if result.spool_entry is None:
+        return None
+    return pending_phrase(offline=result.spool_entry.target_run_id is None)
+
+
 def _store_and_tell(session: Any, cap: Any, status: str, card: Any, close: bool) -> None:
     """Log the capture and end the run (or spool it), then say so on the card. What
     fails here is said on the card: the cell has returned, and a warning printed now
     would land in whichever cell runs next."""
-    from nbrepro.record.summary import pending_phrase
     from nbrepro.redact import safe_message
 
     pending: str | None = "not stored"
     warning: str | None = None
     try:
         result = session.finish(cap.bundle, status)
-        pending = None
-        if result.spool_entry is not None:
-            pending = pending_phrase(offline=result.spool_entry.target_run_id is None)
+        pending = _pending_of(result)
         warning = safe_message(result.warning) if result.warning else None
         if cap.html_source is not None:
             _html_after_cell(session, cap, result)

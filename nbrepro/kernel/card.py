@@ -96,7 +96,7 @@ class ReproCard(widgets.VBox):
         self._stop = threading.Event()
 
         # What was captured: one widget (each widget costs the cell about a millisecond).
-        self.header = widgets.HTML(self._header_html() + self._body_html())
+        self.header = widgets.HTML(self._summary_html())
         narrow = {"width": "auto"}
         self.env_choice = widgets.Dropdown(
             options=[(CURRENT, CURRENT), ("recorded (rebuilt with uv)", RECORDED)],
@@ -149,7 +149,7 @@ class ReproCard(widgets.VBox):
         ``warning`` saying why). Called from the thread that stored it."""
         if pending:
             self.pending = pending
-            self.header.value = self._header_html() + self._body_html()
+            self.header.value = self._summary_html()
             self.button.tooltip = "Upload the run with `nbrepro sync` first"
         else:
             self.button.disabled = False
@@ -186,6 +186,9 @@ class ReproCard(widgets.VBox):
         return self._parts()[2]
 
     # -- what the card shows ------------------------------------------------------
+
+    def _summary_html(self) -> str:
+        return self._header_html() + self._body_html()
 
     def _header_html(self) -> str:
         run = self.rec["run"]

@@ -294,9 +294,12 @@ def sqlite_store_complete(db: Path) -> bool:
     ("Online migration expected to match one row"). Read with sqlite3, without
     opening the store.
     """
+    return _has_every_table(_sqlite_tables(db))
+
+
+def _has_every_table(tables: set[str] | None) -> bool:
     from mlflow.store.db import utils as db_utils
 
-    tables = _sqlite_tables(db)
     return tables is not None and set(db_utils.Base.metadata.tables) <= tables
 
 
@@ -318,7 +321,9 @@ def _wait_while_made_elsewhere(db: Path) -> None:
     an older MLflow, which opening it migrates)."""
     end = time.monotonic() + SCHEMA_WAIT_S
     seen, since = _sqlite_tables(db), time.monotonic()
-    while not sqlite_store_complete(db) and time.monotonic() < end:
+    # One read of the store's tables per round: whether it is complete, and whether it
+    # changed since the last round.
+    while not _has_every_table(seen) and time.monotonic() < end:
         time.sleep(0.1)
         now = _sqlite_tables(db)
         if now != seen:
