@@ -227,3 +227,75 @@ def test_secrets_are_redacted_from_the_page() -> None:
     # As the worker gets it: the capture's picklable producer, through assemble.
     producer = functools.partial(assemble.render_redacted_html, source, [secret])
     assert pickle.loads(pickle.dumps(producer))() == page
+
+
+def _with_secrets(secret: str) -> Any:
+    md = v4.new_markdown_cell(f"The key is `{secret}`; see https://me:{secret}@db.example/x")
+    code = v4.new_code_cell(
+        f"key = {secret!r}",
+        execution_count=1,
+        outputs=[v4.new_output("stream", name="stdout", text=f"{secret}\n")],
+    )
+    html_out = _html_output(f"<p>{secret}</p><a href='s3://u:{secret}@b/k'>link</a>", 2)
+    plain = v4.new_code_cell("x = 1", execution_count=3)
+    return _notebook([md, code, html_out, plain])
+
+
+@pytest.mark.parametrize(
+    "secrets",
+    [["s3cr3t-T0ken-value"], ["s3cr3t-T0ken-value", "other-secret-1"], ["pa<ss>w0rd-long"], []],
+    ids=["one", "two", "with-tag-characters", "none"],
+)
+def test_the_page_redacted_in_pieces_is_the_page_redacted_whole(secrets: list[str]) -> None:
+    """Each piece's redaction is kept, per set of secrets; the page is the same as the
+    whole page redacted, from a fresh render, from the cache and with other secrets."""
+    renderer = html.HtmlRenderer()
+    nb = _with_secrets(secrets[0] if secrets else "no-secret-here")
+    whole = html.redact_text(renderer.render(nb).decode(), secrets)
+    assert renderer.render(nb, secrets).decode() == whole
+    assert renderer.render(nb, secrets).decode() == whole  # redacted pieces kept
+    for secret in secrets:
+        assert secret not in whole
+    if not any("<" in s for s in secrets):  # else the markdown cell's link is cut short
+        assert "//me:" not in whole and "//u:" not in whole  # URI credentials
+    others = ["other-secret-2", "key = "]
+    assert renderer.render(nb, others).decode() == html.redact_text(
+        renderer.render(nb).decode(), others
+    )
+
+
+def test_a_prerendered_notebook_leaves_the_capture_nothing_to_render(tmp_path: Path) -> None:
+    secret = "pr3rendered-S3cret-value"
+    nb = _with_secrets(secret)
+    nb.cells += [v4.new_code_cell(f"step({i})", execution_count=4 + i) for i in range(5)]
+    path = tmp_path / "saved.ipynb"
+    path.write_text(nbformat.writes(nb), "utf-8")
+    renderer = html._renderer()
+
+    stats = html.prerender_file(str(path), [secret])
+    assert stats is not None and stats.rendered == len(nb.cells) and stats.whole is None
+    # The HTML kept is that of the redacted notebook: nothing of the secret is kept.
+    assert not any(secret in str(v) for v, _ in renderer.fragments._items.values())
+    # As the capture renders it after the cell: its own redacted copy of the file.
+    source = html.redact_text(path.read_text("utf-8"), [secret]).encode()
+    page = html.render_redacted_html(source, [secret]).decode()
+    assert renderer.last.rendered == 0 and renderer.last.reused == len(nb.cells)
+    expected = _plain(nbformat.reads(source.decode(), as_version=4))
+    assert page == html.redact_text(expected, [secret])
+    assert html.prerender_file(str(tmp_path / "missing.ipynb"), []) is None
+
+
+def test_cells_are_cleaned_by_one_cleaner_made_as_nbconvert_makes_it() -> None:
+    import bleach
+    from nbconvert.filters import strings
+
+    clean = html._nbconvert_cleaner()
+    assert clean is not None, "nbconvert's bleach arguments were not found: cleaned per call"
+    assert strings.bleach is bleach  # put back
+    for text in [
+        '<div class="highlight"><pre><span class="k">def</span> f(): pass</pre></div>',
+        "<table><tr><td style='color: red'>1</td></tr></table><script>alert(1)</script>",
+        "<a href='javascript:alert(1)' id='x'>x</a><img src=x onerror=alert(1)>",
+        "plain & text < with > brackets",
+    ]:
+        assert clean(text) == strings.clean_html(text)

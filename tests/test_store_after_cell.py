@@ -34,6 +34,11 @@ def _card(k: Any) -> tuple[str, bool, str]:
     return ast.literal_eval(out[0]), out[1] == "True", "\n".join(out[2:])
 
 
+def _spooled(home: Path) -> list[str]:
+    spool = home / "spool"
+    return sorted(p.name for p in spool.iterdir() if p.is_dir()) if spool.is_dir() else []
+
+
 def test_the_run_is_stored_after_the_cell_and_the_card_says_so(
     kernel_factory, tmp_path: Path
 ) -> None:
@@ -52,6 +57,8 @@ def test_the_run_is_stored_after_the_cell_and_the_card_says_so(
     assert run.info.status == "FINISHED" and run.data.params["lr"] == "0.1"
     files = all_artifact_text(uri, run.info.run_id, tmp_path / "dl")
     assert {"nbrepro/repro.json", "nbrepro/replay.ipynb", HTML} <= set(files)
+    # The copy kept in the spool while the thread stored it is gone: nothing to sync.
+    assert _spooled(home) == []
 
     # Two captures back to back: the second starts once the first is stored; a kernel
     # closed right after a capture (as papermill does) still stores it whole.
@@ -105,3 +112,34 @@ def test_a_store_that_stops_answering_is_told_on_the_card_not_in_a_later_cell(
     assert "nbrepro/repro.json" in all_artifact_text(
         mlflow_server.uri, run.info.run_id, tmp_path / "dl"
     )
+
+
+def test_a_kernel_killed_while_the_thread_stores_leaves_the_capture_to_sync(
+    kernel_factory, mlflow_server, tmp_path: Path
+) -> None:
+    """The capture is in the spool before the store thread waits on the store: killed
+    (as jupyter_client kills a kernel that does not close within 5 s), nothing is lost."""
+    proxy = StoreProxy(mlflow_server.uri).start()
+    home = tmp_path / "home"
+    try:
+        k = _kernel(kernel_factory, proxy.uri, home, timeout=30.0)
+        k.ok(
+            "%%repro -e after-kill --name killed\nimport mlflow, requests\n"
+            "mlflow.log_param('lr', 0.2)\n"
+            f"requests.get('{proxy.uri}{StoreProxy.HANG_PATH}', timeout=5)"
+        )
+        status, _, _ = _card(k)
+        assert "storing the run" in status, status
+        assert len(_spooled(home)) == 1
+        k.kc.stop_channels()
+        k.km.shutdown_kernel(now=True)  # SIGKILL: no exit handler runs
+        proxy.answer_again()
+        result = sync_spool(home, proxy.uri)
+        assert result["failed"] == 0, result
+    finally:
+        proxy.stop()
+    run = latest_run(mlflow_server.uri, "after-kill")
+    assert run.info.status == "FINISHED" and run.data.params == {"lr": "0.2"}
+    files = all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "dl")
+    assert {"nbrepro/repro.json", "nbrepro/replay.ipynb"} <= set(files)
+    assert _spooled(home) == []

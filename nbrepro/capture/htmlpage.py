@@ -22,12 +22,13 @@ nothing of that render is kept.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from secrets import token_hex
@@ -100,8 +101,61 @@ def _size(*texts: str | bytes) -> int:
     return sum(sys.getsizeof(t) for t in texts)
 
 
+_cleaner_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _nbconvert_cleaner() -> Callable[[str], str] | None:
+    """``bleach.Cleaner(...).clean`` made with the arguments nbconvert's ``clean_html``
+    passes to ``bleach.clean``; None when it does not call ``bleach.clean`` at all.
+
+    ``bleach.clean`` builds a new Cleaner (and its html5lib parser and serializer) on
+    every call: a third of its time on a cell's highlighted source. The arguments are
+    read from one call of nbconvert's own filter rather than copied, so they stay
+    nbconvert's in every version: its ``bleach`` is seen through a stand-in for that call
+    (which cleans as bleach does, for any other thread that cleans meanwhile).
+    """
+    import importlib
+
+    bleach: Any = importlib.import_module("bleach")  # untyped
+    strings: Any = importlib.import_module("nbconvert.filters.strings")
+    seen: list[dict[str, Any]] = []
+
+    class _Seen:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(bleach, name)
+
+        def clean(self, text: str, **kwargs: Any) -> str:
+            seen.append(kwargs)
+            return str(bleach.clean(text, **kwargs))
+
+    with _cleaner_lock:
+        current = getattr(strings, "bleach", None)
+        if current is not bleach:
+            return None
+        strings.bleach = _Seen()
+        try:
+            probe = "<b class='x'>probe</b><script>x</script>"
+            expected = strings.clean_html(probe)
+        except Exception:
+            return None
+        finally:
+            strings.bleach = bleach
+    if len(seen) != 1:
+        return None
+    try:
+        cleaner = importlib.import_module("bleach").Cleaner(**seen[0])
+        if cleaner.clean(probe) != expected:
+            return None
+    except Exception:
+        return None
+    clean: Callable[[str], str] = cleaner.clean
+    return clean
+
+
 class _CleanHtml:
-    """nbconvert's ``clean_html`` filter, remembering what it cleaned.
+    """nbconvert's ``clean_html`` filter, with one bleach Cleaner, remembering what it
+    cleaned.
 
     The lab template runs every cell's highlighted source through bleach; the result
     depends on the text only.
@@ -110,14 +164,21 @@ class _CleanHtml:
     def __init__(self, memo: ByteLRU) -> None:
         self._memo = memo
 
-    def __call__(self, element: Any) -> str:
-        from nbconvert.filters import clean_html
+    @staticmethod
+    def _clean(element: Any) -> str:
+        cleaner = _nbconvert_cleaner()
+        if cleaner is None or not isinstance(element, str):
+            from nbconvert.filters import clean_html
 
-        if not isinstance(element, (str, bytes)) or len(element) > self._memo.item_limit:
             return str(clean_html(element))
+        return cleaner(element)
+
+    def __call__(self, element: Any) -> str:
+        if not isinstance(element, (str, bytes)) or len(element) > self._memo.item_limit:
+            return self._clean(element)
         found = self._memo.get(element)
         if found is None:
-            found = str(clean_html(element))
+            found = self._clean(element)
             self._memo.put(element, found, _size(element, found))
         return str(found)
 
@@ -315,6 +376,8 @@ class HtmlRenderer:
         limit = MEMO_ITEM_LIMIT if memo_item_limit is None else memo_item_limit
         self.fragments = ByteLRU(FRAGMENT_BUDGET if fragment_budget is None else fragment_budget)
         self.skeletons = ByteLRU(SKELETON_BUDGET)
+        # Redacted pieces, per set of secrets (True: the piece had nothing to redact).
+        self.redacted = ByteLRU(FRAGMENT_BUDGET if fragment_budget is None else fragment_budget)
         self._clean_memo = ByteLRU(memo_budget, limit)
         self._highlight_memo = ByteLRU(memo_budget, limit)
         self.last = RenderStats()
@@ -324,10 +387,42 @@ class HtmlRenderer:
         self._ends: dict[bool, str] = {}
         self._highlight: _HighlightCode | None = None
 
-    def render(self, nb: Mapping[str, Any]) -> bytes:
-        """The notebook's HTML page, as UTF-8."""
+    def render(self, nb: Mapping[str, Any], secrets: Sequence[str] | None = None) -> bytes:
+        """The notebook's HTML page, as UTF-8; with ``secrets``, redacted by
+        :func:`~nbrepro.redact.redact_text` as the whole page would be."""
         with self._lock:
-            return self._render(nb).encode("utf-8")
+            pieces, keys = self._render(nb)
+            if secrets is None:
+                return "".join(pieces).encode("utf-8")
+            return self._redact(pieces, keys, secrets).encode("utf-8")
+
+    def _redact(
+        self, pieces: list[str], keys: list[Hashable | None], secrets: Sequence[str]
+    ) -> str:
+        """The page redacted piece by piece, each piece's redaction kept.
+
+        Redaction replaces secrets and the credentials of ``scheme://`` URIs; neither
+        crosses from one piece into the next when every boundary has a tag's ``>`` or
+        ``<`` on one side and no secret holds either (a URI never does). Otherwise the
+        page is redacted whole.
+        """
+        kept = [(p, k) for p, k in zip(pieces, keys, strict=True) if p]
+        local = len(kept) > 1 and not any("<" in s or ">" in s for s in secrets if s)
+        for (before, _), (after, _) in itertools.pairwise(kept):
+            local = local and (before[-1] == ">" or after[0] == "<")
+        if not local:
+            return redact_text("".join(pieces), secrets)
+        among = _digest(*sorted(s for s in secrets if s))
+        out: list[str] = []
+        for piece, key in kept:
+            found: str | bool | None = None if key is None else self.redacted.get((among, key))
+            if found is None:
+                clean = redact_text(piece, secrets)
+                found = True if clean == piece else clean
+                if key is not None:
+                    self.redacted.put((among, key), found, 0 if found is True else _size(clean))
+            out.append(found if isinstance(found, str) else piece)
+        return "".join(out)
 
     def _export(self, nb: Mapping[str, Any]) -> str:
         import nbformat
@@ -350,7 +445,8 @@ class HtmlRenderer:
         body, _ = self._exporter.from_notebook_node(nbformat.from_dict(nb))
         return str(body)
 
-    def _render(self, nb: Mapping[str, Any]) -> str:
+    def _render(self, nb: Mapping[str, Any]) -> tuple[list[str], list[Hashable | None]]:
+        """The page in pieces, with the key each piece is kept under (None: not kept)."""
         self.last = stats = RenderStats()
         version = (nb.get("nbformat", 1), nb.get("nbformat_minor", 0))
         has_ids = all(isinstance(v, int) for v in version) and version >= (4, 5)
@@ -358,7 +454,7 @@ class HtmlRenderer:
         meta = _canonical([nb.get("nbformat"), nb.get("nbformat_minor"), nb.get("metadata")])
         if meta is None:
             stats.whole = "metadata is not JSON"
-            return self._export(nb)
+            return [self._export(nb)], [None]
         keys: list[bytes | None] = []
         for i, cell in enumerate(cells):
             text = None if i in fresh or _draws_uuids(cell) else _canonical(cell)
@@ -372,18 +468,20 @@ class HtmlRenderer:
                 skeleton, made = self._render_cells(nb, meta, [cells[i] for i in todo], has_ids)
             except _NotCut as exc:
                 stats.whole = str(exc)
-                return self._export(nb)
+                return [self._export(nb)], [None]
             for i, frag in zip(todo, made, strict=True):
                 frags[i] = frag
             self.skeletons.put(meta, skeleton, _size(skeleton.head, skeleton.tail))
         pieces = [skeleton.head, *(f or "" for f in frags), skeleton.tail]
         if not _joins_exactly(pieces):
             stats.whole = "text of two cells meets"
-            return self._export(nb)
+            return [self._export(nb)], [None]
         for i in todo:
             if keys[i] is not None:
                 self.fragments.put(keys[i], frags[i], _size(frags[i] or ""))
-        return "".join(pieces)
+        head: Hashable = ("head", meta)
+        tail: Hashable = ("tail", meta)
+        return pieces, [head, *keys, tail]
 
     def _separator(self) -> str:
         # Bleach (nbconvert cleans a raw cell) and the soup write it back as it is.
@@ -524,4 +622,24 @@ def render_redacted_html(source: bytes, secrets: list[str]) -> bytes:
     read without nbformat's validation, which nbconvert does on what it renders.
     """
     nb = ipynb.reads(source.decode("utf-8"))
-    return redact_text(render_html(nb).decode("utf-8"), secrets).encode("utf-8")
+    return _renderer().render(nb, secrets)
+
+
+def prerender_file(path: str, secrets: list[str]) -> RenderStats | None:
+    """Render a saved notebook as a capture of it would, to keep its pieces.
+
+    A capture renders the notebook as saved, redacted, once the cell has returned; this
+    renders it while the cell runs, so that render finds the cells' HTML made. The page
+    is thrown away: what a capture logs is always its own render of its own copy (a
+    notebook saved meanwhile, or redacted otherwise, just finds fewer pieces kept).
+    Best effort: None when the file cannot be read or rendered.
+    """
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", errors="replace")
+        nb = ipynb.reads(redact_text(text, secrets))
+        renderer = _renderer()
+        renderer.render(nb, secrets)
+        return renderer.last
+    except Exception:  # the capture's own render reports what is wrong
+        return None

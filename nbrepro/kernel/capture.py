@@ -265,9 +265,13 @@ def _start(
         session = RunSession(options, capture_id)
         session.start()
         if magics.render_html:
-            from nbrepro.store.tracking import warm_worker
+            from nbrepro.store.tracking import prerender_html, warm_worker
 
             warm_worker()
+            if notebook:
+                # The worker renders the saved notebook while the body runs: the HTML
+                # made after the cell then finds its cells rendered.
+                prerender_html(notebook)
     except Exception as exc:  # nbrepro must never stop the user's cell
         _warn(f"could not start a capture ({type(exc).__name__}: {exc}); the cell ran without it.")
         return None
@@ -485,6 +489,8 @@ def _store_and_tell(session: Any, cap: Any, status: str, card: Any, close: bool)
     pending: str | None = "not stored"
     warning: str | None = None
     try:
+        if close:  # in the store thread: a kernel closed meanwhile leaves it to sync
+            session.keep_until_stored(cap.bundle, status)
         result = session.finish(cap.bundle, status)
         pending = _pending_of(result)
         warning = safe_message(result.warning) if result.warning else None

@@ -121,6 +121,8 @@ class RunSession:
         self.deadline = tracking.StoreDeadline(self.store_timeout)
         self._previous_uri: str | None = None
         self._nested = False
+        # The spooled copy kept while another thread stores the capture (keep_until_stored).
+        self._kept: spool.SpoolEntry | None = None
 
     @property
     def offline(self) -> bool:
@@ -253,6 +255,40 @@ class RunSession:
             return True  # the body ended or replaced it: finish ends it by its id
         return tracking._pop_active_run(self.run_id)
 
+    def keep_until_stored(self, bundle: tracking.LogBundle, status: str) -> None:
+        """Keep the capture in the spool until :meth:`finish` has stored it.
+
+        For a capture stored by a thread after the cell returns: a kernel closed, or
+        killed, before that thread is done leaves the capture to ``nbrepro sync`` (which
+        logs it to the run, already in the store, and ends the run) rather than losing it.
+        Files only (a few milliseconds); :meth:`finish` deletes them once it has stored
+        the capture. Best effort: a spool that cannot be written leaves the store to try.
+        """
+        if self.offline:  # the spool's own store holds the run already
+            return
+        try:
+            self._kept = spool.spool_bundle(
+                self.capture_id,
+                self.tracking_uri,
+                self.experiment_name,
+                "the kernel closed before the capture was stored",
+                self.run_id,
+                bundle,
+                status,
+            )
+        except OSError as exc:
+            _log.debug("could not keep capture %s in the spool: %s", self.capture_id, exc)
+
+    def _drop_kept(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is None:
+            return
+        try:
+            spool.discard(kept)
+        except OSError as exc:  # sync finds the run stored and says so
+            _log.debug("could not remove spooled copy %s: %s", kept.folder, exc)
+        spool.done_writing(kept.folder)
+
     def logged_params(self) -> dict[str, str]:
         """Params the run has already (the notebook's own ``mlflow.log_param`` calls)."""
         uri = self.entry.local_tracking_uri if self.offline and self.entry else self.tracking_uri
@@ -283,6 +319,7 @@ class RunSession:
             else:
                 self._finish_online(bundle, status)
                 logged = True
+                self._drop_kept()
         except Exception as exc:  # store failure while logging: keep everything locally
             if self.offline:  # the spool's own store failed: nothing else to fall back on
                 raise

@@ -26,7 +26,7 @@ from nbrepro import paths
 from nbrepro.errors import TrackingUnavailable
 from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import MLFLOW_DATASET_CONTEXT_TAG
-from nbrepro.redact import safe_message, strip_uri_credentials
+from nbrepro.redact import safe_message, secret_values, strip_uri_credentials
 from nbrepro.store.worker import WORKER
 
 if TYPE_CHECKING:
@@ -539,6 +539,16 @@ def upload_later(
     # Finished uploads are dropped there: a long kernel session makes many captures.
     track(future)
     return future
+
+
+def prerender_html(notebook: str) -> None:
+    """Have nbrepro's worker render a saved notebook, as a capture of it will be
+    rendered, while the capture's cell runs (:func:`~nbrepro.capture.htmlpage.prerender_file`).
+    Nothing is logged; a failure only leaves the capture's render with more to do."""
+    from nbrepro.capture.htmlpage import prerender_file
+
+    with contextlib.suppress(Exception):
+        WORKER.submit(prerender_file, notebook, secret_values(os.environ))
 
 
 def warm_worker() -> None:
