@@ -85,7 +85,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         cell.model.type === 'code' &&
         CAPTURE_MAGIC.test(cell.model.sharedModel.getSource())
       ) {
-        void model.refresh();
+        void model.captured();
       }
     });
 

@@ -28,6 +28,9 @@ import { endpoint, Query, requestAPI } from './request';
 import { DEFAULT_SETTINGS, ReproSettings } from './settings';
 import { FRONTEND_VERSION } from './version';
 
+/** When the list looks again for a capture's run still being stored (ms between looks). */
+export const STORING_CHECKS_MS = [500, 1000, 2000, 4000, 8000, 15000];
+
 /** Runs of the notebook in focus, or all runs (of the default experiment when set). */
 export type Scope = 'notebook' | 'experiment';
 
@@ -261,6 +264,27 @@ export class ReproModel implements IDisposable {
     this._clearSelection();
     if (this._connection.status === 'ok') {
       void this.refresh();
+    }
+  }
+
+  /**
+   * A capture ran in the notebook: list it. Its run is stored after the cell returns
+   * (the card says when), so while the newest run is still RUNNING the first page is
+   * loaded again, quietly, a few times over about half a minute.
+   */
+  async captured(): Promise<void> {
+    const generation = ++this._capturedGeneration;
+    await this.refresh();
+    for (const delay of STORING_CHECKS_MS) {
+      const newest = this._runs.rows[0];
+      if (!newest || newest.status !== 'RUNNING' || this._isDisposed) {
+        return;
+      }
+      await new Promise(resolve => setTimeout(resolve, delay));
+      if (generation !== this._capturedGeneration || this._runs.loading) {
+        return; // a later capture, or another load, took over
+      }
+      await this._loadPage(null, true);
     }
   }
 
@@ -509,10 +533,13 @@ export class ReproModel implements IDisposable {
     Signal.clearData(this);
   }
 
-  private async _loadPage(token: string | null): Promise<void> {
+  /** Load a page of runs (``quiet``: the first page again, the list kept meanwhile). */
+  private async _loadPage(token: string | null, quiet = false): Promise<void> {
     const generation = token === null ? ++this._runsGeneration : this._runsGeneration;
-    this._runs = { ...this._runs, loading: true, problem: null };
-    this._emit('runs');
+    if (!quiet) {
+      this._runs = { ...this._runs, loading: true, problem: null };
+      this._emit('runs');
+    }
     const query: Query = { max_results: this._settings.pageSize, page_token: token };
     if (this._scope === 'notebook') {
       query.notebook = this._notebookPath;
@@ -523,6 +550,20 @@ export class ReproModel implements IDisposable {
       const page = await requestAPI<RunsPage>('runs', {}, this._query(query));
       if (generation !== this._runsGeneration) {
         return; // the notebook or scope changed meanwhile
+      }
+      if (quiet) {
+        // Rows brought up to date, new runs on top; the pages loaded below are kept.
+        const fresh = new Map(page.runs.map(r => [r.run_id, r]));
+        const known = new Set(this._runs.rows.map(r => r.run_id));
+        this._runs = {
+          ...this._runs,
+          rows: [
+            ...page.runs.filter(r => !known.has(r.run_id)),
+            ...this._runs.rows.map(r => fresh.get(r.run_id) ?? r)
+          ]
+        };
+        this._emit('runs');
+        return;
       }
       const seen = new Set(token === null ? [] : this._runs.rows.map(row => row.run_id));
       this._runs = {
@@ -536,8 +577,8 @@ export class ReproModel implements IDisposable {
         problem: null
       };
     } catch (error) {
-      if (generation !== this._runsGeneration) {
-        return;
+      if (quiet || generation !== this._runsGeneration) {
+        return; // a quiet check that failed leaves the list as it was
       }
       this._runs = { ...this._runs, loading: false, problem: problemFrom(error) };
     }
@@ -606,6 +647,7 @@ export class ReproModel implements IDisposable {
     serverVersion: null,
     problem: null
   };
+  private _capturedGeneration = 0;
   private _notebookPath: string | null = null;
   private _scope: Scope = 'notebook';
   private _runs: RunsState = {

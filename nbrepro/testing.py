@@ -50,9 +50,24 @@ class Reply:
 class Kernel:
     """A real ipykernel driven through jupyter_client, sending cell ids like JupyterLab."""
 
-    def __init__(self, cwd: Path, env: dict[str, str], connection_file: Path | None = None) -> None:
+    # A cell that captures returns before its run is stored (ReproMagics.store_after_cell):
+    # with ``settle``, :meth:`execute` then waits, in a silent request (no history, no
+    # cell events), until the kernel's background stores and uploads are done, so
+    # what a test reads next is in the store.
+    SETTLE = (
+        "__import__('nbrepro.store.tracking', fromlist=['wait_for_uploads']).wait_for_uploads(120)"
+    )
+
+    def __init__(
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        connection_file: Path | None = None,
+        settle: bool = False,
+    ) -> None:
         from jupyter_client.manager import KernelManager
 
+        self.settle = settle
         self.km = KernelManager(kernel_name="python3")
         if connection_file is not None:  # where Jupyter's own servers put it, say
             self.km.connection_file = str(connection_file)
@@ -62,10 +77,16 @@ class Kernel:
         self.kc.wait_for_ready(timeout=60)
 
     def execute(self, code: str, cell_id: str | None = None, timeout: float = 120) -> Reply:
+        reply = self._execute(code, cell_id, timeout, silent=False)
+        if self.settle and "repro" in code:
+            self._execute(self.SETTLE, None, timeout, silent=True)
+        return reply
+
+    def _execute(self, code: str, cell_id: str | None, timeout: float, silent: bool) -> Reply:
         content = {
             "code": code,
-            "silent": False,
-            "store_history": True,
+            "silent": silent,
+            "store_history": not silent,
             "user_expressions": {},
             "allow_stdin": False,
             "stop_on_error": False,

@@ -57,7 +57,9 @@ def kernel_factory(tmp_path: Path) -> Iterator[Any]:
     started: list[Kernel] = []
 
     def start(cwd: Path | None = None, env: dict[str, str] | None = None) -> Kernel:
-        k = Kernel(cwd or tmp_path, kernel_env(env))
+        # Settled: a capture's run is stored before the test reads it (the cell itself
+        # returns first, as in JupyterLab; tests/test_store_after_cell.py sees that).
+        k = Kernel(cwd or tmp_path, kernel_env(env), settle=True)
         started.append(k)
         return k
 

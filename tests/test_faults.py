@@ -26,13 +26,44 @@ SLACK = 12.0
 HTML = "nbrepro/notebook.html"
 
 
-def _kernel(kernel_factory: Any, uri: str, home: Path) -> Any:
-    return store_kernel(kernel_factory, uri, home, BOUND)
+# Where a capture is stored: by a kernel thread after the cell returns (the default), or
+# in the cell, as without the card, for sidebar captures and in `nbrepro run` kernels.
+AFTER, IN_CELL = "after the cell", "in the cell"
+WHERE = pytest.mark.parametrize("where", [AFTER, IN_CELL])
+
+
+def _kernel(kernel_factory: Any, uri: str, home: Path, where: str = AFTER) -> Any:
+    setup = () if where == AFTER else ("%config ReproMagics.store_after_cell = False",)
+    return store_kernel(kernel_factory, uri, home, BOUND, *setup)
 
 
 def _timed(k: Any, cell: str) -> tuple[Any, float]:
-    """Run a %%repro cell; the reply and how long the capture held the cell."""
-    return held_by_capture(k, cell, timeout=600)
+    """Run a %%repro cell; the reply and how long the capture held the cell (its own
+    time: not the wait for a store after it, which the kernel does next)."""
+    settle, k.settle = k.settle, False
+    try:
+        return held_by_capture(k, cell, timeout=600)
+    finally:
+        k.settle = settle
+        if settle:
+            k.execute(k.SETTLE, timeout=600)
+
+
+def _told(k: Any, r: Any, where: str) -> tuple[str, str]:
+    """The one warning a failed store gave, and the summary shown: in the cell's output
+    for a capture stored in the cell; on the card, never in the cell's (or a later
+    cell's) output, for one stored after it."""
+    if where == IN_CELL:
+        return _one_warning(r), r.text()
+    assert "nbrepro warning" not in r.stderr, r.stderr
+    later = k.ok("print('a later cell')")
+    assert "nbrepro warning" not in later.stderr, later.stderr
+    out = k.ok(
+        "c = get_ipython()._nbrepro_state.last_card\n"
+        "print(c.notes)\nprint('---')\nprint(c.header.value)"
+    ).stdout
+    status, _, header = out.partition("---")
+    return status.strip(), header
 
 
 def _one_warning(r: Any) -> str:
@@ -62,12 +93,12 @@ def server(tmp_path: Path) -> Any:
     s.stop()
 
 
+@WHERE
 def test_server_killed_mid_body_holds_the_cell_at_most_the_bound_and_sync_completes_the_run(
-    kernel_factory, server: MlflowServer, tmp_path: Path
+    kernel_factory, server: MlflowServer, tmp_path: Path, where: str
 ) -> None:
-
     home = tmp_path / "home"
-    k = _kernel(kernel_factory, server.uri, home)
+    k = _kernel(kernel_factory, server.uri, home, where)
     assert server.proc is not None
     pid = server.proc.pid
     r, blocked = _timed(
@@ -84,9 +115,8 @@ def test_server_killed_mid_body_holds_the_cell_at_most_the_bound_and_sync_comple
     )
     assert r.status == "ok"
     assert blocked < BOUND + SLACK, blocked
-    warning = _one_warning(r)
+    warning, summary = _told(k, r, where)
     assert "nbrepro sync" in warning
-    summary = r.text()
     assert "upload incomplete" in summary
     server.proc.wait(timeout=30)
     server.proc = None
@@ -110,7 +140,8 @@ def test_server_hanging_mid_body_holds_the_cell_at_most_the_bound(
     proxy = StoreProxy(mlflow_server.uri).start()
     home = tmp_path / "home"
     try:
-        k = _kernel(kernel_factory, proxy.uri, home)
+        # Stored after the cell: test_store_after_cell.py (the card says it).
+        k = _kernel(kernel_factory, proxy.uri, home, IN_CELL)
         r, blocked = _timed(
             k,
             "%%repro -e hanging --name stuck\nimport mlflow, requests\n"
@@ -131,8 +162,9 @@ def test_server_hanging_mid_body_holds_the_cell_at_most_the_bound(
     assert HTML in all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "dl")
 
 
+@WHERE
 def test_async_logging_to_a_store_that_stops_answering_holds_the_cell_at_most_the_bound(
-    kernel_factory, mlflow_server, tmp_path: Path
+    kernel_factory, mlflow_server, tmp_path: Path, where: str
 ) -> None:
     # Ending a run first sends what MLflow's async queue holds, one request after another:
     # before, the cell waited for all of them (minutes against a hanging server).
@@ -147,6 +179,8 @@ def test_async_logging_to_a_store_that_stops_answering_holds_the_cell_at_most_th
             }
         )
         k.ok("%load_ext nbrepro")
+        if where == IN_CELL:
+            k.ok("%config ReproMagics.store_after_cell = False")
         r, blocked = _timed(
             k,
             "%%repro -e async-hang --name queued\nimport mlflow, requests\n"
@@ -157,7 +191,7 @@ def test_async_logging_to_a_store_that_stops_answering_holds_the_cell_at_most_th
         )
         assert r.status == "ok", r.stderr
         assert blocked < BOUND + SLACK, blocked
-        assert "nbrepro sync" in _one_warning(r)
+        assert "nbrepro sync" in _told(k, r, where)[0]
         # The run left MLflow's active-run stack: the next cell starts clean.
         assert "None" in k.ok("import mlflow; print(mlflow.active_run())").stdout
     finally:
@@ -233,8 +267,11 @@ def test_a_failed_html_upload_is_kept_and_uploaded_bysync_spool(
     home = tmp_path / "home"
     try:
         k = _kernel(kernel_factory, proxy.uri, home)
-        k.ok("%%repro -e failing-html --name nohtml\nx = 1")
+        r = k.ok("%%repro -e failing-html --name nohtml\nx = 1")
         k.ok("from nbrepro.store import tracking; assert tracking.wait_for_uploads(120)")
+        # Said on the card (the run itself is stored), never in this or a later cell.
+        notes, _ = _told(k, r, AFTER)
+        assert "notebook.html" in notes and "nbrepro sync" in notes, notes
         run = latest_run(mlflow_server.uri, "failing-html")
         assert HTML not in all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "a")
         [pending] = (home / "spool").glob("uploads/*/upload.json")

@@ -1,5 +1,5 @@
-"""``ReproMagics.store_after_cell``: the cell returns once the capture is built, and a
-kernel thread logs it; the card says when the run is stored, or spooled and why. Seen
+"""``ReproMagics.store_after_cell`` (the default): the cell returns once the capture is
+built, and a kernel thread logs it; the card says when the run is stored, or spooled and why. Seen
 from a real kernel, on a local store and on a server that stops answering."""
 
 from __future__ import annotations
@@ -21,22 +21,23 @@ CARD = "c = get_ipython()._nbrepro_state.last_card\n"
 
 
 def _kernel(kernel_factory: Any, uri: str, home: Path, timeout: float = 10.0) -> Any:
-    return store_kernel(
-        kernel_factory, uri, home, timeout, "%config ReproMagics.store_after_cell = True"
-    )
+    k = store_kernel(kernel_factory, uri, home, timeout)  # store_after_cell: the default
+    k.settle = False  # these tests see the cell return before the store
+    return k
 
 
 def _card(k: Any) -> tuple[str, bool, str]:
-    """The card's status, whether Re-execute is enabled, and its header."""
+    """The card's notes (what the store after the cell did), whether Re-execute is
+    enabled, and its summary's HTML (where the notes show)."""
     out = k.ok(
-        CARD + "print(repr(c.status.value))\nprint(not c.button.disabled)\nprint(c.header.value)"
+        CARD + "print(repr(c.notes))\nprint(not c.button.disabled)\nprint(c.header.value)"
     ).stdout.splitlines()
     return ast.literal_eval(out[0]), out[1] == "True", "\n".join(out[2:])
 
 
 def _spooled(home: Path) -> list[str]:
-    spool = home / "spool"
-    return sorted(p.name for p in spool.iterdir() if p.is_dir()) if spool.is_dir() else []
+    """Captures waiting in the spool (not the HTML uploads kept beside them)."""
+    return sorted(p.parent.name for p in (home / "spool").glob("*/entry.json"))
 
 
 def test_the_run_is_stored_after_the_cell_and_the_card_says_so(
@@ -141,5 +142,5 @@ def test_a_kernel_killed_while_the_thread_stores_leaves_the_capture_to_sync(
     run = latest_run(mlflow_server.uri, "after-kill")
     assert run.info.status == "FINISHED" and run.data.params == {"lr": "0.2"}
     files = all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "dl")
-    assert {"nbrepro/repro.json", "nbrepro/replay.ipynb"} <= set(files)
+    assert {"nbrepro/repro.json", "nbrepro/replay.ipynb", HTML} <= set(files)
     assert _spooled(home) == []

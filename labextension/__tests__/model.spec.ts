@@ -1,6 +1,6 @@
 import type { ErrorCode, Job, Report, RunDetails, RunRow } from '../api-types';
 import { RequestError } from '../errors';
-import { ReproModel } from '../model';
+import { ReproModel, STORING_CHECKS_MS } from '../model';
 import { Query, requestAPI } from '../request';
 
 jest.mock('../request', () => ({
@@ -284,6 +284,78 @@ describe('runs list', () => {
     await new Promise(resolve => setTimeout(resolve, 5));
     expect(model.runs.rows.map(r => r.run_id)).toEqual(['b1']);
     expect(server.callsTo('GET runs')).toHaveLength(2);
+  });
+});
+
+describe('a capture stored after its cell', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('looks again while the newest run is RUNNING, keeping the pages loaded below', async () => {
+    jest.useFakeTimers();
+    let stored = false;
+    let failing = false;
+    const server = connected(new FakeServer()).on('GET runs', call => {
+      if (call.query.page_token === 'p2') {
+        return { runs: [row('old', '2024-05-01T08:00:00+00:00')], next_page_token: null };
+      }
+      if (failing) {
+        fail(503, 'store down', 'tracking-unavailable');
+      }
+      return {
+        runs: [
+          row('new', '2024-05-01T10:00:00+00:00', { status: stored ? 'FINISHED' : 'RUNNING' }),
+          row('r1', '2024-05-01T09:00:00+00:00')
+        ],
+        next_page_token: 'p2'
+      };
+    });
+    model = new ReproModel({ frontendVersion: '0.1.0', settings: { pageSize: 2 } });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const done = model.captured();
+    await jest.advanceTimersByTimeAsync(1); // the capture's refresh
+    await model.loadMore(); // the user scrolls to the next page meanwhile
+    expect(server.callsTo('GET runs')).toHaveLength(3);
+    expect(model.runs.rows[0].status).toBe('RUNNING');
+
+    // A look that fails leaves the list as it was, with no problem shown.
+    failing = true;
+    await jest.advanceTimersByTimeAsync(STORING_CHECKS_MS[0]);
+    expect(server.callsTo('GET runs')).toHaveLength(4);
+    expect(model.runs.problem).toBeNull();
+    expect(model.runs.rows[0].status).toBe('RUNNING');
+
+    failing = false;
+    stored = true;
+    await jest.advanceTimersByTimeAsync(STORING_CHECKS_MS[1]);
+    await done;
+    expect(model.runs.rows.map(r => [r.run_id, r.status])).toEqual([
+      ['new', 'FINISHED'],
+      ['r1', 'FINISHED'],
+      ['old', 'FINISHED']
+    ]);
+    expect(model.runs.nextPageToken).toBeNull(); // still all pages
+    // Stored: no more looks.
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(server.callsTo('GET runs')).toHaveLength(5);
+  });
+
+  it('stops looking after about half a minute when the run stays RUNNING', async () => {
+    jest.useFakeTimers();
+    const server = connected(new FakeServer()).on('GET runs', () => ({
+      runs: [row('stuck', '2024-05-01T10:00:00+00:00', { status: 'RUNNING' })],
+      next_page_token: null
+    }));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const done = model.captured();
+    await jest.advanceTimersByTimeAsync(STORING_CHECKS_MS.reduce((a, b) => a + b, 0) + 1000);
+    await done;
+    // The start, the capture's refresh, then one look per delay.
+    expect(server.callsTo('GET runs')).toHaveLength(2 + STORING_CHECKS_MS.length);
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(server.callsTo('GET runs')).toHaveLength(2 + STORING_CHECKS_MS.length);
   });
 });
 

@@ -234,14 +234,15 @@ def _start(
 ) -> tuple[str | None, Any, Any] | None:
     """Open the capture's run: (notebook path, git future, session), or None when it
     could not start (said in one warning) or ``give_up()`` while it waited for the
-    background imports (the user interrupted)."""
+    background imports or the previous capture's store (the user interrupted)."""
     state = magics.state
     try:
         if not state.preload.wait_for_imports(give_up):
             return None
         from nbrepro.store.tracking import store_timeout
 
-        _wait_for_previous_store(store_timeout(magics.store_timeout or None) + 5.0, give_up)
+        if not _wait_for_previous_store(store_timeout(magics.store_timeout or None) + 5.0, give_up):
+            return None
         from nbrepro import record
         from nbrepro.capture import assemble, gitstate
         from nbrepro.store.session import RunOptions, RunSession
@@ -254,10 +255,18 @@ def _start(
         # The record names the kernel from its kernelspec: load that module meanwhile too.
         _background().submit(environment.installed_kernels)
         capture_id = record.new_capture_id()
+        start_tags = dict(tags)
+        if notebook:
+            from nbrepro.record.tags import NOTEBOOK_TAG
+            from nbrepro.redact import redact_text, secret_values
+
+            # With the run's creation: the sidebar lists a notebook's runs by this tag,
+            # and a run stored after the cell is listed (as running) as the cell returns.
+            start_tags[NOTEBOOK_TAG] = redact_text(notebook, secret_values(os.environ))
         options = RunOptions(
             experiment=args.experiment or magics.experiment or None,
             run_name=args.name,
-            tags=tags,
+            tags=start_tags,
             tracking_uri=args.tracking_uri or magics.tracking_uri or None,
             seed=args.seed,
             store_timeout=getattr(magics, "store_timeout", None) or None,
@@ -417,6 +426,8 @@ def _stores_after_cell(magics: Any, session: Any, mode: str) -> bool:
         and magics.card
         and magics.show_summary
         and mode != "sidebar"
+        # `nbrepro run`/`rerun`: the run is read as soon as the kernel is done.
+        and not magics.state.headless_dir
         and not session.offline
         # A frontend to show the card in (not terminal IPython).
         and getattr(magics.shell, "kernel", None) is not None
@@ -458,17 +469,18 @@ def _hand_off(session: Any, cap: Any, status: str, card: Any) -> None:
     _last_store = future
 
 
-def _wait_for_previous_store(seconds: float, give_up: Callable[[], bool]) -> None:
+def _wait_for_previous_store(seconds: float, give_up: Callable[[], bool]) -> bool:
     """The previous capture's store, if still under way: a capture starts once the one
-    before it is stored (at most ``seconds``)."""
+    before it is stored (at most ``seconds``). False when ``give_up()`` first."""
     import time
 
     previous = _last_store
     end = time.monotonic() + seconds
     while previous is not None and not previous.done() and time.monotonic() < end:
         if give_up():
-            return
+            return False
         wait([previous], timeout=0.05)
+    return True
 
 
 def _pending_of(result: Any) -> str | None:
@@ -489,12 +501,20 @@ def _store_and_tell(session: Any, cap: Any, status: str, card: Any, close: bool)
     pending: str | None = "not stored"
     warning: str | None = None
     try:
-        if close:  # in the store thread: a kernel closed meanwhile leaves it to sync
+        html_handed = False
+        if close:  # in the store thread
+            # In the spool first: a kernel closed or killed meanwhile leaves it to sync.
             session.keep_until_stored(cap.bundle, status)
+            if cap.html_source is not None:
+                # The run is in the store already: the worker uploads the HTML while
+                # this thread logs the rest (if that fails, the upload is kept for sync
+                # all the same). A failure is told on the card, not in a later cell.
+                _html_after_cell(session, cap, None, tell=card.also_failed)
+                html_handed = True
         result = session.finish(cap.bundle, status)
         pending = _pending_of(result)
         warning = safe_message(result.warning) if result.warning else None
-        if cap.html_source is not None:
+        if cap.html_source is not None and not html_handed:
             _html_after_cell(session, cap, result)
     except Exception as exc:
         what = "log or spool the capture" if pending else "keep the HTML rendering for upload"
@@ -533,14 +553,19 @@ def _show_summary(
     display(summary_bundle(rec, store, pending), raw=True)
 
 
-def _html_after_cell(session: Any, cap: Any, result: Any) -> None:
+def _html_after_cell(
+    session: Any, cap: Any, result: Any, tell: Callable[[str], None] | None = None
+) -> None:
+    """Have the worker render and upload the HTML; a copy kept in the spool until it is
+    uploaded. ``result``: the capture's store, when done (spooled: the HTML is left to
+    sync with the rest); ``tell``: where an upload failure is said (else a warning)."""
     import functools
 
     from nbrepro import record
     from nbrepro.store import spool, tracking
 
     path = record.ARTIFACT_PATHS["html"]
-    if result.spool_entry is not None:
+    if result is not None and result.spool_entry is not None:
         # Rendered by `nbrepro sync`, from the redacted notebook kept in the entry.
         try:
             result.spool_entry.keep_html_source(cap.html_source)
@@ -564,7 +589,7 @@ def _html_after_cell(session: Any, cap: Any, result: Any) -> None:
             pending.last_error = message
             pending.save()
             message += "; it was kept: run `nbrepro sync` to upload it"
-        _warn(message)
+        (tell or _warn)(message)
 
     future = tracking.upload_later(
         session.tracking_uri,

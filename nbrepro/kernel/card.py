@@ -71,6 +71,11 @@ def mlflow_ui_for(tracking_uri: str, configured: str | None) -> str | None:
     return None
 
 
+STORING_NOTE = "the run was being stored after the cell returned (the card shows the outcome)"
+MUTED = "var(--jp-ui-font-color2, #666)"
+WARNED = "#a15c00"
+
+
 class ReproCard(widgets.VBox):
     """The card for one capture; re-executes it on request."""
 
@@ -91,7 +96,13 @@ class ReproCard(widgets.VBox):
         self.pending = pending
         self.tracking_uri = tracking_uri
         self.mlflow_ui = mlflow_ui_for(tracking_uri, mlflow_ui)
-        self._summary = summary_bundle(rec, store, pending)
+        # What a viewer that cannot show widgets shows (nbconvert, a saved notebook's
+        # preview). A card stored after the cell says so there: the widget alone learns
+        # how the store ended.
+        self._summary = summary_bundle(rec, store, STORING_NOTE if storing else pending)
+        # Notes under the summary (HTML-escaped text, colour): the store after the cell.
+        self._notes: list[tuple[str, str]] = []
+        self._notes_lock = threading.Lock()
         self._job_id: str | None = None
         self._stop = threading.Event()
 
@@ -142,22 +153,37 @@ class ReproCard(widgets.VBox):
             # Stored after the cell returns (ReproMagics.store_after_cell): see stored().
             self.button.disabled = True
             self.button.tooltip = "The run is being stored"
-            self._show_status("storing the run…", "var(--jp-ui-font-color2, #666)")
+            self._set_notes([("storing the run…", MUTED)])
 
     def stored(self, pending: str | None, warning: str | None) -> None:
         """The run was stored after the cell returned, or spooled (``pending``, with the
         ``warning`` saying why). Called from the thread that stored it."""
-        if pending:
-            self.pending = pending
-            self.header.value = self._summary_html()
-            self.button.tooltip = "Upload the run with `nbrepro sync` first"
-        else:
-            self.button.disabled = False
-            self.button.tooltip = "Re-execute this run in a fresh kernel and compare"
-        if warning:
-            self._show_status(html.escape(warning), "#a15c00")
-        else:
-            self.status.value = ""
+        with self._notes_lock:
+            if pending:
+                self.pending = pending
+                self.button.tooltip = "Upload the run with `nbrepro sync` first"
+            else:
+                self.button.disabled = False
+                self.button.tooltip = "Re-execute this run in a fresh kernel and compare"
+            notes = [n for n in self._notes if n[0] != "storing the run…"]
+            if warning:
+                notes.append((html.escape(warning), WARNED))
+            self._set_notes(notes)
+
+    def also_failed(self, warning: str) -> None:
+        """Something of the capture's after the run (the HTML rendering's upload) failed:
+        said on the card, as the store's own failure is. From any thread."""
+        with self._notes_lock:
+            self._set_notes([*self._notes, (html.escape(warning), WARNED)])
+
+    def _set_notes(self, notes: list[tuple[str, str]]) -> None:
+        self._notes = notes
+        self.header.value = self._summary_html()
+
+    @property
+    def notes(self) -> str:
+        """The notes under the summary, as text (what the store did after the cell)."""
+        return "\n".join(html.unescape(text) for text, _ in self._notes)
 
     def _parts(self) -> tuple[widgets.Button, widgets.IntProgress, widgets.HTML]:
         if self._rerun_parts is None:
@@ -188,7 +214,11 @@ class ReproCard(widgets.VBox):
     # -- what the card shows ------------------------------------------------------
 
     def _summary_html(self) -> str:
-        return self._header_html() + self._body_html()
+        notes = "".join(
+            f"<div class='nbrepro-card-note' style='color:{color}'>{text}</div>"
+            for text, color in self._notes
+        )
+        return self._header_html() + self._body_html() + notes
 
     def _header_html(self) -> str:
         run = self.rec["run"]

@@ -135,11 +135,12 @@ class ReproMagics(Magics):
         True, help="Show the summary as an interactive card with a Re-execute button (ipywidgets)."
     ).tag(config=True)
     store_after_cell = Bool(
-        False,
+        True,
         help="Log the run to the store after the cell returns, in a kernel thread; the card "
         "says 'storing' until it is stored (or spooled). Only with the card: without it, "
-        "and for sidebar captures, the cell waits for the store as before. The next "
-        "capture waits for this one's store.",
+        "for sidebar captures and in `nbrepro run`/`rerun` kernels, the cell waits for the "
+        "store. The next capture waits for this one's store; a closing kernel stores it "
+        "first; a killed one leaves it in the spool for `nbrepro sync`.",
     ).tag(config=True)
     preload = Bool(
         True,

@@ -109,12 +109,21 @@ class StoreDeadline:
         Also keeps MLflow from printing the run's URL (with the URI's credentials) to
         the cell's output. ``floor`` grants a last short call when the budget is spent.
 
+        Those settings are the whole process's (environment variables, warning filters):
+        only the main thread, where the user's cell runs, sets them. In another thread
+        (a capture stored after its cell returned) they would be the user's next cell's
+        too, and put back over whatever it set meanwhile; there MLflow keeps its own
+        retries and timeouts, and only :meth:`run`'s deadline bounds the wait.
+
         Raises:
             TrackingUnavailable: the budget is spent (and no ``floor``).
         """
         left = max(self.remaining(), floor)
         if left <= 0:
             raise self.unavailable(uri)
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
         with (
             paths.environ(
                 {

@@ -127,12 +127,17 @@ test('a run stored after the cell: the card says storing, then stored', async ({
   await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
   await page.notebook.openByPath(`${tmpPath}/${name}`);
   await page.notebook.activate(name);
-  await page.notebook.runCell(0); // %load_ext, store_after_cell, the store held
-  await page.notebook.runCell(1); // %%repro: returns before the run is stored
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await page.notebook.runCell(0); // %load_ext, the store held
+  await page.notebook.runCell(1); // %%repro: returns before the run is stored (the default)
   const card = page.locator('.nbrepro-card');
   await expect(card).toContainText('after-cell');
   await expect(card).toContainText('storing the run');
   await expect(card.locator('.nbrepro-card-rerun')).toBeDisabled();
+  // The sidebar lists the run as the cell returns, still running.
+  const row = sidebar.getByTestId('nbrepro-run-row').first();
+  await expect(row.getByTestId('nbrepro-run-status')).toHaveText('running');
   await card.screenshot({ path: path.join(IMAGES, 'card-storing.png') });
   await page.theme.setDarkTheme();
   await card.screenshot({ path: path.join(IMAGES, 'card-storing-dark.png') });
@@ -140,6 +145,10 @@ test('a run stored after the cell: the card says storing, then stored', async ({
   await page.notebook.runCell(2); // the store goes on
   await expect(card).not.toContainText('storing the run');
   await expect(card.locator('.nbrepro-card-rerun')).toBeEnabled();
+  // The sidebar looks again by itself while the run is running: no refresh clicked.
+  await expect(row.getByTestId('nbrepro-run-status')).toHaveText('finished', {
+    timeout: 30000
+  });
   await card.screenshot({ path: path.join(IMAGES, 'card-stored.png') });
   await page.theme.setDarkTheme();
   await card.screenshot({ path: path.join(IMAGES, 'card-stored-dark.png') });
