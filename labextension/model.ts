@@ -244,6 +244,7 @@ export class ReproModel implements IDisposable {
       return;
     }
     this._notebookPath = path;
+    ++this._capturedGeneration;
     this._emit('notebook');
     if (this._scope === 'notebook') {
       this._clearSelection();
@@ -260,6 +261,7 @@ export class ReproModel implements IDisposable {
       return;
     }
     this._scope = scope;
+    ++this._capturedGeneration;
     this._emit('notebook');
     this._clearSelection();
     if (this._connection.status === 'ok') {
@@ -277,14 +279,17 @@ export class ReproModel implements IDisposable {
     await this.refresh();
     for (const delay of STORING_CHECKS_MS) {
       const newest = this._runs.rows[0];
-      if (!newest || newest.status !== 'RUNNING' || this._isDisposed) {
+      if (!newest || newest.status !== 'RUNNING') {
         return;
       }
       await new Promise(resolve => setTimeout(resolve, delay));
-      if (generation !== this._capturedGeneration || this._runs.loading) {
-        return; // a later capture, or another load, took over
+      if (generation !== this._capturedGeneration || this._isDisposed) {
+        return; // a later capture, another notebook or scope, or the end
       }
-      await this._loadPage(null, true);
+      if (!this._runs.loading) {
+        // (a page being loaded meanwhile: the next look)
+        await this._loadPage(null, true);
+      }
     }
   }
 

@@ -18,6 +18,7 @@ an unescaped ``/`` in ``s3://key:secret@bucket`` wrong.
 from __future__ import annotations
 
 import fnmatch
+import html
 import json
 import os
 import re
@@ -272,8 +273,8 @@ def safe_message(text: str) -> str:
 def redact_text(text: str, secrets: Sequence[str]) -> str:
     """Replace secret values by ``[REDACTED]`` and strip credentials from URIs in text.
 
-    A secret is also found in its JSON-escaped form, so JSON documents can be redacted
-    as text and still parse afterwards.
+    A secret is also found in its JSON-escaped forms (so JSON documents can be redacted
+    as text and still parse afterwards) and its HTML-escaped ones.
 
     Args:
         text: Free text: a serialized record, a notebook, a diff, a tag value.
@@ -288,8 +289,12 @@ def redact_text(text: str, secrets: Sequence[str]) -> str:
             if not secret:
                 continue
             variants.add(secret)
-            escaped = json.dumps(secret)[1:-1]
-            variants.add(escaped)
+            # As JSON writes it (ASCII-only, or not: Jupyter writes .ipynb files with
+            # ensure_ascii=False) and as HTML writes it (text, attribute values).
+            variants.add(json.dumps(secret)[1:-1])
+            variants.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+            variants.add(html.escape(secret, quote=False))
+            variants.add(html.escape(secret))
         ordered = sorted(variants, key=lambda s: (-len(s), s))
         pattern = re.compile("|".join(re.escape(s) for s in ordered))
         text = pattern.sub(REDACTED, text)

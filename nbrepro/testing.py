@@ -79,7 +79,11 @@ class Kernel:
     def execute(self, code: str, cell_id: str | None = None, timeout: float = 120) -> Reply:
         reply = self._execute(code, cell_id, timeout, silent=False)
         if self.settle and "repro" in code:
-            self._execute(self.SETTLE, None, timeout, silent=True)
+            settled = self._execute(self.SETTLE, None, timeout, silent=True)
+            # Not imported (a kernel without nbrepro): nothing to wait for.
+            failed = settled.content.get("ename"), settled.content.get("evalue")
+            if settled.status != "ok" and failed[0] != "ModuleNotFoundError":
+                raise AssertionError(f"settling after the cell failed: {failed}")
         return reply
 
     def _execute(self, code: str, cell_id: str | None, timeout: float, silent: bool) -> Reply:

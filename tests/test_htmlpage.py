@@ -262,6 +262,54 @@ def test_the_page_redacted_in_pieces_is_the_page_redacted_whole(secrets: list[st
     assert renderer.render(nb, others).decode() == html.redact_text(
         renderer.render(nb).decode(), others
     )
+    if secrets and "<" not in secrets[0]:
+        # Piece by piece: the second render of the same page redacts nothing again.
+        assert len(renderer.redacted) > 0
+        calls: list[int] = []
+        real = html.redact_text
+
+        def counted(text: str, s: Any) -> str:
+            calls.append(len(text))
+            return real(text, s)
+
+        html.redact_text = counted  # type: ignore[assignment]
+        try:
+            assert renderer.render(nb, secrets).decode() == whole
+        finally:
+            html.redact_text = real  # type: ignore[assignment]
+        assert calls == []
+
+
+def test_redaction_in_pieces_matches_the_whole_page_on_random_pieces() -> None:
+    """The boundary rule against whole-page redaction, on pieces cut anywhere a page
+    could be cut (tags, text, whitespace, empty pieces, URIs and secrets at the edges)."""
+    rng = random.Random(7)
+    secret = "tok-3xAmple-99"
+    atoms = [
+        "<div>",
+        "</div>",
+        "<p class='x'>",
+        "</p>",
+        " ",
+        "\n",
+        "",
+        "text",
+        secret,
+        f"s3://u:{secret}@b/k",
+        "https://me:pw@host/x",
+        "<a href='https://a:b@h/'>",
+        json.dumps(secret),
+        "&quot;" + secret,
+        "tok-3x",
+        "Ample-99",
+        "://",
+        "x@y",
+    ]
+    renderer = html.HtmlRenderer()
+    for _ in range(3000):
+        pieces = ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 4))) for _ in range(4)]
+        secrets = rng.choice([[secret], [secret, "other-long-one"], ["a<b-long-secret"], []])
+        assert renderer._redact(pieces, secrets) == html.redact_text("".join(pieces), secrets)
 
 
 def test_a_prerendered_notebook_leaves_the_capture_nothing_to_render(tmp_path: Path) -> None:

@@ -204,3 +204,26 @@ def test_redact_env() -> None:
         "PYTHONHASHSEED": "0",
     }
     assert redact_env(environ, []) == {}
+
+
+@pytest.mark.parametrize("secret", ['pä"ss-word1', "pässwörd\x01x", "a'b<c&d>e-long"])
+def test_secrets_are_found_as_json_and_html_write_them(secret: str) -> None:
+    """JSON with and without ensure_ascii (Jupyter saves notebooks without), HTML text
+    and attribute values: each form of the secret is redacted."""
+    import html
+    import json
+
+    forms = {
+        json.dumps({"v": secret}),
+        json.dumps({"v": secret}, ensure_ascii=False),
+        f"<p>{html.escape(secret, quote=False)}</p>",
+        f'<a title="{html.escape(secret)}">x</a>',
+    }
+    for text in forms:
+        out = redact_text(text, [secret])
+        assert "[REDACTED]" in out, text
+        for variant in (secret, html.escape(secret), html.escape(secret, quote=False)):
+            assert variant not in out
+    assert json.loads(redact_text(json.dumps({"v": secret}, ensure_ascii=False), [secret])) == {
+        "v": "[REDACTED]"
+    }

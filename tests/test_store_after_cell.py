@@ -144,3 +144,24 @@ def test_a_kernel_killed_while_the_thread_stores_leaves_the_capture_to_sync(
     files = all_artifact_text(mlflow_server.uri, run.info.run_id, tmp_path / "dl")
     assert {"nbrepro/repro.json", "nbrepro/replay.ipynb", HTML} <= set(files)
     assert _spooled(home) == []
+
+
+def test_a_run_stored_after_the_cell_prints_no_url_or_credential_anywhere(
+    kernel_factory, mlflow_server, tmp_path: Path
+) -> None:
+    """MLflow prints "View run ... at: URL" (the URI as given, credentials included)
+    when it ends a run on a server; the store thread ends nbrepro's runs without it,
+    and nothing it does lands in the cell or a later one."""
+    uri = mlflow_server.uri.replace("http://", "http://alice:pa55word@")
+    k = _kernel(kernel_factory, uri, tmp_path / "home")
+    replies = [k.ok("%%repro -e after-url --name quiet\nimport mlflow\nmlflow.log_param('a', 1)")]
+    replies.append(k.ok(WAIT_UPLOADS))
+    replies.append(k.ok("print('a later cell')"))
+    status, enabled, header = _card(k)
+    assert status == "" and enabled, status
+    for r in replies:
+        shown = r.text() + r.stderr
+        assert "View run" not in shown and "pa55word" not in shown, shown
+    assert "pa55word" not in header
+    run = latest_run(mlflow_server.uri, "after-url")
+    assert run.info.status == "FINISHED" and run.data.params == {"a": "1"}

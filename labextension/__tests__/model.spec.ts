@@ -340,6 +340,24 @@ describe('a capture stored after its cell', () => {
     expect(server.callsTo('GET runs')).toHaveLength(5);
   });
 
+  it('stops looking when another notebook is in focus', async () => {
+    jest.useFakeTimers();
+    const server = connected(new FakeServer()).on('GET runs', () => ({
+      runs: [row('stuck', '2024-05-01T10:00:00+00:00', { status: 'RUNNING' })],
+      next_page_token: null
+    }));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const done = model.captured();
+    await jest.advanceTimersByTimeAsync(1);
+    model.setNotebook('other.ipynb'); // lists the other notebook's runs, once
+    await jest.advanceTimersByTimeAsync(60_000);
+    await done;
+    const queries = server.callsTo('GET runs').map(c => c.query.notebook);
+    expect(queries).toEqual(['train.ipynb', 'train.ipynb', 'other.ipynb']);
+  });
+
   it('stops looking after about half a minute when the run stays RUNNING', async () => {
     jest.useFakeTimers();
     const server = connected(new FakeServer()).on('GET runs', () => ({

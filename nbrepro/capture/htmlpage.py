@@ -47,6 +47,8 @@ MEMO_BUDGET = 16 * 2**20
 MEMO_ITEM_LIMIT = 2**20
 
 _BS4_SPACES = " \n\t\f\r"  # what BeautifulSoup counts as whitespace (ASCII_SPACES)
+# What an entry of a cache costs besides its value: its key (two digests) and bookkeeping.
+_ENTRY_BYTES = 200
 # Outputs nbconvert's template renders with a fresh uuid4 each time: never kept, or two
 # equal cells would share an element id.
 _UUID_MIMES = ("application/javascript", "application/vnd.jupyter.widget-view+json")
@@ -105,9 +107,9 @@ _cleaner_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _nbconvert_cleaner() -> Callable[[str], str] | None:
-    """``bleach.Cleaner(...).clean`` made with the arguments nbconvert's ``clean_html``
-    passes to ``bleach.clean``; None when it does not call ``bleach.clean`` at all.
+def _nbconvert_bleach_kwargs() -> dict[str, Any] | None:
+    """The arguments nbconvert's ``clean_html`` passes to ``bleach.clean``; None when it
+    does not call ``bleach.clean`` (or a Cleaner made with them cleans otherwise).
 
     ``bleach.clean`` builds a new Cleaner (and its html5lib parser and serializer) on
     every call: a third of its time on a cell's highlighted source. The arguments are
@@ -129,27 +131,43 @@ def _nbconvert_cleaner() -> Callable[[str], str] | None:
             seen.append(kwargs)
             return str(bleach.clean(text, **kwargs))
 
+    probe = "<b class='x'>probe</b><script>x</script>"
     with _cleaner_lock:
         current = getattr(strings, "bleach", None)
         if current is not bleach:
             return None
         strings.bleach = _Seen()
         try:
-            probe = "<b class='x'>probe</b><script>x</script>"
             expected = strings.clean_html(probe)
         except Exception:
             return None
         finally:
             strings.bleach = bleach
-    if len(seen) != 1:
+    # Another thread's clean_html meanwhile is seen too: the same arguments.
+    if not seen or any(kwargs != seen[0] for kwargs in seen):
         return None
     try:
-        cleaner = importlib.import_module("bleach").Cleaner(**seen[0])
-        if cleaner.clean(probe) != expected:
+        if importlib.import_module("bleach").Cleaner(**seen[0]).clean(probe) != expected:
             return None
     except Exception:
         return None
-    clean: Callable[[str], str] = cleaner.clean
+    return seen[0]
+
+
+_cleaners = threading.local()
+
+
+def _nbconvert_cleaner() -> Callable[[str], str] | None:
+    """This thread's Cleaner made as nbconvert's ``clean_html`` makes one (a Cleaner
+    is not safe to share between threads); None: clean with ``clean_html`` itself."""
+    kwargs = _nbconvert_bleach_kwargs()
+    if kwargs is None:
+        return None
+    clean: Callable[[str], str] | None = getattr(_cleaners, "clean", None)
+    if clean is None:
+        import importlib
+
+        clean = _cleaners.clean = importlib.import_module("bleach").Cleaner(**kwargs).clean
     return clean
 
 
@@ -376,7 +394,7 @@ class HtmlRenderer:
         limit = MEMO_ITEM_LIMIT if memo_item_limit is None else memo_item_limit
         self.fragments = ByteLRU(FRAGMENT_BUDGET if fragment_budget is None else fragment_budget)
         self.skeletons = ByteLRU(SKELETON_BUDGET)
-        # Redacted pieces, per set of secrets (True: the piece had nothing to redact).
+        # Redacted pieces, by their text and the secrets (True: nothing to redact).
         self.redacted = ByteLRU(FRAGMENT_BUDGET if fragment_budget is None else fragment_budget)
         self._clean_memo = ByteLRU(memo_budget, limit)
         self._highlight_memo = ByteLRU(memo_budget, limit)
@@ -391,36 +409,36 @@ class HtmlRenderer:
         """The notebook's HTML page, as UTF-8; with ``secrets``, redacted by
         :func:`~nbrepro.redact.redact_text` as the whole page would be."""
         with self._lock:
-            pieces, keys = self._render(nb)
+            pieces = self._render(nb)
             if secrets is None:
                 return "".join(pieces).encode("utf-8")
-            return self._redact(pieces, keys, secrets).encode("utf-8")
+            return self._redact(pieces, secrets).encode("utf-8")
 
-    def _redact(
-        self, pieces: list[str], keys: list[Hashable | None], secrets: Sequence[str]
-    ) -> str:
-        """The page redacted piece by piece, each piece's redaction kept.
+    def _redact(self, pieces: list[str], secrets: Sequence[str]) -> str:
+        """The page redacted piece by piece, each piece's redaction kept (by its text
+        and the secrets).
 
         Redaction replaces secrets and the credentials of ``scheme://`` URIs; neither
         crosses from one piece into the next when every boundary has a tag's ``>`` or
-        ``<`` on one side and no secret holds either (a URI never does). Otherwise the
-        page is redacted whole.
+        ``<`` on one side and no secret holds either (a URI never does). Otherwise, and
+        for a page rendered whole (one piece), the page is redacted whole.
         """
-        kept = [(p, k) for p, k in zip(pieces, keys, strict=True) if p]
+        kept = [p for p in pieces if p]
         local = len(kept) > 1 and not any("<" in s or ">" in s for s in secrets if s)
-        for (before, _), (after, _) in itertools.pairwise(kept):
+        for before, after in itertools.pairwise(kept):
             local = local and (before[-1] == ">" or after[0] == "<")
         if not local:
             return redact_text("".join(pieces), secrets)
         among = _digest(*sorted(s for s in secrets if s))
         out: list[str] = []
-        for piece, key in kept:
-            found: str | bool | None = None if key is None else self.redacted.get((among, key))
+        for piece in kept:
+            key = (among, _digest(piece))
+            found: str | bool | None = self.redacted.get(key)
             if found is None:
                 clean = redact_text(piece, secrets)
                 found = True if clean == piece else clean
-                if key is not None:
-                    self.redacted.put((among, key), found, 0 if found is True else _size(clean))
+                # True (nothing to redact) costs its entry only.
+                self.redacted.put(key, found, _ENTRY_BYTES + (0 if found is True else _size(clean)))
             out.append(found if isinstance(found, str) else piece)
         return "".join(out)
 
@@ -445,8 +463,8 @@ class HtmlRenderer:
         body, _ = self._exporter.from_notebook_node(nbformat.from_dict(nb))
         return str(body)
 
-    def _render(self, nb: Mapping[str, Any]) -> tuple[list[str], list[Hashable | None]]:
-        """The page in pieces, with the key each piece is kept under (None: not kept)."""
+    def _render(self, nb: Mapping[str, Any]) -> list[str]:
+        """The page in pieces (one: rendered whole)."""
         self.last = stats = RenderStats()
         version = (nb.get("nbformat", 1), nb.get("nbformat_minor", 0))
         has_ids = all(isinstance(v, int) for v in version) and version >= (4, 5)
@@ -454,7 +472,7 @@ class HtmlRenderer:
         meta = _canonical([nb.get("nbformat"), nb.get("nbformat_minor"), nb.get("metadata")])
         if meta is None:
             stats.whole = "metadata is not JSON"
-            return [self._export(nb)], [None]
+            return [self._export(nb)]
         keys: list[bytes | None] = []
         for i, cell in enumerate(cells):
             text = None if i in fresh or _draws_uuids(cell) else _canonical(cell)
@@ -468,20 +486,18 @@ class HtmlRenderer:
                 skeleton, made = self._render_cells(nb, meta, [cells[i] for i in todo], has_ids)
             except _NotCut as exc:
                 stats.whole = str(exc)
-                return [self._export(nb)], [None]
+                return [self._export(nb)]
             for i, frag in zip(todo, made, strict=True):
                 frags[i] = frag
             self.skeletons.put(meta, skeleton, _size(skeleton.head, skeleton.tail))
         pieces = [skeleton.head, *(f or "" for f in frags), skeleton.tail]
         if not _joins_exactly(pieces):
             stats.whole = "text of two cells meets"
-            return [self._export(nb)], [None]
+            return [self._export(nb)]
         for i in todo:
             if keys[i] is not None:
                 self.fragments.put(keys[i], frags[i], _size(frags[i] or ""))
-        head: Hashable = ("head", meta)
-        tail: Hashable = ("tail", meta)
-        return pieces, [head, *keys, tail]
+        return pieces
 
     def _separator(self) -> str:
         # Bleach (nbconvert cleans a raw cell) and the soup write it back as it is.

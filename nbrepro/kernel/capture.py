@@ -509,8 +509,13 @@ def _store_and_tell(session: Any, cap: Any, status: str, card: Any, close: bool)
                 # The run is in the store already: the worker uploads the HTML while
                 # this thread logs the rest (if that fails, the upload is kept for sync
                 # all the same). A failure is told on the card, not in a later cell.
-                _html_after_cell(session, cap, None, tell=card.also_failed)
-                html_handed = True
+                try:
+                    _html_after_cell(session, cap, None, tell=card.also_failed)
+                    html_handed = True
+                except Exception as exc:  # the run is stored all the same
+                    card.also_failed(
+                        safe_message(f"the HTML rendering was not handed over: {exc!r}")
+                    )
         result = session.finish(cap.bundle, status)
         pending = _pending_of(result)
         warning = safe_message(result.warning) if result.warning else None
@@ -565,12 +570,13 @@ def _html_after_cell(
     from nbrepro.store import spool, tracking
 
     path = record.ARTIFACT_PATHS["html"]
+    say = tell or _warn
     if result is not None and result.spool_entry is not None:
         # Rendered by `nbrepro sync`, from the redacted notebook kept in the entry.
         try:
             result.spool_entry.keep_html_source(cap.html_source)
         except OSError as exc:
-            _warn(f"{path} of the spooled capture could not be kept: {exc}")
+            say(f"{path} of the spooled capture could not be kept: {exc}")
         return
     try:
         # On disk first: the worker may fail, or die with the kernel; sync then does it.
@@ -578,7 +584,7 @@ def _html_after_cell(
             session.capture_id, session.tracking_uri, session.run_id, path, cap.html_source
         )
     except OSError as exc:
-        _warn(f"{path} could not be kept for upload ({exc}); it is logged in the background.")
+        say(f"{path} could not be kept for upload ({exc}); it is logged in the background.")
         pending = None
 
     def failed(message: str) -> None:
@@ -589,7 +595,7 @@ def _html_after_cell(
             pending.last_error = message
             pending.save()
             message += "; it was kept: run `nbrepro sync` to upload it"
-        (tell or _warn)(message)
+        say(message)
 
     future = tracking.upload_later(
         session.tracking_uri,

@@ -106,9 +106,13 @@ class ReproCard(widgets.VBox):
         self._job_id: str | None = None
         self._stop = threading.Event()
 
-        # What was captured: one widget (each widget costs the cell about a millisecond).
+        # What was captured: one widget. Each widget costs the cell about a millisecond,
+        # with its layout and style (widgets too): these are shared where alike
+        # (ipywidgets lets widgets share them), and every trait is set as it is made
+        # (a change after that is one more message).
+        if storing:
+            self._notes = [("storing the run…", MUTED)]
         self.header = widgets.HTML(self._summary_html())
-        narrow = {"width": "auto"}
         self.env_choice = widgets.Dropdown(
             options=[(CURRENT, CURRENT), ("recorded (rebuilt with uv)", RECORDED)],
             value=CURRENT,
@@ -116,7 +120,7 @@ class ReproCard(widgets.VBox):
             description_tooltip="current: this environment, drift listed; recorded: "
             "the run's packages rebuilt with uv (cached)",
             style={"description_width": "initial"},
-            layout=narrow,
+            layout={"width": "auto"},
         )
         self.data_choice = widgets.Dropdown(
             options=[("pinned to the versions read", PINNED), (LATEST, LATEST)],
@@ -124,20 +128,25 @@ class ReproCard(widgets.VBox):
             description="Data",
             description_tooltip="pinned: every Delta table at the version this run read; "
             "latest: today's data",
-            style={"description_width": "initial"},
-            layout=narrow,
+            style=self.env_choice.style,
+            layout=self.env_choice.layout,
         )
+        tooltip = "Re-execute this run in a fresh kernel and compare"
+        if pending:
+            tooltip = "Upload the run with `nbrepro sync` first"
+        elif storing:
+            # Stored after the cell returns (ReproMagics.store_after_cell): see stored().
+            tooltip = "The run is being stored"
         self.button = widgets.Button(
             description="Re-execute",
             icon="redo",
             button_style="primary",
-            tooltip="Re-execute this run in a fresh kernel and compare",
+            tooltip=tooltip,
+            disabled=bool(pending or storing),
+            layout=self.header.layout,
+            _dom_classes=("nbrepro-card-rerun",),
         )
-        if pending:
-            self.button.disabled = True
-            self.button.tooltip = "Upload the run with `nbrepro sync` first"
         self.button.on_click(lambda _b: self.start_rerun())
-        self.button.add_class("nbrepro-card-rerun")
         self.add_class("nbrepro-card")
         self._controls = widgets.HBox(
             [self.button, self.env_choice, self.data_choice],
@@ -149,11 +158,6 @@ class ReproCard(widgets.VBox):
             [self.header, self._controls],
             layout={"border_left": "3px solid #0b7285", "padding": "4px 8px"},
         )
-        if storing:
-            # Stored after the cell returns (ReproMagics.store_after_cell): see stored().
-            self.button.disabled = True
-            self.button.tooltip = "The run is being stored"
-            self._set_notes([("storing the run…", MUTED)])
 
     def stored(self, pending: str | None, warning: str | None) -> None:
         """The run was stored after the cell returned, or spooled (``pending``, with the

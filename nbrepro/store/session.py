@@ -276,18 +276,24 @@ class RunSession:
                 bundle,
                 status,
             )
-        except OSError as exc:
+        except Exception as exc:  # the store itself is tried all the same
             _log.debug("could not keep capture %s in the spool: %s", self.capture_id, exc)
 
     def _drop_kept(self) -> None:
+        """The capture is stored: its spooled copy goes. Marked synced first, so that a
+        kernel killed before the copy is gone (or a copy that cannot be removed) is not
+        logged again by sync."""
         kept, self._kept = self._kept, None
         if kept is None:
             return
-        try:
+        try:  # all under the entry's lock: sync leaves it alone meanwhile
+            kept.synced = True
+            kept.save()
             spool.discard(kept)
-        except OSError as exc:  # sync finds the run stored and says so
+        except OSError as exc:
             _log.debug("could not remove spooled copy %s: %s", kept.folder, exc)
-        spool.done_writing(kept.folder)
+        finally:
+            spool.done_writing(kept.folder)
 
     def logged_params(self) -> dict[str, str]:
         """Params the run has already (the notebook's own ``mlflow.log_param`` calls)."""
@@ -358,9 +364,9 @@ class RunSession:
         # The user's code ended or replaced nbrepro's run in the body.
         client = tracking.client_for(uri)
         if deadline is None:
-            client.set_terminated(self.run_id, status=status)
+            tracking.terminate(client, self.run_id, status)
         else:
-            deadline.run(uri, lambda _c: client.set_terminated(self.run_id, status=status))
+            deadline.run(uri, lambda _c: tracking.terminate(client, self.run_id, status))
 
     def _drop_run(self, status: str) -> None:
         """Take the run off MLflow's active-run stack after a failure, waiting at most

@@ -82,7 +82,20 @@ def _being_written(folder: Path) -> IO[str] | None:
     that now holds it (sync keeps it while it uploads)."""
     if not folder.is_dir():
         return None
-    return paths.try_lock(folder / WRITING)
+    try:
+        return paths.try_lock(folder / WRITING)
+    except FileNotFoundError:  # removed meanwhile: its kernel stored it
+        return None
+
+
+def _still_pending(entry: SpoolEntry) -> bool:
+    """Whether ``entry`` still waits for sync, read again once its lock is held: a
+    capture stored after its cell is marked synced, then removed, by its kernel."""
+    try:
+        data = json.loads((entry.folder / ENTRY_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return not data.get("synced")
 
 
 @dataclass
@@ -212,6 +225,8 @@ def load_entries(include_synced: bool = False) -> list[SpoolEntry]:
         try:
             data = json.loads(path.read_text("utf-8"))
             entry = SpoolEntry(**data)
+        except FileNotFoundError:  # removed meanwhile (a capture stored after its cell)
+            continue
         except (OSError, ValueError, TypeError) as exc:
             raise NbreproError(f"spool entry {path} is unreadable: {exc}") from exc
         if include_synced or not entry.synced:
@@ -337,6 +352,9 @@ def _sync_captures(target_uri: str | None) -> list[SyncResult]:
             result.busy, result.message = True, BUSY_MESSAGE
             continue
         with held:
+            if not _still_pending(entry):
+                results.pop()  # stored by its kernel meanwhile: nothing to say
+                continue
             _sync_one(entry, uri, result)
     return results
 

@@ -78,6 +78,34 @@ def quiet_run_urls() -> contextlib.AbstractContextManager[None]:
     return paths.environ({"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"})
 
 
+def terminate(client: Any, run_id: str, status: str) -> None:
+    """``client.set_terminated(run_id, status)`` without MLflow printing the run's URL.
+
+    MLflow 3 writes "View run ... at: URL" to stdout when it ends a run on a tracking
+    server: the URL carries the tracking URI's credentials, and from the thread that
+    stores a capture after its cell it would land in whichever cell runs then. These are
+    set_terminated's own steps less that print; with other MLflow internals,
+    set_terminated with the print turned off for the call.
+    """
+    store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    if not (hasattr(store, "update_run_info") and hasattr(store, "shut_down_async_logging")):
+        with quiet_run_urls():
+            client.set_terminated(run_id, status=status)
+        return
+    from mlflow.entities import RunStatus
+    from mlflow.utils.time import get_current_time_millis
+
+    assert store is not None
+    # Sends what MLflow's async logging queue holds for the run first, as MLflow does.
+    store.shut_down_async_logging()
+    store.update_run_info(
+        run_id,
+        run_status=RunStatus.from_string(status),
+        end_time=get_current_time_millis(),
+        run_name=None,
+    )
+
+
 class StoreDeadline:
     """One time budget for all of a capture's calls to its store.
 
@@ -197,7 +225,7 @@ def end_active_run(run_id: str, status: str, uri: str, deadline: StoreDeadline |
             mlflow.end_run(status=status)
         return
     client = client_for(uri)
-    deadline.run(uri, lambda _cancelled: client.set_terminated(run_id, status=status))
+    deadline.run(uri, lambda _cancelled: terminate(client, run_id, status))
 
 
 def _pop_active_run(run_id: str) -> bool:
@@ -557,7 +585,8 @@ def prerender_html(notebook: str) -> None:
     from nbrepro.capture.htmlpage import prerender_file
 
     with contextlib.suppress(Exception):
-        WORKER.submit(prerender_file, notebook, secret_values(os.environ))
+        # Absolute: the worker's working directory is the kernel's when it started.
+        WORKER.submit(prerender_file, os.path.abspath(notebook), secret_values(os.environ))
 
 
 def warm_worker() -> None:
