@@ -604,6 +604,7 @@ def _html_after_cell(
         cap.html_producer(),
         failed,
         functools.partial(spool.upload_done, str(pending.folder)) if pending else None,
+        artifact_uri=getattr(session, "artifact_uri", None),
     )
     if pending is not None:
         # Sync leaves the upload to the worker until it has tried.

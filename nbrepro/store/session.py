@@ -113,6 +113,8 @@ class RunSession:
         self.experiment_id = ""
         self.experiment_name = ""
         self.run_id = ""
+        # Where the run's artifacts go (as the store said when the run was created).
+        self.artifact_uri: str | None = None
         self.offline_reason: str | None = None
         self.entry: spool.SpoolEntry | None = None
         self.started = 0.0
@@ -195,6 +197,7 @@ class RunSession:
                 nested=self._nested,
             )
         self.run_id = run.info.run_id
+        self.artifact_uri = run.info.artifact_uri
 
     def _go_offline(self, reason: str) -> None:
         import mlflow

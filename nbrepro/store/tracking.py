@@ -528,20 +528,32 @@ def produce_and_log(
     rel_path: str,
     produce: Callable[[], bytes],
     on_logged: Callable[[], None] | None = None,
+    artifact_uri: str | None = None,
 ) -> None:
-    """Make one artifact, log it to ``run_id`` and then call ``on_logged``."""
+    """Make one artifact, log it to ``run_id`` and then call ``on_logged``.
+
+    With the run's ``artifact_uri`` (as the store gave it when the run was created),
+    the file goes straight to the run's artifact repository: the worker neither opens
+    the tracking store nor asks it where the run's artifacts are (what
+    ``MlflowClient.log_artifact`` does first, in a store the capture's own thread is
+    writing at that moment).
+    """
     data = produce()
     with tempfile.TemporaryDirectory(prefix="nbrepro-upload-") as tmp:
         target = Path(tmp) / Path(rel_path).name
         target.write_bytes(data)
         deadline = StoreDeadline(max(BACKGROUND_UPLOAD_TIMEOUT_S, store_timeout()))
-        client = client_for(uri)
-        deadline.run(
-            uri,
-            lambda _cancelled: client.log_artifact(
-                run_id, str(target), artifact_path=str(Path(rel_path).parent)
-            ),
-        )
+        folder = str(Path(rel_path).parent)
+        if artifact_uri and not artifact_uri.startswith("dbfs:"):
+            from mlflow.store.artifact.artifact_repository_registry import (
+                get_artifact_repository,
+            )
+
+            repo = get_artifact_repository(artifact_uri, tracking_uri=uri)
+            deadline.run(uri, lambda _cancelled: repo.log_artifact(str(target), folder))
+        else:
+            client = client_for(uri)
+            deadline.run(uri, lambda _cancelled: client.log_artifact(run_id, str(target), folder))
     if on_logged is not None:
         on_logged()
 
@@ -553,6 +565,7 @@ def upload_later(
     produce: Callable[[], bytes],
     on_error: Callable[[str], None],
     on_logged: Callable[[], None] | None = None,
+    artifact_uri: str | None = None,
 ) -> Future[None]:
     """Produce and log one artifact in nbrepro's worker process.
 
@@ -561,7 +574,7 @@ def upload_later(
     picklable; ``on_logged`` runs in the worker once the artifact is in the store
     (it removes the spooled copy that covers the worker dying or the upload failing).
     """
-    future = WORKER.submit(produce_and_log, uri, run_id, rel_path, produce, on_logged)
+    future = WORKER.submit(produce_and_log, uri, run_id, rel_path, produce, on_logged, artifact_uri)
 
     def done(f: Future[None]) -> None:
         exc = f.exception()
