@@ -290,6 +290,19 @@ describe('runs list', () => {
 describe('a capture stored after its cell', () => {
   afterEach(() => jest.useRealTimers());
 
+  /** train.ipynb's newest run stays RUNNING; a capture has just run (fake timers). */
+  async function captureStuckRun(): Promise<{ server: FakeServer; done: Promise<void> }> {
+    jest.useFakeTimers();
+    const server = connected(new FakeServer()).on('GET runs', () => ({
+      runs: [row('stuck', '2024-05-01T10:00:00+00:00', { status: 'RUNNING' })],
+      next_page_token: null
+    }));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    return { server, done: model.captured() };
+  }
+
   it('looks again while the newest run is RUNNING, keeping the pages loaded below', async () => {
     jest.useFakeTimers();
     let stored = false;
@@ -341,15 +354,7 @@ describe('a capture stored after its cell', () => {
   });
 
   it('stops looking when another notebook is in focus', async () => {
-    jest.useFakeTimers();
-    const server = connected(new FakeServer()).on('GET runs', () => ({
-      runs: [row('stuck', '2024-05-01T10:00:00+00:00', { status: 'RUNNING' })],
-      next_page_token: null
-    }));
-    model = new ReproModel({ frontendVersion: '0.1.0' });
-    model.setNotebook('train.ipynb');
-    await model.start();
-    const done = model.captured();
+    const { server, done } = await captureStuckRun();
     await jest.advanceTimersByTimeAsync(1);
     model.setNotebook('other.ipynb'); // lists the other notebook's runs, once
     await jest.advanceTimersByTimeAsync(60_000);
@@ -359,15 +364,7 @@ describe('a capture stored after its cell', () => {
   });
 
   it('stops looking after about half a minute when the run stays RUNNING', async () => {
-    jest.useFakeTimers();
-    const server = connected(new FakeServer()).on('GET runs', () => ({
-      runs: [row('stuck', '2024-05-01T10:00:00+00:00', { status: 'RUNNING' })],
-      next_page_token: null
-    }));
-    model = new ReproModel({ frontendVersion: '0.1.0' });
-    model.setNotebook('train.ipynb');
-    await model.start();
-    const done = model.captured();
+    const { server, done } = await captureStuckRun();
     await jest.advanceTimersByTimeAsync(STORING_CHECKS_MS.reduce((a, b) => a + b, 0) + 1000);
     await done;
     // The start, the capture's refresh, then one look per delay.
