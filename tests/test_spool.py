@@ -111,3 +111,43 @@ def test_what_a_failing_store_said_keeps_no_credentials(
 
         mlflow.end_run()
         session.close()
+
+
+def test_a_capture_kept_while_stored_leaves_the_spool_whole_once_stored(store: str) -> None:
+    """store_after_cell's copy: the run's files are logged from it (not written again),
+    then it leaves the spool in one rename; one left behind by a kernel killed before
+    deleting it is deleted by the next sync, which logs nothing again."""
+    import mlflow
+
+    from nbrepro.store.session import RunOptions, RunSession
+
+    files = {"nbrepro/repro.json": b'{"a": 1}', "nbrepro/deep/er.txt": b"\x00bytes"}
+    bundle = LogBundle({"nbrepro.kind": "test"}, files, [], {"p": "1"})
+    sessions = []
+    for capture_id in ("c-kept", "c-killed"):
+        session = RunSession(RunOptions(tracking_uri=store, experiment="kept"), capture_id)
+        session.start()
+        assert session.detach()
+        session.keep_until_stored(bundle, "FINISHED")
+        assert (paths.spool_dir() / capture_id / spool.ENTRY_FILE).is_file()
+        result = session.finish(bundle, "FINISHED")
+        session.close()
+        assert result.logged and result.warning is None and result.spool_entry is None
+        assert spool.load_entries(include_synced=True) == []
+        sessions.append(session)
+    retired = paths.spool_dir() / spool.RETIRED_DIR
+    assert len(list(retired.iterdir())) == 2
+    sessions[0].tidy()
+    assert len(list(retired.iterdir())) == 1  # the other kernel was killed before tidy
+
+    client = tracking.client_for(store)
+    for session in sessions:
+        run = client.get_run(session.run_id)
+        assert run.info.status == "FINISHED" and run.data.params == {"p": "1"}
+        local = Path(mlflow.artifacts.download_artifacts(run.info.artifact_uri))
+        logged = {
+            str(p.relative_to(local)): p.read_bytes() for p in local.rglob("*") if p.is_file()
+        }
+        assert logged == files
+    assert spool.sync_all(store) == []
+    assert list(retired.iterdir()) == []

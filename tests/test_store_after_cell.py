@@ -79,6 +79,9 @@ def test_the_run_is_stored_after_the_cell_and_the_card_says_so(
     ]
     for other in runs[1:]:
         assert "nbrepro/repro.json" in all_artifact_text(uri, other.info.run_id, tmp_path / "d")
+    # The copies kept while the thread stored the captures were deleted after.
+    assert _spooled(home) == []
+    assert list((home / "spool" / ".retired").glob("*")) == []
 
 
 def test_a_store_that_stops_answering_is_told_on_the_card_not_in_a_later_cell(
@@ -165,3 +168,34 @@ def test_a_run_stored_after_the_cell_prints_no_url_or_credential_anywhere(
     assert "pa55word" not in header
     run = latest_run(mlflow_server.uri, "after-url")
     assert run.info.status == "FINISHED" and run.data.params == {"a": "1"}
+
+
+def test_the_notebook_is_rendered_while_the_cell_runs(kernel_factory, tmp_path: Path) -> None:
+    """The worker renders the saved notebook while the %%repro cell runs: the capture's
+    own HTML, made after the cell, finds every cell rendered, and is the notebook's."""
+    import nbformat
+    from nbformat import v4
+
+    home = tmp_path / "home"
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    nb = v4.new_notebook()
+    nb.cells = [v4.new_markdown_cell("# Prerendered\nsome *text*")]
+    for i in range(6):
+        out = v4.new_output("stream", name="stdout", text=f"step {i} done\n")
+        nb.cells.append(v4.new_code_cell(f"print('step {i} done')", execution_count=i + 1))
+        nb.cells[-1].outputs = [out]
+    path = tmp_path / "work.ipynb"
+    path.write_text(nbformat.writes(nb), "utf-8")
+    k = _kernel(kernel_factory, uri, home)
+    k.ok(f"%config ReproMagics.notebook = {str(path)!r}")
+    k.ok("%%repro -e pre --name pre\nx = 1")
+    k.ok(WAIT_UPLOADS)
+    stats = k.ok(
+        "from nbrepro.store import tracking as _t\nfrom nbrepro.capture import htmlpage as _h\n"
+        "s = _t.WORKER.submit(_h.last_stats).result(timeout=60)\n"
+        "print(s.reused, s.rendered, s.whole)"
+    ).stdout.split()
+    assert stats == [str(len(nb.cells)), "0", "None"], stats
+    run = latest_run(uri, "pre")
+    page = all_artifact_text(uri, run.info.run_id, tmp_path / "dl")[HTML]
+    assert "Prerendered" in page and "step 5 done" in page

@@ -641,6 +641,12 @@ def render_redacted_html(source: bytes, secrets: list[str]) -> bytes:
     return _renderer().render(nb, secrets)
 
 
+def last_stats() -> RenderStats:
+    """What this process's last render did (asked of nbrepro's worker, where captures
+    are rendered)."""
+    return _renderer().last
+
+
 def prerender_file(path: str, secrets: list[str]) -> RenderStats | None:
     """Render a saved notebook as a capture of it would, to keep its pieces.
 

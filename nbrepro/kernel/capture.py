@@ -6,6 +6,7 @@ would be without nbrepro. Any failure of nbrepro itself becomes one warning.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -464,9 +465,14 @@ def _hand_off(session: Any, cap: Any, status: str, card: Any) -> None:
         future = _store_thread().submit(_store_and_tell, session, cap, status, card, True)
     except RuntimeError:  # no thread to be had (the interpreter is closing): store it here
         _store_and_tell(session, cap, status, card, close=True)
+        session.tidy()
         return
     tracking.track(future)
     _last_store = future
+    # Then its spooled copy is deleted: not waited for (the run is stored by then); one
+    # left by a closing interpreter goes with the next `nbrepro sync`.
+    with contextlib.suppress(RuntimeError):
+        _store_thread().submit(session.tidy)
 
 
 def _wait_for_previous_store(seconds: float, give_up: Callable[[], bool]) -> bool:

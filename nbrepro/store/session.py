@@ -13,9 +13,11 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import time
 from dataclasses import dataclass, field
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from nbrepro.errors import TrackingUnavailable
@@ -125,6 +127,8 @@ class RunSession:
         self._nested = False
         # The spooled copy kept while another thread stores the capture (keep_until_stored).
         self._kept: spool.SpoolEntry | None = None
+        # That copy once out of the spool, until tidy() deletes it.
+        self._retired: Path | None = None
 
     @property
     def offline(self) -> bool:
@@ -283,20 +287,24 @@ class RunSession:
             _log.debug("could not keep capture %s in the spool: %s", self.capture_id, exc)
 
     def _drop_kept(self) -> None:
-        """The capture is stored: its spooled copy goes. Marked synced first, so that a
-        kernel killed before the copy is gone (or a copy that cannot be removed) is not
-        logged again by sync."""
+        """The capture is stored: its spooled copy leaves the spool at once (one rename,
+        under the entry's lock: sync never sees half of it); :meth:`tidy` deletes it."""
         kept, self._kept = self._kept, None
         if kept is None:
             return
-        try:  # all under the entry's lock: sync leaves it alone meanwhile
-            kept.synced = True
-            kept.save()
-            spool.discard(kept)
+        try:
+            self._retired = spool.retire(kept)
         except OSError as exc:
             _log.debug("could not remove spooled copy %s: %s", kept.folder, exc)
         finally:
             spool.done_writing(kept.folder)
+
+    def tidy(self) -> None:
+        """Delete the spooled copy of a stored capture (after :meth:`finish`; nothing
+        waits for it)."""
+        retired, self._retired = self._retired, None
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
 
     def logged_params(self) -> dict[str, str]:
         """Params the run has already (the notebook's own ``mlflow.log_param`` calls)."""
@@ -351,8 +359,18 @@ class RunSession:
     def _finish_online(self, bundle: tracking.LogBundle, status: str) -> None:
         uri = self.tracking_uri
         client = tracking.client_for(uri)
+        # The spooled copy's files are the bundle's: logged from there, not written again.
+        kept = self._kept.folder / spool.BUNDLE_FILES if self._kept is not None else None
         self.deadline.run(
-            uri, lambda cancelled: tracking.log_bundle(client, self.run_id, bundle, cancelled)
+            uri,
+            lambda cancelled: tracking.log_bundle(
+                client,
+                self.run_id,
+                bundle,
+                cancelled,
+                artifact_uri=self.artifact_uri,
+                files_dir=kept,
+            ),
         )
         self._end_run(status, self.deadline)
 

@@ -30,6 +30,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -57,6 +58,8 @@ HTML_SOURCE = "html-source.ipynb"
 RUN, BUNDLE = "run", "bundle"
 WRITING = ".writing"
 SYNC_LOCK = ".sync.lock"
+# Copies of captures stored after all, until deleted (retire).
+RETIRED_DIR = ".retired"
 BUSY_MESSAGE = "still being written by a running kernel: sync again once its cell has finished"
 _BATCH = 900
 # Spool folders this process is writing: the open files that hold their locks.
@@ -300,6 +303,7 @@ def sync_all(target_uri: str | None = None) -> list[SyncResult]:
             "another `nbrepro sync` is uploading the spool; run it again once that one is done"
         )
     with lock:
+        _clear_retired()
         return [*_sync_captures(target_uri), *_sync_uploads(target_uri)]
 
 
@@ -622,6 +626,29 @@ def discard(entry: SpoolEntry) -> None:
     shutil.rmtree(entry.folder, ignore_errors=False)
 
 
+def retire(entry: SpoolEntry) -> Path | None:
+    """Take the entry of a capture stored meanwhile out of the spool: one rename (sync
+    sees all of it or none), the folder then deleted by whoever asked (its path
+    returned). Where it cannot be moved it is marked synced and deleted here (None).
+    Copies left by a kernel killed before deleting them go with the next sync."""
+    retired = paths.spool_dir() / RETIRED_DIR / f"{entry.capture_id}-{uuid.uuid4().hex[:8]}"
+    try:
+        retired.parent.mkdir(exist_ok=True)
+        entry.folder.rename(retired)
+        return retired
+    except OSError:
+        entry.synced = True
+        entry.save()
+        discard(entry)
+        return None
+
+
+def _clear_retired() -> None:
+    root = paths.spool_dir() / RETIRED_DIR
+    for child in root.iterdir() if root.is_dir() else ():
+        shutil.rmtree(child, ignore_errors=True)
+
+
 __all__ = [
     "PendingUpload",
     "SpoolEntry",
@@ -632,6 +659,7 @@ __all__ = [
     "load_entries",
     "load_uploads",
     "new_entry",
+    "retire",
     "save_upload",
     "spool_bundle",
     "sync_all",

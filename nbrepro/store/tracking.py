@@ -481,11 +481,17 @@ def log_bundle(
     run_id: str,
     bundle: LogBundle,
     cancelled: threading.Event | None = None,
+    *,
+    artifact_uri: str | None = None,
+    files_dir: Path | None = None,
 ) -> None:
     """Log nbrepro's part of a run with a constant number of calls.
 
     When ``cancelled`` is set (the capture gave up waiting and spooled), the
-    remaining calls are not made.
+    remaining calls are not made. ``artifact_uri``: the run's, as the store gave it
+    when the run was created (the files then go to it without asking the store where
+    it is); ``files_dir``: a folder holding ``bundle.files`` already (the capture's
+    spooled copy), logged as it is rather than written again.
     """
     from mlflow.entities import Param, RunTag
 
@@ -501,9 +507,32 @@ def log_bundle(
         check()
         client.log_inputs(run_id, datasets=_dataset_inputs(bundle.datasets))
     check()
+    if not bundle.files:
+        return
+    repo = artifact_repository(str(client.tracking_uri), artifact_uri)
+    if files_dir is not None:
+        _log_folder(client, run_id, repo, files_dir)
+        return
     with tempfile.TemporaryDirectory(prefix="nbrepro-artifacts-") as tmp:
         write_files(Path(tmp), bundle.files)
-        client.log_artifacts(run_id, tmp)
+        _log_folder(client, run_id, repo, Path(tmp))
+
+
+def artifact_repository(uri: str, artifact_uri: str | None) -> Any:
+    """The artifact repository at a run's ``artifact_uri`` (None when there is none, or
+    when only the store can resolve it: Databricks' ``dbfs:`` locations)."""
+    if not artifact_uri or artifact_uri.startswith("dbfs:"):
+        return None
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    return get_artifact_repository(artifact_uri, tracking_uri=uri)
+
+
+def _log_folder(client: MlflowClient, run_id: str, repo: Any, folder: Path) -> None:
+    if repo is not None:
+        repo.log_artifacts(str(folder))
+    else:
+        client.log_artifacts(run_id, str(folder))
 
 
 def write_files(root: Path, files: Mapping[str, bytes]) -> None:
@@ -544,12 +573,8 @@ def produce_and_log(
         target.write_bytes(data)
         deadline = StoreDeadline(max(BACKGROUND_UPLOAD_TIMEOUT_S, store_timeout()))
         folder = str(Path(rel_path).parent)
-        if artifact_uri and not artifact_uri.startswith("dbfs:"):
-            from mlflow.store.artifact.artifact_repository_registry import (
-                get_artifact_repository,
-            )
-
-            repo = get_artifact_repository(artifact_uri, tracking_uri=uri)
+        repo = artifact_repository(uri, artifact_uri)
+        if repo is not None:
             deadline.run(uri, lambda _cancelled: repo.log_artifact(str(target), folder))
         else:
             client = client_for(uri)
