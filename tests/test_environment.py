@@ -346,3 +346,32 @@ def test_diff_environments(env: dict[str, Any]) -> None:
             "new_source": psutil["source"],
         },
     ]
+
+
+def test_the_hash_seed_is_recorded_as_the_process_hashes() -> None:
+    code = "import json, os; from nbrepro.capture import environment as e; "
+    code += "print(json.dumps(e.hash_seed(os.environ)))"
+
+    def seed_in(value: str | None) -> dict[str, object]:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+        if value is not None:
+            env["PYTHONHASHSEED"] = value
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        return dict(json.loads(out.stdout))
+
+    assert seed_in(None) == {"fixed": False, "seed": None}
+    assert seed_in("random") == {"fixed": False, "seed": None}
+    assert seed_in("0") == {"fixed": True, "seed": "0"}
+    assert seed_in("1234") == {"fixed": True, "seed": "1234"}
+
+    def rec(seed: object) -> dict[str, object]:
+        return {"environment": {"python": {"hash_seed": seed}}}
+
+    assert environment.recorded_hash_seed(rec({"fixed": True, "seed": "1234"})) == "1234"
+    assert environment.recorded_hash_seed(rec({"fixed": False, "seed": None})) is None
+    assert environment.recorded_hash_seed({"environment": {"python": {}}}) is None
+    # A record is checked: what PYTHONHASHSEED cannot take would stop the kernel starting.
+    for bad in ("-1", "4294967296", "1; rm", None):
+        assert environment.recorded_hash_seed(rec({"fixed": True, "seed": bad})) is None

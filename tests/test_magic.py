@@ -399,3 +399,23 @@ def test_a_result_is_recorded_as_ipython_formats_it() -> None:
     shell = InteractiveShell.instance()
     assert _formatted(shell, Table())["text/html"].startswith("<table>")
     assert set(_formatted(shell, Displays())) == {"text/plain"} and shown == []
+
+
+def test_the_notebook_is_found_as_vs_code_tells_it(
+    kernel_factory, tmp_path: Path, store: str
+) -> None:
+    """VS Code's Jupyter extension gives the kernel no JPY_SESSION_NAME (or, through a
+    Jupyter server, that of a temporary copy): it sets ``__vsc_ipynb_file__`` in the
+    namespace, as its start-up code does here."""
+    nb = write_notebook(tmp_path / "in vscode.ipynb", [("cap", "%%repro\nx = 41 + 1")])
+    temporary = tmp_path / "in vscode-jvsc-5e1f0c7a.ipynb"  # gone once VS Code opened it
+    k = kernel_factory(cwd=tmp_path, env={"JPY_SESSION_NAME": str(temporary)})
+    k.ok(f"__vsc_ipynb_file__ = {str(nb)!r}")
+    k.ok("%load_ext nbrepro")
+    k.ok("%%repro\nx = 41 + 1", "cap")
+    k.ok(WAIT_UPLOADS)
+    run = latest_run(store)
+    assert run.data.tags["mlflow.source.name"] == str(nb)
+    rec = run_record(store, run.info.run_id)
+    assert rec["code"]["document"]["available"] is True
+    assert rec["code"]["cells"][-1]["cell_id"] == "cap"

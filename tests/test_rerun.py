@@ -185,6 +185,40 @@ def test_out_of_order_session_reproduces_executed_order(
     assert any("hidden state" in n for n in report["notes"])
 
 
+def test_a_set_of_strings_replays_once_the_hash_seed_is_fixed(
+    kernel_factory, tmp_path: Path, nbrepro_home: Path
+) -> None:
+    """A Jupyter kernel hashes strings at random: a set's order is not its original's in
+    the rerun, and the report says why. The rerun ran with a fixed seed, recorded: a
+    rerun of it restores that seed, and the order replays."""
+    words = [f"w{i:02d}-{c}" for i, c in enumerate("abcdefghijklmnopqrstuvwxyz")]
+    cell = f"%%repro\nprint(set({words!r}))"
+    nb = write_notebook(tmp_path / "sets.ipynb", [("l", "%load_ext nbrepro"), ("c", cell)])
+    # As JupyterLab starts a kernel: hashing at random.
+    k = kernel_factory(cwd=tmp_path, env={"JPY_SESSION_NAME": str(nb), "PYTHONHASHSEED": "random"})
+    k.ok("%load_ext nbrepro", "l")
+    k.ok(cell, "c")
+    store = paths.default_tracking_uri()
+    original = latest_run(store).info.run_id
+    code, report = rerun_json(original)
+    assert code == 1 and report["verdict"] == "differs", report["notes"]
+    assert report["differs"] == ["outputs"]
+    assert any("String hashing was randomized in the original" in n for n in report["notes"])
+
+    from helpers import run_record
+
+    rerun_id = report["rerun"]
+    assert run_record(store, original)["environment"]["python"]["hash_seed"] == {
+        "fixed": False,
+        "seed": None,
+    }
+    seed = run_record(store, rerun_id)["environment"]["python"]["hash_seed"]
+    assert seed == {"fixed": True, "seed": "0"}
+    code, again = rerun_json(rerun_id)
+    assert code == 0 and again["verdict"] == "reproduced", again["differs"]
+    assert not any("hash" in n for n in again["notes"])
+
+
 def test_bad_inputs_are_clear(captured: str, tmp_path: Path) -> None:
     import mlflow
 

@@ -264,6 +264,38 @@ def _threading(environ: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
     return info
 
 
+HASH_SEED_ENV = "PYTHONHASHSEED"
+# What `nbrepro run` starts a kernel with when the environment sets no seed.
+DEFAULT_HASH_SEED = "0"
+MAX_HASH_SEED = 4_294_967_295
+
+
+def hash_seed(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Whether this process hashes ``str`` and ``bytes`` with a fixed seed (then set and
+    dict-of-set orderings replay run after run), and which: ``{"fixed", "seed"}``.
+
+    ``sys.flags.hash_randomization`` is off only for ``PYTHONHASHSEED=0``; a fixed
+    non-zero seed is told by the variable the process was started with (a kernel's
+    environment), read from ``environ``.
+    """
+    if not sys.flags.hash_randomization:
+        return {"fixed": True, "seed": "0"}
+    value = (environ.get(HASH_SEED_ENV) or "").strip()
+    if value.isdigit():
+        return {"fixed": True, "seed": value}
+    return {"fixed": False, "seed": None}
+
+
+def recorded_hash_seed(rec: Mapping[str, Any]) -> str | None:
+    """The fixed hash seed a record's run had (None: randomized, or not recorded), as
+    ``PYTHONHASHSEED`` takes it (a record's value is checked, not trusted)."""
+    seed = ((rec.get("environment") or {}).get("python") or {}).get("hash_seed") or {}
+    value = str(seed.get("seed"))
+    if seed.get("fixed") and value.isdigit() and int(value) <= MAX_HASH_SEED:
+        return value
+    return None
+
+
 def capture_environment(
     *, env_allow: Sequence[str] = DEFAULT_ENV_ALLOW, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -292,6 +324,7 @@ def capture_environment(
             "executable": sys.executable,
             "sys_version": sys.version,
             "prefix": sys.prefix,
+            "hash_seed": hash_seed(environ),
         },
         "packages": _packages(notes),
         **fixed,

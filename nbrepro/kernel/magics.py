@@ -89,12 +89,32 @@ class KernelState:
         return cells
 
     def notebook_path(self, explicit: str | None) -> str | None:
+        """The notebook this kernel runs: ``explicit`` (``--notebook``, the config), else
+        what the frontend tells the kernel (:data:`NOTEBOOK_HINTS`): the first that names
+        a notebook on this machine, else the first that names a notebook at all."""
         if explicit:
             return str(Path(explicit).expanduser().resolve())
-        session = self.shell.user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME")
-        if isinstance(session, str) and session.endswith(".ipynb"):
-            return session
-        return None
+        named = []
+        for where, name in NOTEBOOK_HINTS:
+            value = self.shell.user_ns.get(name) if where == "namespace" else os.environ.get(name)
+            if isinstance(value, str) and value.endswith(".ipynb"):
+                if Path(value).is_file():
+                    return value
+                named.append(value)
+        return named[0] if named else None
+
+
+# Where frontends tell a kernel its notebook's path, in the order asked:
+# - VS Code's Jupyter extension sets ``__vsc_ipynb_file__`` in the user's namespace (with
+#   a Jupyter server, the session it opens names a temporary copy, ``*-jvsc-*.ipynb``);
+# - Jupyter Server (JupyterLab, Notebook 7, nbclassic, Voila) starts the kernel with
+#   ``JPY_SESSION_NAME``, which ipykernel also puts in the namespace as ``__session__``.
+# papermill and nbclient tell nothing: ``%config ReproMagics.notebook`` (or ``nbrepro run``).
+NOTEBOOK_HINTS = (
+    ("namespace", "__vsc_ipynb_file__"),
+    ("namespace", "__session__"),
+    ("environ", "JPY_SESSION_NAME"),
+)
 
 
 def repro_options(func: Any) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import nbformat
 
 from nbrepro import paths, record
 from nbrepro.capture import assemble, environment, options
+from nbrepro.capture.environment import DEFAULT_HASH_SEED, HASH_SEED_ENV
 from nbrepro.capture.history import ExecutedCell, executed_from_notebook
 from nbrepro.errors import KernelNotFound, NotebookExecutionError
 from nbrepro.paths import CAPTURE_DIR_ENV, PINS_ENV
@@ -315,6 +317,9 @@ def run_notebook(
             "MLFLOW_EXPERIMENT_ID": session.experiment_id,
             "JPY_SESSION_NAME": notebook_path or str(src),
             PINS_ENV: json.dumps(dict(pins or {})),
+            # Fixed (recorded with the run, restored by rerun): sets of strings, and what
+            # is built from their order, come out the same run after run.
+            HASH_SEED_ENV: os.environ.get(HASH_SEED_ENV) or DEFAULT_HASH_SEED,
             **(extra_env or {}),
         }
         with paths.environ(env):

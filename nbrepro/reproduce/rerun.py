@@ -23,6 +23,7 @@ from nbrepro import record
 from nbrepro.capture.delta.storage import options_of
 from nbrepro.capture.delta.tables import Pin, check_pins, is_table_gone, table_now
 from nbrepro.capture.delta.uri import normalize_uri
+from nbrepro.capture.environment import HASH_SEED_ENV, recorded_hash_seed
 from nbrepro.progress import ProgressWriter
 from nbrepro.record.bundle import LogBundle
 from nbrepro.record.tags import (
@@ -255,6 +256,9 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     notes.extend(check_data(rec, pins, options.data))
 
     extra_env: dict[str, str] = {}
+    seed = recorded_hash_seed(rec)
+    if seed is not None:  # restored, so that sets of strings come out in the same order
+        extra_env[HASH_SEED_ENV] = seed
     if options.spark_remote:
         from nbrepro.capture.delta.spark import REMOTE_ENV
 

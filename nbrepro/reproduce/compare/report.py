@@ -335,6 +335,8 @@ def build_report(
         )
     else:
         verdict = REPRODUCED
+    if verdict == DIFFERS:
+        notes.extend(_hash_seed_notes(a, b))
     hidden = a["code"]["hidden_state"]
     if hidden["hidden"]:
         notes.append(
@@ -367,6 +369,35 @@ def build_report(
         "sections": sections,
         "notes": notes,
     }
+
+
+def _hash_seed_notes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """Why sets of strings may have come out in another order: hashing randomized in
+    either run, or seeded differently (records from before nbrepro recorded it: nothing)."""
+    found = [(r["environment"].get("python") or {}).get("hash_seed") for r in (a, b)]
+    seeds: list[Mapping[str, Any]] = [s for s in found if isinstance(s, Mapping)]
+    if len(seeds) < 2:
+        return []
+    names = ("the original", "the rerun")
+    random = [name for name, s in zip(names, seeds, strict=True) if not s["fixed"]]
+    advice = (
+        "the order of a set of strings, and of anything built from one, can change from "
+        "run to run. If the differences are orderings, sort where the order matters, or "
+        "start the kernel with PYTHONHASHSEED set (`nbrepro run` sets it, and a rerun "
+        "restores it)."
+    )
+    if random:
+        where = "both runs" if len(random) == 2 else random[0]
+        return [
+            f"String hashing was randomized in {where} (PYTHONHASHSEED unset or 'random', "
+            f"as in a Jupyter kernel started without it): {advice}"
+        ]
+    if seeds[0]["seed"] != seeds[1]["seed"]:
+        return [
+            f"The runs hashed strings with different seeds (PYTHONHASHSEED "
+            f"{seeds[0]['seed']} and {seeds[1]['seed']}): {advice}"
+        ]
+    return []
 
 
 def _ran_by(rerun: CapturedRun, original: CapturedRun) -> set[int] | None:
