@@ -387,6 +387,16 @@ def _env_log(quiet: bool) -> Any:
     help="Spark Connect address the rerun uses instead of the notebook's "
     "(sc://host:port/;token=...); env NBREPRO_SPARK_REMOTE.",
 )
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Re-execute N times under the same pins and environment and compare the reruns "
+    "with each other too: reruns that disagree make the notebook nondeterministic, and "
+    "the report names the first cell where they do.",
+)
 @_compare_options
 def rerun(
     run_id: str,
@@ -398,6 +408,7 @@ def rerun(
     kernel: str | None,
     timeout: int | None,
     spark_remote: str | None,
+    repeat: int,
     tolerance: tuple[str, ...],
     sanitizers: str | None,
     ignore_volatile: bool,
@@ -405,7 +416,9 @@ def rerun(
 ) -> None:
     """Re-execute RUN_ID pinned to its Delta versions and report whether it reproduced.
 
-    The recorded papermill parameters are replayed; -p overrides one.
+    The recorded papermill parameters are replayed; -p overrides one. RUN_ID may be a
+    registered model version, models:/NAME/VERSION or models:/NAME@ALIAS: the run that
+    logged it is re-executed, and the verdict is also written on the version.
 
     Exit code: 0 reproduced (a failure of the original, reproduced in the same cell
     with the same error, counts as reproduced and is named), 1 differs, 2 usage or
@@ -435,6 +448,7 @@ def rerun(
         kernel_name=kernel,
         progress_file=os.environ.get(PROGRESS_FILE_ENV) or None,
         spark_remote=spark_remote or None,
+        repeat=repeat,
     )
     try:
         with _json_only_stdout(as_json):
@@ -451,7 +465,11 @@ def rerun(
     if as_json:
         click.echo(
             json.dumps(
-                {"run_id": result.rerun_run_id, "reproduces": run_id, **report},
+                {
+                    "run_id": result.rerun_run_id,
+                    "reproduces": result.original_run_id or run_id,
+                    **report,
+                },
                 indent=1,
                 default=str,
             )

@@ -34,11 +34,22 @@ from nbrepro.record.tags import (
     REPRODUCES_TAG,
     VERDICT_TAG,
 )
-from nbrepro.record.vocabulary import CURRENT, DATA_MODES, ENV_MODES, LATEST, PINNED, RECORDED
+from nbrepro.record.vocabulary import (
+    CURRENT,
+    DATA_MODES,
+    DIFFERS,
+    ENV_MODES,
+    FAILED,
+    LATEST,
+    PINNED,
+    RECORDED,
+    REPRODUCED,
+)
 from nbrepro.redact import REDACTED
 from nbrepro.reproduce.compare import report as compare
 from nbrepro.reproduce.envbuild import ensure_environment
 from nbrepro.reproduce.headless import is_redacted_parameter, require_kernel, run_notebook
+from nbrepro.store import models
 from nbrepro.store.runs import CapturedRun, RunNotUsable, load_run
 from nbrepro.store.tracking import client_for, log_bundle
 
@@ -73,6 +84,8 @@ class RerunOptions:
     progress_file: str | None = None
     # Spark Connect address replacing the notebook's (a secret: may hold a token).
     spark_remote: str | None = None
+    # Reruns under the same pins and environment: more than one tells nondeterminism apart.
+    repeat: int = 1
 
 
 @dataclass
@@ -80,6 +93,8 @@ class RerunResult:
     report: dict[str, Any]
     rerun_run_id: str
     output_path: str
+    # The run re-executed (a model version's source run, when given models:/...).
+    original_run_id: str = ""
 
 
 def pins_for(rec: Mapping[str, Any]) -> tuple[dict[str, Pin], list[str]]:
@@ -233,9 +248,15 @@ def working_dir(rec: Mapping[str, Any]) -> Path:
 
 
 def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
-    """Re-execute run ``run_id`` and compare the new run with it."""
+    """Re-execute run ``run_id`` and compare the new run with it. ``run_id`` may be a
+    registered model version (``models:/NAME/VERSION``, ``models:/NAME@ALIAS``): the run
+    that logged it is re-executed, and the verdict is also written on the version."""
     progress = ProgressWriter(options.progress_file)
     progress.write("checking data")
+    model = None
+    if models.is_model_uri(run_id):
+        model = models.resolve(run_id, tracking_uri)
+        run_id = model.run_id
     original = load_run(run_id, tracking_uri)
     rec = original.record
     if not rec["code"]["cells"]:
@@ -279,62 +300,112 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     elif options.env != CURRENT:
         raise RunNotUsable(f"--env takes {' or '.join(ENV_MODES)}, not {options.env!r}")
 
+    if options.repeat < 1:
+        raise RunNotUsable(f"--repeat takes a number of reruns (1 or more), not {options.repeat}")
+    runs: list[tuple[Any, CapturedRun, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="nbrepro-rerun-") as tmp:
         replay_path = Path(tmp) / "replay.ipynb"
         nbformat.write(replay, str(replay_path))
         base = rec["run"].get("run_name") or run_id[:8]
-        progress.write("executing")
-        result = run_notebook(
-            replay_path,
-            parameters=parameters,
-            experiment=original.experiment_name,
-            run_name=f"rerun of {base}",
-            output=options.output,
-            tracking_uri=tracking_uri,
-            kernel_name=kernel_name,
-            progress=options.progress,
-            timeout=options.timeout if options.timeout is not None else rec["run"].get("timeout"),
-            cwd=working_dir(rec),
-            pins=pins,
-            extra_tags={
-                REPRODUCES_TAG: run_id,
-                DATA_MODE_TAG: options.data,
-                ENV_MODE_TAG: options.env,
-            },
-            run_extra={"reproduces": run_id, "data_mode": options.data, "env_mode": options.env},
-            notebook_path=rec["code"]["document"].get("path"),
-            extra_env=extra_env,
-            progress_file=options.progress_file,
-            what=f"run {run_id}",
-            expected_failure=expected_failure(rec),
-        )
+        for n in range(1, options.repeat + 1):
+            of = f" ({n} of {options.repeat})" if options.repeat > 1 else ""
+            progress.write(f"executing{of}")
+            result = run_notebook(
+                replay_path,
+                parameters=parameters,
+                experiment=original.experiment_name,
+                run_name=f"rerun of {base}{of}",
+                # One executed notebook asked for: the first rerun's.
+                output=options.output if n == 1 else None,
+                tracking_uri=tracking_uri,
+                kernel_name=kernel_name,
+                progress=options.progress,
+                timeout=options.timeout
+                if options.timeout is not None
+                else rec["run"].get("timeout"),
+                cwd=working_dir(rec),
+                pins=pins,
+                extra_tags={
+                    REPRODUCES_TAG: run_id,
+                    DATA_MODE_TAG: options.data,
+                    ENV_MODE_TAG: options.env,
+                },
+                run_extra={
+                    "reproduces": run_id,
+                    "data_mode": options.data,
+                    "env_mode": options.env,
+                },
+                notebook_path=rec["code"]["document"].get("path"),
+                extra_env=extra_env,
+                progress_file=options.progress_file,
+                what=f"run {run_id}",
+                expected_failure=expected_failure(rec),
+            )
+            progress.write(f"comparing{of}")
+            new = CapturedRun(
+                run=client_for(tracking_uri).get_run(result.run_id),
+                record=result.record,
+                tracking_uri=tracking_uri,
+            )
+            report = compare.build_report(
+                original,
+                new,
+                tolerances=options.tolerances,
+                default_tolerance=options.default_tolerance,
+                sanitizers=options.sanitizers,
+                ignore_volatile=options.ignore_volatile,
+                failure=result.error,
+            )
+            report["notes"].extend(notes)
+            report["data_mode"] = options.data
+            report["env_mode"] = options.env
+            report["environment_build"] = built.to_json() if built else None
+            report["pins"] = {uri: dict(pin) for uri, pin in pins.items()}
+            runs.append((result, new, report))
 
-    progress.write("comparing")
-    new = CapturedRun(
-        run=client_for(tracking_uri).get_run(result.run_id),
-        record=result.record,
-        tracking_uri=tracking_uri,
-    )
-    report = compare.build_report(
-        original,
-        new,
-        tolerances=options.tolerances,
-        default_tolerance=options.default_tolerance,
-        sanitizers=options.sanitizers,
-        ignore_volatile=options.ignore_volatile,
-        failure=result.error,
-    )
-    report["notes"].extend(notes)
-    report["data_mode"] = options.data
-    report["env_mode"] = options.env
-    report["environment_build"] = built.to_json() if built else None
-    report["pins"] = {uri: dict(pin) for uri, pin in pins.items()}
+    # The report told is the worst rerun's (the first of them): one rerun that reproduced
+    # among others that did not is no reproduction.
+    result, _new, report = max(runs, key=lambda r: _SEVERITY[r[2]["verdict"]])
+    if len(runs) > 1:
+        repeat = compare.compare_repeats(
+            original,
+            [r[1] for r in runs],
+            tolerances=options.tolerances,
+            default_tolerance=options.default_tolerance,
+            sanitizers=options.sanitizers,
+        )
+        repeat["verdicts"] = [r[2]["verdict"] for r in runs]
+        for _result, _run, each in runs:
+            each["repeat"] = repeat
+            each["notes"].append(compare.repeat_note(repeat))
+    if model is not None:
+        report["notes"].append(
+            f"{model.uri} was logged by run {run_id}, which this rerun re-executed; the "
+            f"verdict is written on the model version ({VERDICT_TAG}, {LAST_RERUN_TAG})."
+        )
+        failed = models.tag_verdict(model, report["verdict"], result.run_id, tracking_uri)
+        if failed:
+            report["notes"].append(failed)
+    for each_result, _run, each in runs:
+        if each is not report:
+            _log_report(tracking_uri, None, each_result.run_id, each)
+    # The original carries the verdict told (logged last: the newest of its reruns).
     _log_report(tracking_uri, original, result.run_id, report)
     progress.write("done")
-    return RerunResult(report=report, rerun_run_id=result.run_id, output_path=result.output_path)
+    return RerunResult(
+        report=report,
+        rerun_run_id=result.run_id,
+        output_path=result.output_path,
+        original_run_id=run_id,
+    )
 
 
-def _log_report(uri: str, original: CapturedRun, rerun_id: str, report: dict[str, Any]) -> None:
+_SEVERITY = {REPRODUCED: 0, DIFFERS: 1, FAILED: 2}
+
+
+def _log_report(
+    uri: str, original: CapturedRun | None, rerun_id: str, report: dict[str, Any]
+) -> None:
     client = client_for(uri)
     files = {
         REPORT_JSON: record.dumps(report).encode("utf-8"),
@@ -345,6 +416,8 @@ def _log_report(uri: str, original: CapturedRun, rerun_id: str, report: dict[str
         rerun_id,
         LogBundle(tags={VERDICT_TAG: report["verdict"]}, files=files),
     )
+    if original is None:
+        return
     # The original carries its latest verdict, so a list of runs needs one search.
     client.set_tag(original.run_id, LAST_VERDICT_TAG, report["verdict"])
     client.set_tag(original.run_id, LAST_RERUN_TAG, rerun_id)

@@ -400,6 +400,124 @@ def _hash_seed_notes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     return []
 
 
+# Usual causes of a cell giving another answer under the same code, data, environment
+# and hash seed, as its code shows them: (what, pattern in the code up to that cell).
+_CAUSES = (
+    (
+        "unseeded random numbers (random, numpy, torch, sklearn's random_state=None): seed "
+        "them, or run the capture with %%repro --seed N",
+        re.compile(
+            r"\brandom\.|np\.random|numpy\.random|torch\.(rand|randn|randint|normal)|"
+            r"\bshuffle\b|\.sample\(|default_rng\(\)|random_state\s*=\s*None"
+        ),
+    ),
+    (
+        "the wall clock (datetime.now, time.time, durations)",
+        re.compile(r"datetime\.(now|utcnow|today)|\btime\.(time|perf_counter|monotonic)\("),
+    ),
+    (
+        "thread count or parallel work (n_jobs, threads, multiprocessing): floating-point "
+        "sums in another order; BLAS threads too (OMP_NUM_THREADS)",
+        re.compile(r"n_jobs|num_threads|nthread|multiprocessing|concurrent\.futures|joblib"),
+    ),
+    (
+        "GPU kernels that are not deterministic (torch.use_deterministic_algorithms(True), "
+        "CUBLAS_WORKSPACE_CONFIG)",
+        re.compile(r"\.cuda\b|\.to\(['\"]cuda|device\s*=\s*['\"]cuda|tensorflow|\bjax\b"),
+    ),
+    (
+        "the order of sets or of files listed from disk (os.listdir, glob)",
+        re.compile(r"\bset\(|os\.listdir|\bglob\(|\.iterdir\(|os\.scandir"),
+    ),
+)
+
+
+def compare_repeats(
+    original: CapturedRun,
+    reruns: Sequence[CapturedRun],
+    *,
+    tolerances: Mapping[str, float] | None = None,
+    default_tolerance: float = 0.0,
+    sanitizers: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """Reruns of ``original`` (same pins, environment, hash seed) compared with the first
+    of them: whether they agree, and if not, the first of the original's cells whose
+    outputs differ between them, the params and metrics that do, and the usual causes
+    the code up to that cell shows.
+
+    Volatile values count here (a printed time is a way of never answering the same).
+    """
+    first, labels = reruns[0], original.cell_labels()
+    base = dict(first.executed_outputs(by_origin=first.re_executes(original)))
+    diverging: set[int] = set()
+    params: set[str] = set()
+    metrics: set[str] = set()
+    for other in reruns[1:]:
+        mine = dict(other.executed_outputs(by_origin=other.re_executes(original)))
+        common = sorted(base.keys() & mine.keys())
+        out = outputs.compare_outputs(
+            {k: base[k] for k in common}, {k: mine[k] for k in common}, sanitizers, labels=labels
+        )
+        diverging.update(c["cell"] for c in out["cells"])
+        diverging.update(base.keys() ^ mine.keys())
+        params.update(
+            r["name"] for r in compare_values(first.params, other.params)["values"] if not r["same"]
+        )
+        found = compare_values(first.metrics, other.metrics, tolerances, default_tolerance)
+        metrics.update(r["name"] for r in found["values"] if not r["same"])
+    agree = not (diverging or params or metrics)
+    first_cell = min(diverging) if diverging else None
+    return {
+        "runs": [r.run_id for r in reruns],
+        "agree": agree,
+        "first_divergence": None
+        if first_cell is None
+        else {"cell": first_cell, "label": labels.get(first_cell, f"cell {first_cell}")},
+        "params": sorted(params),
+        "metrics": sorted(metrics),
+        "likely_causes": [] if agree else _likely_causes(original, first_cell),
+    }
+
+
+def _likely_causes(original: CapturedRun, upto: int | None) -> list[str]:
+    """The usual causes the code shows, up to the first diverging cell (all of it when
+    no cell's outputs differ: a metric was logged somewhere)."""
+    cells = original.record["code"]["cells"]
+    code = "\n".join(
+        str(c.get("source") or "") for k, c in enumerate(cells) if upto is None or k <= upto
+    )
+    return [what for what, pattern in _CAUSES if pattern.search(code)]
+
+
+def repeat_note(repeat: Mapping[str, Any]) -> str:
+    """What the reruns' agreement says, in words."""
+    n = len(repeat["runs"])
+    if repeat["agree"]:
+        return (
+            f"The {n} reruns agree with each other: the notebook gives the same results "
+            "under the same pins and environment."
+        )
+    where = []
+    if repeat["first_divergence"] is not None:
+        where.append(
+            f"the first cell whose outputs differ is {repeat['first_divergence']['label']}"
+        )
+    if repeat["params"] or repeat["metrics"]:
+        names = ", ".join([*repeat["params"], *repeat["metrics"]])
+        where.append(f"params or metrics differ: {names}")
+    said = "; ".join(where)
+    causes = (
+        "usual causes in the code up to it: " + "; ".join(repeat["likely_causes"])
+        if repeat["likely_causes"]
+        else "none of the usual causes shows in the code up to it"
+    )
+    return (
+        f"The {n} reruns disagree among themselves, under the same pins and environment: the "
+        f"notebook is nondeterministic, and a difference from the original may be that "
+        f"rather than a change. {said[:1].upper()}{said[1:]}; {causes}."
+    )
+
+
 def _ran_by(rerun: CapturedRun, original: CapturedRun) -> set[int] | None:
     """The original's executions a rerun of it ran (it may stop early); None: not a rerun."""
     if not rerun.re_executes(original) or not rerun.records_every_cell:
@@ -443,6 +561,12 @@ def verdict_line(report: Mapping[str, Any]) -> str:
         )
     elif volatile.get("ignored") and kinds:
         verdict += f" (volatile values ignored: {kinds})"
+    repeat = report.get("repeat")
+    if repeat and not repeat["agree"]:
+        first = repeat["first_divergence"]
+        verdict += f"; NONDETERMINISTIC: its {len(repeat['runs'])} reruns disagree" + (
+            f" from {first['label']}" if first else ""
+        )
     done = report.get("failure_reproduced")
     if done and report["verdict"] == REPRODUCED:
         verdict += (
