@@ -118,6 +118,15 @@ OWN: list[Case] = [
     # `nbrepro run` fixes the hash seed and rerun restores it: sets of strings replay.
     # (Captured in a kernel that hashes at random, the rerun differs: test_rerun.)
     Case("set-ordering", cells=[f"print(set({WORDS!r}))"]),
+    # The run `nbrepro run` opened is active once mlflow is imported (models link to it);
+    # a notebook's own start_run() resumes it as it would without nbrepro.
+    Case(
+        "own-start-run",
+        cells=[
+            "import mlflow\nwith mlflow.start_run() as r:\n    mlflow.log_metric('m', 1.0)",
+            "mlflow.log_metric('after', 2.0)\nprint('done', mlflow.active_run() is not None)",
+        ],
+    ),
     # stderr is compared: a loss logged with `logging` is a result.
     Case(
         "logging-random-loss",

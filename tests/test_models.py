@@ -23,7 +23,9 @@ from sklearn.linear_model import LogisticRegression
 X, y = load_iris(return_X_y=True)
 model = LogisticRegression(max_iter=500).fit(X, y)
 mlflow.log_metric("accuracy", float(model.score(X, y)))
-mlflow.sklearn.log_model(model, name="model", registered_model_name="iris-lr")
+mlflow.sklearn.log_model(
+    model, name="model", registered_model_name="iris-lr", input_example=X[:5]
+)
 print("trained")"""
 
 
@@ -56,6 +58,10 @@ def test_a_registered_model_version_is_reproduced_through_its_run(
     assert res.returncode == 0 and report["verdict"] == "reproduced", (res.stderr, report)
     assert report["reproduces"] == original
     assert any("models:/iris-lr/1 was logged by run" in n for n in report["notes"])
+    [row] = report["sections"]["model"]["models"]
+    assert row["name"] == "model" and row["same"] is True
+    assert row["flavors"]["original"] == ["python_function", "sklearn"]
+    assert row["predictions"] == {"same": True, "rows": 5, "max_difference": 0.0}
     tags = client.get_model_version("iris-lr", "1").tags
     assert tags == {"nbrepro.verdict": "reproduced", "nbrepro.last_rerun": report["run_id"]}
     # The rerun logged (and registered) its own model: version 2, from the rerun's run.
@@ -74,3 +80,46 @@ def test_a_registered_model_version_is_reproduced_through_its_run(
         res = nbrepro("rerun", uri, "--json")
         assert res.returncode == 2, (uri, res.stdout, res.stderr)
         assert message in json.loads(res.stdout)["error"], (uri, res.stdout)
+
+
+SHIFTING = """from pathlib import Path
+import mlflow
+import numpy as np
+from sklearn.linear_model import LinearRegression
+p = Path("count.txt")
+n = int(p.read_text()) if p.exists() else 0
+p.write_text(str(n + 1))
+X = np.arange(20, dtype=float).reshape(-1, 1)
+model = LinearRegression().fit(X, 2 * X[:, 0] + 1 + 0.5 * n)
+mlflow.sklearn.log_model(model, name="model", input_example=X[:3])
+
+class Doubler(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return np.asarray(model_input, dtype=float).ravel() * 2
+
+mlflow.pyfunc.log_model(name="doubler", python_model=Doubler(), input_example=X[:2])
+print("logged")"""
+
+
+def test_a_model_that_does_not_reproduce_makes_the_verdict_differ(
+    tmp_path: Path, nbrepro_home: Path
+) -> None:
+    """Everything the notebook prints is the same; the model it trains is not (its data
+    shifts with a counter kept next to it): differs (model). A second flavor (a pyfunc
+    PythonModel) that reproduces is said to."""
+    nb = write_notebook(tmp_path / "shift.ipynb", [("train", SHIFTING)])
+    res = nbrepro("run", str(nb), "-e", "models", "--json")
+    assert res.returncode == 0, res.stderr
+    res = nbrepro("rerun", json.loads(res.stdout)["run_id"], "--json")
+    report = json.loads(res.stdout)
+    assert res.returncode == 1 and report["verdict"] == "differs", (res.stderr, report)
+    assert report["differs"] == ["model"]
+    rows = {r["name"]: r for r in report["sections"]["model"]["models"]}
+    assert rows["model"]["same"] is False and rows["model"]["predictions"]["same"] is False
+    assert rows["model"]["predictions"]["max_difference"] == pytest.approx(0.5)
+    assert rows["model"]["signature"]["same"] and rows["model"]["requirements"]["same"]
+    assert rows["doubler"]["same"] is True and rows["doubler"]["flavors"]["original"] == [
+        "python_function"
+    ]
+    text = nbrepro("diff", report["reproduces"], report["run_id"]).stdout
+    assert text  # `diff` compares two runs without their models (rerun does)

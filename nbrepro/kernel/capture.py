@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import traceback
@@ -662,3 +663,60 @@ def start_headless(state: Any) -> None:
         state.watcher.set_pins(pins)
     env = environment.capture_environment()
     (folder / "environment.json").write_text(json.dumps(env, default=str), "utf-8")
+    _activate_parent_run(os.environ.get("MLFLOW_RUN_ID"))
+
+
+def _activate_parent_run(run_id: str | None) -> None:
+    """Make the run ``nbrepro run`` opened (``MLFLOW_RUN_ID``) the kernel's active run
+    once the notebook imports mlflow: MLflow links models to the active run only
+    (``log_model`` outside a run makes a model of no run), while its logging calls
+    resume the run the variable names. A notebook's own ``mlflow.start_run()`` still
+    works as without nbrepro: the run is taken off the stack first (it then resumes it,
+    and ends it when its block ends, as MLflow does)."""
+    import sys
+
+    if not run_id:
+        return
+
+    def activate() -> None:
+        try:
+            import mlflow
+            from mlflow.tracking import fluent
+
+            if mlflow.active_run() is None:
+                mlflow.start_run(run_id=run_id)
+            original = fluent.start_run
+
+            def start_run(*args: Any, **kwargs: Any) -> Any:
+                active = mlflow.active_run()
+                wanted = kwargs.get("run_id", args[0] if args else None)
+                if (
+                    active is not None
+                    and active.info.run_id == run_id
+                    and wanted in (None, run_id)
+                    and not kwargs.get("nested")
+                ):
+                    stack = fluent._active_run_stack.get()
+                    if stack and stack[-1].info.run_id == run_id:
+                        stack.pop()
+                return original(*args, **kwargs)
+
+            start_run.__wrapped__ = original  # type: ignore[attr-defined]
+            start_run.__doc__ = original.__doc__
+            fluent.start_run = start_run
+            mlflow.start_run = start_run
+        except Exception as exc:  # MLflow's internals differ: models stay unlinked, as before
+            logging.getLogger(__name__).debug("could not make run %s active: %s", run_id, exc)
+
+    if "mlflow" in sys.modules:
+        activate()
+        return
+    from nbrepro.capture.delta.hooks import ImportHook
+
+    def fired() -> None:
+        if hook in sys.meta_path:  # once
+            sys.meta_path.remove(hook)
+        activate()
+
+    hook = ImportHook(fired, name="mlflow")
+    sys.meta_path.insert(0, hook)

@@ -45,7 +45,7 @@ from nbrepro.record.vocabulary import (
     RECORDED,
     REPRODUCED,
 )
-from nbrepro.redact import REDACTED
+from nbrepro.redact import REDACTED, safe_message
 from nbrepro.reproduce.compare import report as compare
 from nbrepro.reproduce.envbuild import ensure_environment
 from nbrepro.reproduce.headless import is_redacted_parameter, require_kernel, run_notebook
@@ -357,6 +357,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
                 failure=result.error,
             )
             report["notes"].extend(notes)
+            _compare_models(report, tracking_uri, original, new, options.default_tolerance)
             report["data_mode"] = options.data
             report["env_mode"] = options.env
             report["environment_build"] = built.to_json() if built else None
@@ -401,6 +402,37 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
 
 
 _SEVERITY = {REPRODUCED: 0, DIFFERS: 1, FAILED: 2}
+
+
+def _compare_models(
+    report: dict[str, Any],
+    uri: str,
+    original: CapturedRun,
+    rerun: CapturedRun,
+    tolerance: float,
+) -> None:
+    """The model section, when either run logged an MLflow model: a model that does not
+    reproduce makes the verdict "differs (model)"."""
+    from nbrepro.reproduce.compare.models import compare_models
+
+    try:
+        section = compare_models(client_for(uri), original.run, rerun.run, tolerance)
+    except Exception as exc:  # e.g. a store without logged models (MLflow 2 servers)
+        report["notes"].append(
+            safe_message(f"the runs' models were not compared: {type(exc).__name__}: {exc}")
+        )
+        return
+    if not section["compared"]:
+        return
+    report["sections"]["model"] = section
+    for row in section["models"]:
+        note = (row.get("predictions") or {}).get("note") or row.get("note")
+        if note:
+            report["notes"].append(f"model {row['name']!r}: {note}")
+    if not section["same"]:
+        report["differs"].append("model")
+        if report["verdict"] == REPRODUCED:
+            report["verdict"] = DIFFERS
 
 
 def _log_report(

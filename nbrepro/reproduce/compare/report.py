@@ -639,5 +639,31 @@ def render_text(report: Mapping[str, Any]) -> str:
             )
         lines.append(f"    {cell.get('label') or 'cell ' + str(cell['cell'])}{tag}:")
         lines.extend("      " + line for line in cell["diff"].splitlines()[:12])
+    lines.extend(_model_lines(s.get("model")))
     lines.extend(f"  note: {n}" for n in report["notes"])
     return "\n".join(lines)
+
+
+def _model_lines(section: Mapping[str, Any] | None) -> list[str]:
+    """The model section (only when either run logged a model)."""
+    if not section:
+        return []
+    lines = [f"  model: {'same' if section['same'] else 'DIFFERS'} ({section['compared']})"]
+    for row in section["models"]:
+        if row.get("note") and "flavors" not in row:
+            lines.append(f"    {row['name']}: {row['note']}")
+            continue
+        parts = []
+        for part in ("flavors", "signature", "requirements"):
+            parts.append(f"{part} {'same' if row[part]['same'] else 'DIFFER'}")
+        pred = row["predictions"]
+        if pred["same"] is None:
+            parts.append("predictions not compared")
+        else:
+            parts.append(f"predictions {'same' if pred['same'] else 'DIFFER'}")
+            if pred.get("max_difference"):
+                parts[-1] += f" (max difference {pred['max_difference']:.3g})"
+        if row["bytes_identical"]:
+            parts.append("files byte-identical")
+        lines.append(f"    {row['name']}: " + ", ".join(parts))
+    return lines

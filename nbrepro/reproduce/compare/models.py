@@ -1,0 +1,169 @@
+"""The model section of a report: the MLflow models two runs logged (any flavor, through
+``log_model`` or autolog), paired by name, compared by what makes them the same model.
+
+Same flavors, signature and pinned requirements, and the same predictions on the original
+model's input example (within the metric tolerance; labels and other non-numbers exactly).
+Byte-identical files are noted, not required: a pickle of an equal model may differ in its
+bytes. A model one run logged and the other did not differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nbrepro.redact import safe_message
+
+_log = logging.getLogger(__name__)
+
+# Files of a model directory that name its run, its time or its id: not its content.
+_NOT_CONTENT = {"MLmodel"}
+
+
+def logged_models(client: Any, run: Any) -> dict[str, Any]:
+    """The models ``run`` logged, by name (the newest of a name)."""
+    found = client.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run.info.run_id}'",
+    )
+    by_name: dict[str, Any] = {}
+    for model in sorted(found, key=lambda m: m.creation_timestamp or 0):
+        by_name[model.name] = model
+    return by_name
+
+
+def compare_models(
+    client: Any,
+    original: Any,
+    rerun: Any,
+    tolerance: float = 0.0,
+) -> dict[str, Any]:
+    """The ``model`` section: ``{"same", "compared", "models": [...]}``."""
+    a, b = logged_models(client, original), logged_models(client, rerun)
+    rows = []
+    for name in sorted(a.keys() | b.keys()):
+        if name not in a or name not in b:
+            rows.append(
+                {
+                    "name": name,
+                    "same": False,
+                    "note": f"logged only by the {'rerun' if name not in a else 'original'}",
+                }
+            )
+            continue
+        rows.append(_compare_one(name, a[name], b[name], tolerance))
+    return {"same": all(r["same"] for r in rows), "compared": len(rows), "models": rows}
+
+
+def _compare_one(name: str, a: Any, b: Any, tolerance: float) -> dict[str, Any]:
+    import mlflow
+    from mlflow.models import Model
+
+    row: dict[str, Any] = {"name": name, "original": a.model_id, "rerun": b.model_id}
+    with tempfile.TemporaryDirectory(prefix="nbrepro-models-") as tmp:
+        try:
+            pa = Path(mlflow.artifacts.download_artifacts(a.model_uri, dst_path=f"{tmp}/a"))
+            pb = Path(mlflow.artifacts.download_artifacts(b.model_uri, dst_path=f"{tmp}/b"))
+            ma, mb = Model.load(str(pa)), Model.load(str(pb))
+        except Exception as exc:  # a model whose files cannot be read differs: unknown
+            return {
+                **row,
+                "same": False,
+                "note": safe_message(f"could not read the models: {type(exc).__name__}: {exc}"),
+            }
+        row["flavors"] = _same(sorted(ma.flavors), sorted(mb.flavors))
+        row["signature"] = _same(_signature(ma), _signature(mb))
+        row["requirements"] = _same(_requirements(pa), _requirements(pb))
+        row["bytes_identical"] = _digests(pa) == _digests(pb)
+        row["predictions"] = _predictions(ma, pa, pb, tolerance)
+    parts = ("flavors", "signature", "requirements", "predictions")
+    row["same"] = all(row[p]["same"] is not False for p in parts)
+    return row
+
+
+def _same(a: Any, b: Any) -> dict[str, Any]:
+    return {"same": a == b, "original": a, "rerun": b}
+
+
+def _signature(model: Any) -> Any:
+    return model.signature.to_dict() if model.signature is not None else None
+
+
+def _requirements(folder: Path) -> list[str] | None:
+    path = folder / "requirements.txt"
+    if not path.is_file():
+        return None
+    return [line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in _NOT_CONTENT
+    }
+
+
+def _predictions(model: Any, pa: Path, pb: Path, tolerance: float) -> dict[str, Any]:
+    """Both models' predictions on the original's input example."""
+    import mlflow.pyfunc
+
+    try:
+        example = model.load_input_example(str(pa))
+    except Exception as exc:
+        return {"same": None, "note": safe_message(f"its input example is unreadable: {exc}")}
+    if example is None:
+        return {
+            "same": None,
+            "note": "no input example was logged with the model: predictions not compared "
+            "(log_model(..., input_example=...) adds one)",
+        }
+    try:
+        ya = mlflow.pyfunc.load_model(str(pa)).predict(example)
+        yb = mlflow.pyfunc.load_model(str(pb)).predict(example)
+    except Exception as exc:
+        return {
+            "same": False,
+            "note": safe_message(f"predicting failed: {type(exc).__name__}: {exc}"),
+        }
+    same, worst = _close(ya, yb, tolerance)
+    return {"same": same, "rows": _rows(ya), "max_difference": worst}
+
+
+def _rows(y: Any) -> int:
+    try:
+        return len(y)
+    except TypeError:
+        return 1
+
+
+def _close(a: Any, b: Any, tolerance: float) -> tuple[bool, float | None]:
+    """Equal predictions: numbers within ``tolerance`` (relative), the rest exactly."""
+    import numpy as np
+
+    xa, xb = _array(a), _array(b)
+    if xa.shape != xb.shape:
+        return False, None
+    if xa.dtype.kind in "fiub" and xb.dtype.kind in "fiub":
+        fa, fb = xa.astype(float), xb.astype(float)
+        worst = float(np.nanmax(np.abs(fa - fb))) if fa.size else 0.0
+        same = bool(np.allclose(fa, fb, rtol=tolerance, atol=0.0, equal_nan=True))
+        return same, worst
+    return bool(np.array_equal(xa, xb)), None
+
+
+def _array(y: Any) -> Any:
+    import numpy as np
+
+    if hasattr(y, "to_numpy"):  # pandas
+        return y.to_numpy()
+    if isinstance(y, Mapping):
+        return np.asarray([_array(v) for _, v in sorted(y.items())], dtype=object)
+    return np.asarray(y)
+
+
+__all__ = ["compare_models", "logged_models"]
