@@ -626,6 +626,71 @@ export interface ReportSections {
   params: ValuesComparison;
   metrics: ValuesComparison;
   outputs: OutputsComparison;
+  model?: ModelComparison;
+}
+/**
+ * The MLflow models the runs logged, paired by name (only when either run logged one).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "ModelComparison".
+ */
+export interface ModelComparison {
+  same: boolean;
+  compared: number;
+  models: ModelRow[];
+  [k: string]: unknown | undefined;
+}
+/**
+ * One model name: whether it is the same model in both runs, and why not.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "ModelRow".
+ */
+export interface ModelRow {
+  name: string;
+  same: boolean;
+  /**
+   * Why it was not compared part by part.
+   */
+  note?: string;
+  /**
+   * The original's logged model id.
+   */
+  original?: string;
+  /**
+   * The rerun's logged model id.
+   */
+  rerun?: string;
+  flavors?: {
+    same: boolean;
+    original?: unknown;
+    rerun?: unknown;
+    [k: string]: unknown | undefined;
+  };
+  signature?: {
+    same: boolean;
+    original?: unknown;
+    rerun?: unknown;
+    [k: string]: unknown | undefined;
+  };
+  requirements?: {
+    same: boolean;
+    original?: unknown;
+    rerun?: unknown;
+    [k: string]: unknown | undefined;
+  };
+  bytes_identical?: boolean;
+  predictions?: {
+    /**
+     * null: not compared (see note).
+     */
+    same: boolean | null;
+    note?: string;
+    rows?: number;
+    max_difference?: number | null;
+    [k: string]: unknown | undefined;
+  };
+  [k: string]: unknown | undefined;
 }
 /**
  * The rerun's failure when it is not the original's (verdict failed, or differs when the same cell failed another way).
@@ -684,6 +749,27 @@ export interface Report {
    * A rerun's environment option.
    */
   env_mode?: EnvMode;
+  repeat?: RepeatComparison;
+  [k: string]: unknown | undefined;
+}
+/**
+ * `rerun --repeat N`: the reruns compared with the first of them.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RepeatComparison".
+ */
+export interface RepeatComparison {
+  runs: string[];
+  verdicts?: string[];
+  agree: boolean;
+  first_divergence: null | {
+    cell: number;
+    label: string;
+    [k: string]: unknown | undefined;
+  };
+  params: string[];
+  metrics: string[];
+  likely_causes: string[];
   [k: string]: unknown | undefined;
 }
 /**

@@ -364,3 +364,14 @@ def test_a_read_that_was_not_recorded_keeps_the_data_from_being_the_same() -> No
         "rerun": [],
         "note": "rerun: a Spark read of wine was not recorded: OSError('no such table')",
     }
+
+
+def test_outputs_that_differ_only_in_order_are_told_apart_from_other_differences() -> None:
+    from nbrepro.reproduce.compare.report import _reordered
+
+    assert _reordered("--- original\n+++ rerun\n-{'b', 'a', 'c'}\n+{'a', 'c', 'b'}")
+    # A time, a value or a missing word is another difference, not an order.
+    assert not _reordered("-trained at 12:00:01\n+trained at 12:00:02")
+    assert not _reordered("-{'a', 'b'}\n+{'a'}")
+    assert not _reordered("-same\n+same")
+    assert not _reordered("")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import write_notebook
+from helpers import api_check, write_notebook
 
 from nbrepro import paths
 
@@ -56,6 +56,7 @@ def test_a_registered_model_version_is_reproduced_through_its_run(
     res = nbrepro("rerun", "models:/iris-lr@champion", "--json")
     report = json.loads(res.stdout)
     assert res.returncode == 0 and report["verdict"] == "reproduced", (res.stderr, report)
+    api_check(report, "Report")
     assert report["reproduces"] == original
     assert any("models:/iris-lr/1 was logged by run" in n for n in report["notes"])
     [row] = report["sections"]["model"]["models"]
@@ -114,6 +115,7 @@ def test_a_model_that_does_not_reproduce_makes_the_verdict_differ(
     report = json.loads(res.stdout)
     assert res.returncode == 1 and report["verdict"] == "differs", (res.stderr, report)
     assert report["differs"] == ["model"]
+    api_check(report, "Report")
     rows = {r["name"]: r for r in report["sections"]["model"]["models"]}
     assert rows["model"]["same"] is False and rows["model"]["predictions"]["same"] is False
     assert rows["model"]["predictions"]["max_difference"] == pytest.approx(0.5)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import write_notebook
+from helpers import api_check, write_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -51,6 +51,7 @@ def test_reruns_that_disagree_name_the_first_cell_where_they_do(
     )
     code, report = _rerun(_run(nb), "--repeat", "2")
     assert code == 1 and report["verdict"] == "differs", report["notes"]
+    api_check(report, "Report")
     repeat = report["repeat"]
     assert len(repeat["runs"]) == 2 and report["run_id"] in repeat["runs"]
     assert repeat["agree"] is False and repeat["verdicts"] == ["differs", "differs"]

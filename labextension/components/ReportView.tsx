@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import type { Report, ReportSections, ValueComparison, Verdict } from '../api-types';
+import type { ModelRow, Report, ReportSections, ValueComparison, Verdict } from '../api-types';
 import { formatNumber, plural, shortId } from './format';
 
 type SectionName = keyof ReportSections;
@@ -12,8 +12,12 @@ const SECTION_NAMES: SectionName[] = [
   'code',
   'params',
   'metrics',
-  'outputs'
+  'outputs',
+  'model'
 ];
+
+/** Sections named by a singular noun: "code differs", "outputs differ". */
+const SINGULAR = new Set(['code', 'model']);
 
 const VERDICT_TEXT: Record<Verdict, string> = {
   reproduced: 'Reproduced',
@@ -36,7 +40,10 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
       >
         {VERDICT_TEXT[report.verdict]}
         {report.differs.length > 0 && report.verdict !== 'failed' && (
-          <span>: {report.differs.join(', ')} differ</span>
+          <span>
+            : {report.differs.join(', ')}{' '}
+            {SINGULAR.has(report.differs.join()) ? 'differs' : 'differ'}
+          </span>
         )}
       </div>
       {report.verdict === 'differs' && volatile.only && (
@@ -72,6 +79,9 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
       <ul className="nbrepro-report-sections">
         {SECTION_NAMES.map(name => {
           const section = sections[name];
+          if (!section) {
+            return null; // the model section: only when either run logged a model
+          }
           const same = section.same;
           // Environment drift is reported, but alone does not make a run differ.
           const label = same ? 'same' : name === 'environment' ? 'drift' : 'differs';
@@ -210,9 +220,40 @@ function SectionDetail({
         </div>
       );
     }
+    case 'model': {
+      const rows = (sections.model?.models ?? []).filter(row => !row.same);
+      return (
+        <ul className="nbrepro-detail-list">
+          {rows.map(row => (
+            <li key={row.name}>
+              {row.name}: {modelDifference(row)}
+            </li>
+          ))}
+        </ul>
+      );
+    }
     default:
       return null;
   }
+}
+
+/** What makes two logged models of one name not the same model. */
+function modelDifference(row: ModelRow): string {
+  if (row.note && !row.flavors) {
+    return row.note;
+  }
+  const parts = (['flavors', 'signature', 'requirements'] as const)
+    .filter(part => row[part] && !row[part]?.same)
+    .map(part => `${part} differ`);
+  const predictions = row.predictions;
+  if (predictions?.same === false) {
+    const worst = predictions.max_difference;
+    parts.push(
+      'predictions differ' +
+        (typeof worst === 'number' ? ` (max difference ${formatNumber(worst)})` : '')
+    );
+  }
+  return parts.join(', ') || 'differs';
 }
 
 /** The params or metrics that differ: name, original, rerun. */

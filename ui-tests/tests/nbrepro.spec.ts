@@ -229,6 +229,21 @@ test('a failure the rerun repeats is a reproduction, and is named', async ({ pag
   await shoot(page, 'report-failure-reproduced');
 });
 
+test('a model that does not reproduce makes the report differ (model)', async ({
+  page,
+  tmpPath
+}) => {
+  await reexecuteNewest(page, tmpPath, [0, 3], 'differs');
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  const model = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="model"]');
+  await expect(model).toHaveAttribute('data-same', 'false');
+  await expect(model).toContainText('model: predictions differ (max difference 0.5)');
+  // Everything the notebook printed is the same: the model is what differs.
+  const outputs = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="outputs"]');
+  await expect(outputs).toHaveAttribute('data-same', 'true');
+  await shoot(page, 'report-model');
+});
+
 test('a Spark read is captured, shown and re-executed pinned', async ({ page, tmpPath }) => {
   const name = 'wine_spark.ipynb';
   await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);

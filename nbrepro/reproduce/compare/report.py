@@ -335,7 +335,7 @@ def build_report(
         )
     else:
         verdict = REPRODUCED
-    if verdict == DIFFERS:
+    if verdict == DIFFERS and any(_reordered(c.get("diff") or "") for c in out["cells"]):
         notes.extend(_hash_seed_notes(a, b))
     hidden = a["code"]["hidden_state"]
     if hidden["hidden"]:
@@ -371,9 +371,24 @@ def build_report(
     }
 
 
+def _reordered(diff: str) -> bool:
+    """Whether a cell's outputs differ only in the order of their words (a set printed
+    in another order), as its diff shows them."""
+    removed, added = [], []
+    for line in diff.splitlines():
+        if line.startswith("-") and not line.startswith("---"):
+            removed.append(line[1:])
+        elif line.startswith("+") and not line.startswith("+++"):
+            added.append(line[1:])
+    words_a = sorted(re.findall(r"\w+", "\n".join(removed)))
+    words_b = sorted(re.findall(r"\w+", "\n".join(added)))
+    return bool(words_a) and words_a == words_b and removed != added
+
+
 def _hash_seed_notes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    """Why sets of strings may have come out in another order: hashing randomized in
-    either run, or seeded differently (records from before nbrepro recorded it: nothing)."""
+    """Why sets of strings may have come out in another order (a cell's outputs differ
+    in the order of their words only): hashing randomized in either run, or seeded
+    differently (records from before nbrepro recorded it: nothing)."""
     found = [(r["environment"].get("python") or {}).get("hash_seed") for r in (a, b)]
     seeds: list[Mapping[str, Any]] = [s for s in found if isinstance(s, Mapping)]
     if len(seeds) < 2:
@@ -382,9 +397,9 @@ def _hash_seed_notes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     random = [name for name, s in zip(names, seeds, strict=True) if not s["fixed"]]
     advice = (
         "the order of a set of strings, and of anything built from one, can change from "
-        "run to run. If the differences are orderings, sort where the order matters, or "
-        "start the kernel with PYTHONHASHSEED set (`nbrepro run` sets it, and a rerun "
-        "restores it)."
+        "run to run, and a cell's outputs here differ only in the order of their words. "
+        "Sort where the order matters, or start the kernel with PYTHONHASHSEED set "
+        "(`nbrepro run` sets it, and a rerun restores it)."
     )
     if random:
         where = "both runs" if len(random) == 2 else random[0]
