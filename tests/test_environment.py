@@ -349,10 +349,9 @@ def test_diff_environments(env: dict[str, Any]) -> None:
 
 
 def test_the_hash_seed_is_recorded_as_the_process_hashes() -> None:
-    code = "import json, os; from nbrepro.capture import environment as e; "
-    code += "print(json.dumps(e.hash_seed(os.environ)))"
-
-    def seed_in(value: str | None) -> dict[str, object]:
+    def seed_in(value: str | None, then: str = "") -> dict[str, object]:
+        code = f"import json, os\n{then}\nfrom nbrepro.capture import environment as e\n"
+        code += "print(json.dumps(e.hash_seed()))"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
         if value is not None:
             env["PYTHONHASHSEED"] = value
@@ -365,6 +364,12 @@ def test_the_hash_seed_is_recorded_as_the_process_hashes() -> None:
     assert seed_in("random") == {"fixed": False, "seed": None}
     assert seed_in("0") == {"fixed": True, "seed": "0"}
     assert seed_in("1234") == {"fixed": True, "seed": "1234"}
+    assert seed_in("007") == {"fixed": True, "seed": "7"}  # the same seed as 7
+    # A notebook's seed-everything recipe sets the variable: its own hashing is unchanged.
+    if Path("/proc/self/environ").is_file():
+        recipe = "os.environ['PYTHONHASHSEED'] = '42'"
+        assert seed_in(None, recipe) == {"fixed": False, "seed": None}
+        assert seed_in("5", "del os.environ['PYTHONHASHSEED']") == {"fixed": True, "seed": "5"}
 
     def rec(seed: object) -> dict[str, object]:
         return {"environment": {"python": {"hash_seed": seed}}}
@@ -375,3 +380,5 @@ def test_the_hash_seed_is_recorded_as_the_process_hashes() -> None:
     # A record is checked: what PYTHONHASHSEED cannot take would stop the kernel starting.
     for bad in ("-1", "4294967296", "1; rm", None):
         assert environment.recorded_hash_seed(rec({"fixed": True, "seed": bad})) is None
+    assert environment.recorded_hash_seed(rec("fixed")) is None
+    assert environment.recorded_hash_seed(rec({"fixed": "yes", "seed": "3"})) is None

@@ -270,29 +270,57 @@ DEFAULT_HASH_SEED = "0"
 MAX_HASH_SEED = 4_294_967_295
 
 
-def hash_seed(environ: Mapping[str, str]) -> dict[str, Any]:
+def hash_seed() -> dict[str, Any]:
     """Whether this process hashes ``str`` and ``bytes`` with a fixed seed (then set and
     dict-of-set orderings replay run after run), and which: ``{"fixed", "seed"}``.
 
     ``sys.flags.hash_randomization`` is off only for ``PYTHONHASHSEED=0``; a fixed
-    non-zero seed is told by the variable the process was started with (a kernel's
-    environment), read from ``environ``.
+    non-zero seed is told by the variable the process was started with. That is read as
+    it was at start (``/proc/self/environ`` on Linux): a notebook that sets
+    ``os.environ["PYTHONHASHSEED"]`` (as seed-everything recipes do) changes nothing of
+    its own hashing. Elsewhere ``os.environ`` is read, believed as it is.
     """
+    return dict(_hash_seed())
+
+
+@functools.lru_cache(maxsize=1)
+def _hash_seed() -> tuple[tuple[str, Any], ...]:
     if not sys.flags.hash_randomization:
-        return {"fixed": True, "seed": "0"}
-    value = (environ.get(HASH_SEED_ENV) or "").strip()
-    if value.isdigit():
-        return {"fixed": True, "seed": value}
+        return (("fixed", True), ("seed", "0"))
+    return tuple(seed_record(_start_value(HASH_SEED_ENV)).items())
+
+
+def seed_record(value: str | None) -> dict[str, Any]:
+    """``{"fixed", "seed"}`` of a process started with ``PYTHONHASHSEED=value``."""
+    value = (value or "").strip()
+    if value.isdigit() and int(value) <= MAX_HASH_SEED:
+        return {"fixed": True, "seed": str(int(value))}
     return {"fixed": False, "seed": None}
+
+
+def _start_value(name: str) -> str | None:
+    """An environment variable as this process was started with it."""
+    try:
+        with open("/proc/self/environ", "rb") as fh:
+            block = fh.read()
+    except OSError:
+        return os.environ.get(name)
+    prefix = f"{name}=".encode()
+    for item in block.split(b"\0"):
+        if item.startswith(prefix):
+            return item[len(prefix) :].decode("utf-8", errors="replace")
+    return None
 
 
 def recorded_hash_seed(rec: Mapping[str, Any]) -> str | None:
     """The fixed hash seed a record's run had (None: randomized, or not recorded), as
     ``PYTHONHASHSEED`` takes it (a record's value is checked, not trusted)."""
-    seed = ((rec.get("environment") or {}).get("python") or {}).get("hash_seed") or {}
+    seed = ((rec.get("environment") or {}).get("python") or {}).get("hash_seed")
+    if not isinstance(seed, Mapping):
+        return None
     value = str(seed.get("seed"))
-    if seed.get("fixed") and value.isdigit() and int(value) <= MAX_HASH_SEED:
-        return value
+    if seed.get("fixed") is True and value.isdigit() and int(value) <= MAX_HASH_SEED:
+        return str(int(value))
     return None
 
 
@@ -324,7 +352,7 @@ def capture_environment(
             "executable": sys.executable,
             "sys_version": sys.version,
             "prefix": sys.prefix,
-            "hash_seed": hash_seed(environ),
+            "hash_seed": hash_seed(),
         },
         "packages": _packages(notes),
         **fixed,

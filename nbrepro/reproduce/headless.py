@@ -322,6 +322,7 @@ def run_notebook(
             HASH_SEED_ENV: os.environ.get(HASH_SEED_ENV) or DEFAULT_HASH_SEED,
             **(extra_env or {}),
         }
+        seed = environment.seed_record(env[HASH_SEED_ENV])
         with paths.environ(env):
             execution = run_papermill(
                 injected,
@@ -350,6 +351,7 @@ def run_notebook(
             run_extra,
             cell_options.notes,
             expected_failure,
+            seed,
         )
         result.output_path = str(target) if out_path else ""
         if execution.interrupted:
@@ -432,6 +434,7 @@ def _record_run(
     run_extra: dict[str, Any],
     notes: list[str],
     expected_failure: int | None,
+    hash_seed: dict[str, Any],
 ) -> HeadlessResult:
     warnings: list[str] = list(notes)
     env_file = folder / "environment.json"
@@ -439,6 +442,9 @@ def _record_run(
     if env is None:
         warnings.append("the kernel did not report its environment; this process's was recorded")
         env = environment.capture_environment()
+        # The kernel's hashing is what nbrepro started it with, not this process's.
+        env["python"]["hash_seed"] = hash_seed
+
     kernel_rec = environment.kernel_record(
         kernel, interpreter=(env.get("python") or {}).get("executable")
     )

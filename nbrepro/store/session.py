@@ -410,16 +410,23 @@ class RunSession:
         reason = safe_message(
             exc.reason if isinstance(exc, TrackingUnavailable) else f"{type(exc).__name__}: {exc}"
         )
-        # Files only, no local store to create: the cell is not held for it.
-        entry = spool.spool_bundle(
-            self.capture_id,
-            self.tracking_uri,
-            self.experiment_name,
-            reason,
-            self.run_id,
-            bundle,
-            status,
-        )
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            # Kept already (keep_until_stored): its files are not written again, since a
+            # store call given up on may still be reading them.
+            kept.reason = reason
+            kept.save()
+            entry = kept
+        else:  # files only, no local store to create: the cell is not held for it
+            entry = spool.spool_bundle(
+                self.capture_id,
+                self.tracking_uri,
+                self.experiment_name,
+                reason,
+                self.run_id,
+                bundle,
+                status,
+            )
         self.entry = entry
         return (
             f"logging to {tracking.display_uri(self.tracking_uri)} failed ({reason[:200]}). "

@@ -394,7 +394,7 @@ def _hash_seed_notes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     if len(seeds) < 2:
         return []
     names = ("the original", "the rerun")
-    random = [name for name, s in zip(names, seeds, strict=True) if not s["fixed"]]
+    random = [name for name, s in zip(names, seeds, strict=True) if s.get("fixed") is not True]
     advice = (
         "the order of a set of strings, and of anything built from one, can change from "
         "run to run, and a cell's outputs here differ only in the order of their words. "
@@ -407,7 +407,7 @@ def _hash_seed_notes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
             f"String hashing was randomized in {where} (PYTHONHASHSEED unset or 'random', "
             f"as in a Jupyter kernel started without it): {advice}"
         ]
-    if seeds[0]["seed"] != seeds[1]["seed"]:
+    if str(seeds[0].get("seed")) != str(seeds[1].get("seed")):
         return [
             f"The runs hashed strings with different seeds (PYTHONHASHSEED "
             f"{seeds[0]['seed']} and {seeds[1]['seed']}): {advice}"
