@@ -99,6 +99,9 @@ class Doubler(mlflow.pyfunc.PythonModel):
         return np.asarray(model_input, dtype=float).ravel() * 2
 
 mlflow.pyfunc.log_model(name="doubler", python_model=Doubler(), input_example=X[:2])
+# The same model every run, logged without an input example: nothing can show it is.
+steady = LinearRegression().fit(X, 3 * X[:, 0])
+mlflow.sklearn.log_model(steady, name="steady")
 print("logged")"""
 
 
@@ -123,5 +126,9 @@ def test_a_model_that_does_not_reproduce_makes_the_verdict_differ(
     assert rows["doubler"]["same"] is True and rows["doubler"]["flavors"]["original"] == [
         "python_function"
     ]
+    # Never called the same unseen: no predictions to compare, and its files differ.
+    assert rows["steady"]["same"] is False and rows["steady"]["predictions"]["same"] is None
+    assert "not shown to be the same model" in rows["steady"]["note"]
+    assert any("'steady': not shown to be the same model" in n for n in report["notes"])
     text = nbrepro("diff", report["reproduces"], report["run_id"]).stdout
     assert text  # `diff` compares two runs without their models (rerun does)

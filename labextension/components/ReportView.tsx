@@ -253,7 +253,7 @@ function modelDifference(row: ModelRow): string {
         (typeof worst === 'number' ? ` (max difference ${formatNumber(worst)})` : '')
     );
   }
-  return parts.join(', ') || 'differs';
+  return parts.join(', ') || row.note || 'differs';
 }
 
 /** The params or metrics that differ: name, original, rerun. */

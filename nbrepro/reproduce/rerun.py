@@ -426,7 +426,7 @@ def _compare_models(
         return
     report["sections"]["model"] = section
     for row in section["models"]:
-        note = (row.get("predictions") or {}).get("note") or row.get("note")
+        note = row.get("note") or (row.get("predictions") or {}).get("note")
         if note:
             report["notes"].append(f"model {row['name']!r}: {note}")
     if not section["same"]:

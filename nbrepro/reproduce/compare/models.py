@@ -80,8 +80,15 @@ def _compare_one(name: str, a: Any, b: Any, tolerance: float) -> dict[str, Any]:
         row["requirements"] = _same(_requirements(pa), _requirements(pb))
         row["bytes_identical"] = _digests(pa) == _digests(pb)
         row["predictions"] = _predictions(ma, pa, pb, tolerance)
-    parts = ("flavors", "signature", "requirements", "predictions")
-    row["same"] = all(row[p]["same"] is not False for p in parts)
+    parts = ("flavors", "signature", "requirements")
+    row["same"] = all(row[p]["same"] for p in parts) and row["predictions"]["same"] is not False
+    if row["same"] and row["predictions"]["same"] is None and not row["bytes_identical"]:
+        # Nothing shows the two are the same model: never called the same unseen.
+        row["same"] = False
+        row["note"] = (
+            "not shown to be the same model: its predictions could not be compared "
+            f"({row['predictions']['note']}) and its files differ"
+        )
     return row
 
 
