@@ -142,6 +142,25 @@ def store_kernel(kernel_factory: Any, uri: str, home: Path, timeout: float, *set
     return k
 
 
+def nbrepro_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m nbrepro.cli ARGS`` as a user runs it, in this test's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "nbrepro.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=dict(os.environ),
+        timeout=600,
+    )
+
+
+def rerun_json(*args: str) -> tuple[int, dict[str, Any]]:
+    """``nbrepro rerun ARGS --json``: its exit code and its one JSON object."""
+    res = nbrepro_cli("rerun", *args, "--json")
+    assert res.stdout.strip(), res.stderr
+    return res.returncode, json.loads(res.stdout)
+
+
 def sync_spool(home: Path, uri: str) -> dict[str, Any]:
     """``nbrepro sync --json`` of the spool in ``home`` to ``uri``: its JSON."""
     env = {**os.environ, "NBREPRO_HOME": str(home), "MLFLOW_TRACKING_URI": uri}

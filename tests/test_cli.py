@@ -13,20 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from deltalake import write_deltalake
-from helpers import latest_run, run_record, write_notebook
+from helpers import latest_run, nbrepro_cli, run_record, write_notebook
 
 from nbrepro import paths
-
-
-def nbrepro(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nbrepro.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=dict(os.environ),
-        timeout=600,
-    )
 
 
 @pytest.fixture
@@ -59,7 +48,7 @@ def test_run_captures_notebook_with_parameters(
     doc.cells[0].metadata["tags"] = ["parameters"]
     nbformat.write(doc, str(nb))
     out = tmp_path / "out.ipynb"
-    res = nbrepro("run", str(nb), "-p", "alpha", "2", "-e", "jobs", "-o", str(out), "--json")
+    res = nbrepro_cli("run", str(nb), "-p", "alpha", "2", "-e", "jobs", "-o", str(out), "--json")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["status"] == "FINISHED"
@@ -86,7 +75,7 @@ def test_run_failing_notebook_exits_nonzero_with_cell_and_error(
     nb = write_notebook(
         tmp_path / "bad.ipynb", [("a", "x = 1"), ("b", "raise ValueError('bad data')")]
     )
-    res = nbrepro("run", str(nb), "--json")
+    res = nbrepro_cli("run", str(nb), "--json")
     assert res.returncode == 1
     data = json.loads(res.stdout)
     assert data["status"] == "FAILED"
@@ -102,7 +91,7 @@ def test_run_failing_notebook_exits_nonzero_with_cell_and_error(
 
 
 def test_run_missing_notebook_is_a_clear_usage_error(tmp_path: Path, nbrepro_home: Path) -> None:
-    res = nbrepro("run", str(tmp_path / "nope.ipynb"))
+    res = nbrepro_cli("run", str(tmp_path / "nope.ipynb"))
     assert res.returncode == 2
     assert "notebook not found" in res.stderr
     assert "Traceback" not in res.stderr
@@ -113,14 +102,14 @@ def test_json_is_one_object_on_stdout_also_for_errors(tmp_path: Path, nbrepro_ho
     data = json.loads(nb.read_text())
     data["metadata"]["kernelspec"] = {"name": "Python [Root]", "display_name": "Python [Root]"}
     nb.write_text(json.dumps(data))
-    res = nbrepro("run", str(nb), "--json")
+    res = nbrepro_cli("run", str(nb), "--json")
     assert res.returncode == 2
     body = json.loads(res.stdout)
     assert body["status"] == "error" and body["run_id"] is None and body["exit_code"] == 2
     assert "'Python [Root]'" in body["error"] and "python3" in body["error"]
     assert "-k NAME" in body["error"] and "Traceback" not in res.stderr
 
-    res = nbrepro("rerun", "0" * 32, "--json")
+    res = nbrepro_cli("rerun", "0" * 32, "--json")
     assert res.returncode == 2
     body = json.loads(res.stdout)
     assert body["status"] == "error" and "no run" in body["error"]
@@ -128,7 +117,7 @@ def test_json_is_one_object_on_stdout_also_for_errors(tmp_path: Path, nbrepro_ho
 
 
 def test_info_prints_the_one_store(nbrepro_home: Path) -> None:
-    res = nbrepro("info", "--json")
+    res = nbrepro_cli("info", "--json")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["tracking_uri"] == f"sqlite:///{nbrepro_home / 'mlflow.db'}"
@@ -136,7 +125,7 @@ def test_info_prints_the_one_store(nbrepro_home: Path) -> None:
 
 
 def test_sync_with_nothing_pending(nbrepro_home: Path) -> None:
-    res = nbrepro("sync")
+    res = nbrepro_cli("sync")
     assert res.returncode == 0 and "nothing to sync" in res.stdout
 
 
@@ -180,13 +169,13 @@ def test_run_on_a_file_that_is_not_a_notebook_is_one_line_exit_2(
 
     nb = tmp_path / "bad.ipynb"
     nb.write_text(content)
-    res = nbrepro("run", str(nb))
+    res = nbrepro_cli("run", str(nb))
     assert res.returncode == EXIT_INPUT, res.stderr
     assert res.stdout == ""
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {nb}"), res.stderr
     assert "notebook" in lines[0]
-    res = nbrepro("run", str(nb), "--json")
+    res = nbrepro_cli("run", str(nb), "--json")
     assert res.returncode == EXIT_INPUT
     body = json.loads(res.stdout)
     assert body["status"] == "error" and body["exit_code"] == EXIT_INPUT
@@ -210,7 +199,7 @@ def test_run_refuses_bad_options_before_running(
     from nbrepro.record.vocabulary import EXIT_INPUT
 
     nb = write_notebook(tmp_path / "ok.ipynb", [("a", "print(1)")])
-    res = nbrepro("run", str(nb), args[0], args[1].format(tmp=tmp_path), "--json")
+    res = nbrepro_cli("run", str(nb), args[0], args[1].format(tmp=tmp_path), "--json")
     assert res.returncode == EXIT_INPUT, res.stderr
     assert json.loads(res.stdout)["exit_code"] == EXIT_INPUT
     assert "Traceback" not in res.stderr
@@ -270,7 +259,7 @@ def test_rerun_json_usage_errors_are_one_object(nbrepro_home: Path) -> None:
     from nbrepro.record.vocabulary import EXIT_INPUT
 
     for args in (("rerun", "--json"), ("rerun", "x" * 32, "--data", "bogus", "--json")):
-        res = nbrepro(*args)
+        res = nbrepro_cli(*args)
         assert res.returncode == EXIT_INPUT
         body = json.loads(res.stdout)
         assert body["status"] == "error" and body["exit_code"] == EXIT_INPUT

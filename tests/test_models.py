@@ -5,13 +5,10 @@ written on the version."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import api_check, write_notebook
+from helpers import api_check, nbrepro_cli, write_notebook
 
 from nbrepro import paths
 
@@ -29,23 +26,13 @@ mlflow.sklearn.log_model(
 print("trained")"""
 
 
-def nbrepro(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nbrepro.cli", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=600,
-    )
-
-
 def test_a_registered_model_version_is_reproduced_through_its_run(
     tmp_path: Path, nbrepro_home: Path
 ) -> None:
     from mlflow import MlflowClient
 
     nb = write_notebook(tmp_path / "train.ipynb", [("train", TRAIN)])
-    res = nbrepro("run", str(nb), "-e", "models", "--json")
+    res = nbrepro_cli("run", str(nb), "-e", "models", "--json")
     assert res.returncode == 0, res.stderr
     original = json.loads(res.stdout)["run_id"]
     client = MlflowClient(paths.default_tracking_uri())
@@ -53,7 +40,7 @@ def test_a_registered_model_version_is_reproduced_through_its_run(
     assert version.run_id == original
     client.set_registered_model_alias("iris-lr", "champion", version.version)
 
-    res = nbrepro("rerun", "models:/iris-lr@champion", "--json")
+    res = nbrepro_cli("rerun", "models:/iris-lr@champion", "--json")
     report = json.loads(res.stdout)
     assert res.returncode == 0 and report["verdict"] == "reproduced", (res.stderr, report)
     api_check(report, "Report")
@@ -68,7 +55,7 @@ def test_a_registered_model_version_is_reproduced_through_its_run(
     # The rerun logged (and registered) its own model: version 2, from the rerun's run.
     assert client.get_model_version("iris-lr", "2").run_id == report["run_id"]
 
-    res = nbrepro("rerun", "models:/iris-lr/1", "--json")
+    res = nbrepro_cli("rerun", "models:/iris-lr/1", "--json")
     assert res.returncode == 0 and json.loads(res.stdout)["reproduces"] == original
 
     for uri, message in [
@@ -78,7 +65,7 @@ def test_a_registered_model_version_is_reproduced_through_its_run(
         ("models:/iris-lr/Production", "stages are not read"),
         ("models:/iris-lr", "is not a model version"),
     ]:
-        res = nbrepro("rerun", uri, "--json")
+        res = nbrepro_cli("rerun", uri, "--json")
         assert res.returncode == 2, (uri, res.stdout, res.stderr)
         assert message in json.loads(res.stdout)["error"], (uri, res.stdout)
 
@@ -112,9 +99,9 @@ def test_a_model_that_does_not_reproduce_makes_the_verdict_differ(
     shifts with a counter kept next to it): differs (model). A second flavor (a pyfunc
     PythonModel) that reproduces is said to."""
     nb = write_notebook(tmp_path / "shift.ipynb", [("train", SHIFTING)])
-    res = nbrepro("run", str(nb), "-e", "models", "--json")
+    res = nbrepro_cli("run", str(nb), "-e", "models", "--json")
     assert res.returncode == 0, res.stderr
-    res = nbrepro("rerun", json.loads(res.stdout)["run_id"], "--json")
+    res = nbrepro_cli("rerun", json.loads(res.stdout)["run_id"], "--json")
     report = json.loads(res.stdout)
     assert res.returncode == 1 and report["verdict"] == "differs", (res.stderr, report)
     assert report["differs"] == ["model"]
@@ -130,5 +117,5 @@ def test_a_model_that_does_not_reproduce_makes_the_verdict_differ(
     assert rows["steady"]["same"] is False and rows["steady"]["predictions"]["same"] is None
     assert "not shown to be the same model" in rows["steady"]["note"]
     assert any("'steady': not shown to be the same model" in n for n in report["notes"])
-    text = nbrepro("diff", report["reproduces"], report["run_id"]).stdout
+    text = nbrepro_cli("diff", report["reproduces"], report["run_id"]).stdout
     assert text  # `diff` compares two runs without their models (rerun does)

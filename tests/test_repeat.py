@@ -5,37 +5,18 @@ inputs changed (real kernels, a real store)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import api_check, write_notebook
+from helpers import api_check, nbrepro_cli, rerun_json, write_notebook
 
 pytestmark = pytest.mark.kernel
 
 
-def nbrepro(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nbrepro.cli", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=600,
-    )
-
-
 def _run(nb: Path) -> str:
-    res = nbrepro("run", str(nb), "-e", "repeat", "--json")
+    res = nbrepro_cli("run", str(nb), "-e", "repeat", "--json")
     assert res.returncode == 0, res.stderr
     return str(json.loads(res.stdout)["run_id"])
-
-
-def _rerun(run_id: str, *args: str) -> tuple[int, dict]:
-    res = nbrepro("rerun", run_id, *args, "--json")
-    assert res.stdout.strip(), res.stderr
-    return res.returncode, json.loads(res.stdout)
 
 
 def test_reruns_that_disagree_name_the_first_cell_where_they_do(
@@ -49,7 +30,7 @@ def test_reruns_that_disagree_name_the_first_cell_where_they_do(
             ("after", "print('positive', x >= 0)"),
         ],
     )
-    code, report = _rerun(_run(nb), "--repeat", "2")
+    code, report = rerun_json(_run(nb), "--repeat", "2")
     assert code == 1 and report["verdict"] == "differs", report["notes"]
     api_check(report, "Report")
     repeat = report["repeat"]
@@ -59,7 +40,7 @@ def test_reruns_that_disagree_name_the_first_cell_where_they_do(
     assert any("unseeded random numbers" in c for c in repeat["likely_causes"])
     assert any("nondeterministic" in n and "In [2] (cell 2)" in n for n in report["notes"])
 
-    res = nbrepro("rerun", report["reproduces"], "--repeat", "2")
+    res = nbrepro_cli("rerun", report["reproduces"], "--repeat", "2")
     assert "NONDETERMINISTIC: its 2 reruns disagree from In [2] (cell 2)" in res.stdout
 
 
@@ -76,7 +57,7 @@ def test_one_rerun_that_reproduced_among_others_that_did_not_is_no_reproduction(
     )
     nb = write_notebook(tmp_path / "counter.ipynb", [("count", counter)])
     original = _run(nb)
-    code, report = _rerun(original, "--repeat", "2")
+    code, report = rerun_json(original, "--repeat", "2")
     assert code == 1 and report["verdict"] == "differs", report["notes"]
     assert report["repeat"]["verdicts"] == ["reproduced", "differs"]
     assert report["run_id"] == report["repeat"]["runs"][1]
@@ -95,9 +76,9 @@ def test_reruns_that_agree_say_so(tmp_path: Path, nbrepro_home: Path) -> None:
         tmp_path / "steady.ipynb",
         [("seeded", "import random\nrandom.seed(3)\nprint(random.random())")],
     )
-    code, report = _rerun(_run(nb), "--repeat", "2")
+    code, report = rerun_json(_run(nb), "--repeat", "2")
     assert code == 0 and report["verdict"] == "reproduced"
     assert report["repeat"]["agree"] is True and report["repeat"]["first_divergence"] is None
     assert any("reruns agree with each other" in n for n in report["notes"])
-    code, bad = _rerun(report["reproduces"], "--repeat", "0")
+    code, bad = rerun_json(report["reproduces"], "--repeat", "0")
     assert code == 2 and "--repeat" in bad["error"], bad

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from helpers import api_check, latest_run, write_notebook
+from helpers import api_check, latest_run, nbrepro_cli, rerun_json, write_notebook
 
 from nbrepro import paths
 
@@ -34,22 +34,6 @@ mlflow.log_param("n_estimators", 30)
 mlflow.log_metrics({"rmse": rmse, "mae": float(mean_absolute_error(y_te, pred)),
                     "r2": float(r2_score(y_te, pred))})
 print(f"rows={len(df)} rmse={rmse:.6f}")"""
-
-
-def nbrepro(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nbrepro.cli", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=600,
-    )
-
-
-def rerun_json(*args: str) -> tuple[int, dict]:
-    res = nbrepro("rerun", *args, "--json")
-    assert res.stdout.strip(), res.stderr
-    return res.returncode, json.loads(res.stdout)
 
 
 @pytest.fixture
@@ -123,7 +107,7 @@ def test_latest_data_differs_and_names_data_and_metrics(captured: str, wine: Pat
     assert table["note"] == "moved: v0 -> v1"
     moved = {r["name"] for r in report["sections"]["metrics"]["values"] if not r["same"]}
     assert moved & {"rmse", "mae", "r2"}
-    text = nbrepro("rerun", captured, "--data", "latest")
+    text = nbrepro_cli("rerun", captured, "--data", "latest")
     assert text.returncode == 1
     assert "Verdict: DIFFERS (data" in text.stdout and "moved: v0 -> v1" in text.stdout
 
@@ -135,7 +119,7 @@ def test_vacuumed_version_stops_with_the_way_out(captured: str, wine: Path) -> N
         mode="overwrite",
     )
     DeltaTable(str(wine)).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-    res = nbrepro("rerun", captured)
+    res = nbrepro_cli("rerun", captured)
     assert res.returncode == 2
     assert str(wine) in res.stderr and "version 0" in res.stderr
     assert "--data latest" in res.stderr
@@ -145,18 +129,18 @@ def test_vacuumed_version_stops_with_the_way_out(captured: str, wine: Path) -> N
 def test_diff_show_and_list(captured: str, wine: Path) -> None:
     nightly_update(wine)
     _, report = rerun_json(captured, "--data", "latest")
-    res = nbrepro("diff", captured, report["run_id"], "--json")
+    res = nbrepro_cli("diff", captured, report["run_id"], "--json")
     assert res.returncode == 1
     assert json.loads(res.stdout)["differs"][0] == "data"
-    same = nbrepro("diff", captured, captured)
+    same = nbrepro_cli("diff", captured, captured)
     assert same.returncode == 0 and "Verdict: REPRODUCED" in same.stdout
-    shown = nbrepro("show", captured)
+    shown = nbrepro_cli("show", captured)
     assert shown.returncode == 0
     assert "@ v0" in shown.stdout and "rmse=" in shown.stdout and "differs" in shown.stdout
-    listed = json.loads(nbrepro("list", "--json").stdout)
+    listed = json.loads(nbrepro_cli("list", "--json").stdout)
     assert [r["run_id"] for r in listed] == [report["run_id"], captured]
     assert listed[1]["verdict"] == "differs" and listed[0]["reproduces"] == captured
-    text = nbrepro("list").stdout
+    text = nbrepro_cli("list").stdout
     assert "rerun of" in text
 
 
@@ -223,16 +207,16 @@ def test_bad_inputs_are_clear(captured: str, tmp_path: Path) -> None:
     import mlflow
 
     uri = paths.default_tracking_uri()
-    res = nbrepro("rerun", "0" * 32)
+    res = nbrepro_cli("rerun", "0" * 32)
     assert res.returncode == 2 and uri in res.stderr and "no run" in res.stderr
-    res = nbrepro("rerun", "not-a-run")
+    res = nbrepro_cli("rerun", "not-a-run")
     assert res.returncode == 2 and "not an MLflow run id" in res.stderr
     mlflow.set_tracking_uri(uri)
     with mlflow.start_run() as plain:
         mlflow.log_metric("x", 1)
-    res = nbrepro("show", plain.info.run_id)
+    res = nbrepro_cli("show", plain.info.run_id)
     assert res.returncode == 2 and "not captured by nbrepro" in res.stderr
-    res = nbrepro("rerun", captured, "--tolerance", "rmse=abc")
+    res = nbrepro_cli("rerun", captured, "--tolerance", "rmse=abc")
     assert res.returncode == 2
     for stderr in (r.stderr for r in [res]):
         assert "Traceback" not in stderr
@@ -288,7 +272,7 @@ def test_timeout_and_missing_artifact_are_clear(
     k.ok("%load_ext nbrepro")
     k.ok("%%repro --name slow\nimport time\ntime.sleep(3)")
     run = latest_run(paths.default_tracking_uri())
-    res = nbrepro("rerun", run.info.run_id, "--timeout", "1")
+    res = nbrepro_cli("rerun", run.info.run_id, "--timeout", "1")
     assert res.returncode == 3
     # A timeout is the rerun's failure, in a report like any other.
     assert "Verdict: FAILED" in res.stdout
@@ -301,7 +285,7 @@ def test_timeout_and_missing_artifact_are_clear(
         ).path
     )
     (artifacts / "nbrepro" / "replay.ipynb").unlink()
-    res = nbrepro("rerun", run.info.run_id)
+    res = nbrepro_cli("rerun", run.info.run_id)
     assert res.returncode == 2
     assert "missing its artifact nbrepro/replay.ipynb" in res.stderr
 
@@ -315,7 +299,7 @@ def test_deleted_table_says_it_is_gone_once_whatever_the_data_mode(
 
     shutil.rmtree(wine)
     for args in ((), ("--data", "latest")):
-        res = nbrepro("rerun", captured, *args)
+        res = nbrepro_cli("rerun", captured, *args)
         assert res.returncode == EXIT_INPUT, res.stdout + res.stderr
         err = res.stderr
         assert "Traceback" not in err and "TableNotFoundError" not in err

@@ -287,13 +287,12 @@ def hash_seed() -> dict[str, Any]:
 def _hash_seed() -> tuple[tuple[str, Any], ...]:
     if not sys.flags.hash_randomization:
         return (("fixed", True), ("seed", "0"))
-    return tuple(seed_record(_start_value(HASH_SEED_ENV)).items())
+    return tuple(seed_record((_start_value(HASH_SEED_ENV) or "").strip()).items())
 
 
 def seed_record(value: str | None) -> dict[str, Any]:
     """``{"fixed", "seed"}`` of a process started with ``PYTHONHASHSEED=value``."""
-    value = (value or "").strip()
-    if value.isdigit() and int(value) <= MAX_HASH_SEED:
+    if value is not None and value.isdigit() and int(value) <= MAX_HASH_SEED:
         return {"fixed": True, "seed": str(int(value))}
     return {"fixed": False, "seed": None}
 
@@ -316,12 +315,9 @@ def recorded_hash_seed(rec: Mapping[str, Any]) -> str | None:
     """The fixed hash seed a record's run had (None: randomized, or not recorded), as
     ``PYTHONHASHSEED`` takes it (a record's value is checked, not trusted)."""
     seed = ((rec.get("environment") or {}).get("python") or {}).get("hash_seed")
-    if not isinstance(seed, Mapping):
+    if not isinstance(seed, Mapping) or seed.get("fixed") is not True:
         return None
-    value = str(seed.get("seed"))
-    if seed.get("fixed") is True and value.isdigit() and int(value) <= MAX_HASH_SEED:
-        return str(int(value))
-    return None
+    return seed_record(str(seed.get("seed"))).get("seed")
 
 
 def capture_environment(

@@ -322,7 +322,7 @@ def run_notebook(
             HASH_SEED_ENV: os.environ.get(HASH_SEED_ENV) or DEFAULT_HASH_SEED,
             **(extra_env or {}),
         }
-        seed = environment.seed_record(env[HASH_SEED_ENV])
+        seed = environment.seed_record(env[HASH_SEED_ENV].strip())
         with paths.environ(env):
             execution = run_papermill(
                 injected,
