@@ -22,8 +22,7 @@ from typing import Any
 
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from helpers import latest_run, run_notebook_cells
-from test_rerun import nbrepro, rerun_json
+from helpers import latest_run, nbrepro_cli, rerun_json, run_notebook_cells
 from test_spark_rerun import record_of
 
 from nbrepro import paths
@@ -204,5 +203,5 @@ def test_classic_spark_reads_are_captured_and_pinned(
     assert report["differs"][0] == "data"
     assert report["sections"]["data"]["tables"][0]["note"] == "moved: v0 -> v0,1"
     assert not report["sections"]["outputs"]["same"]  # rows=218
-    shown = nbrepro("show", run_id)
+    shown = nbrepro_cli("show", run_id)
     assert "via spark" in shown.stdout, shown.stdout

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 from deltalake import DeltaTable
-from helpers import api_check, latest_run, run_notebook_cells
-from test_rerun import nbrepro, rerun_json
+from helpers import api_check, latest_run, nbrepro_cli, rerun_json, run_notebook_cells
 
 from nbrepro import paths
 
@@ -122,7 +121,7 @@ def test_spark_reads_are_captured_like_deltalake_reads(spark_captured: str, sail
         "read_via": "spark",
     }
     assert DeltaDatasetSource.from_dict(source).to_dict()["path"] == read["uri"]  # MLflow reads it
-    shown = nbrepro("show", spark_captured)
+    shown = nbrepro_cli("show", spark_captured)
     assert "via spark" in shown.stdout and "table wine" in shown.stdout
 
 
@@ -171,7 +170,7 @@ def test_a_rerun_can_take_another_spark_address(
 
 
 def test_the_spark_demo_tells_the_story(tmp_path: Path, nbrepro_home: Path) -> None:
-    res = nbrepro("demo", "--spark", "--dir", str(tmp_path / "demo"))
+    res = nbrepro_cli("demo", "--spark", "--dir", str(tmp_path / "demo"))
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
     assert "written with Spark" in out and "(via spark, table measurements; 4 reads)" in out

@@ -199,3 +199,47 @@ def test_the_notebook_is_rendered_while_the_cell_runs(kernel_factory, tmp_path: 
     run = latest_run(uri, "pre")
     page = all_artifact_text(uri, run.info.run_id, tmp_path / "dl")[HTML]
     assert "Prerendered" in page and "step 5 done" in page
+
+
+def test_a_notebook_saved_between_cells_is_rendered_before_the_next_capture(
+    kernel_factory, tmp_path: Path
+) -> None:
+    """Once a capture has rendered the notebook, each save (an autosave) is rendered by
+    the worker after the next cell: the next capture's HTML finds the saved cells
+    rendered, and a cell with nothing saved hands the worker nothing."""
+    import nbformat
+    from nbformat import v4
+
+    home = tmp_path / "home"
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    path = tmp_path / "work.ipynb"
+
+    def save(n: int) -> None:
+        nb = v4.new_notebook()
+        nb.cells = [v4.new_code_cell(f"value_{i} = {i}", execution_count=i + 1) for i in range(n)]
+        for i, cell in enumerate(nb.cells):  # kept from one save to the next
+            cell.id = f"c{i}"
+        path.write_text(nbformat.writes(nb), "utf-8")
+
+    save(3)
+    k = _kernel(kernel_factory, uri, home)
+    k.ok(f"%config ReproMagics.notebook = {str(path)!r}")
+    k.ok("%%repro -e saved --name first\nx = 1")
+    k.ok(WAIT_UPLOADS)
+    ask = (
+        "from nbrepro.store import tracking as _t\nfrom nbrepro.capture import htmlpage as _h\n"
+        "s = _t.WORKER.submit(_h.last_stats).result(timeout=60)\n"
+        "print(s.reused, s.rendered, s.whole)"
+    )
+    save(9)  # six new cells, saved as JupyterLab autosaves
+    k.ok("y = 2")  # the render is handed to the worker after this cell
+    assert k.ok(ask).stdout.split() == ["3", "6", "None"]
+    k.ok("z = 3")  # nothing saved since: nothing rendered
+    assert k.ok(ask).stdout.split() == ["3", "6", "None"]
+    k.ok("%%repro -e saved --name second\nx = 2")
+    k.ok(WAIT_UPLOADS)
+    # The capture found the file rendered since its save: its own render reused all.
+    assert k.ok(ask).stdout.split() == ["9", "0", "None"]
+    run = latest_run(uri, "saved")
+    page = all_artifact_text(uri, run.info.run_id, tmp_path / "dl")[HTML]
+    assert "value_8" in page

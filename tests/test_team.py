@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 from deltalake import DeltaTable, write_deltalake
-from helpers import WAIT_UPLOADS, api_check, latest_run, run_notebook_cells
-from test_rerun import nbrepro, rerun_json
+from helpers import WAIT_UPLOADS, api_check, latest_run, nbrepro_cli, rerun_json, run_notebook_cells
 
 pytestmark = [pytest.mark.team, pytest.mark.server, pytest.mark.kernel]
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -117,18 +116,18 @@ def test_a_team_run_on_s3_reproduces_and_leaks_nothing(
     code, latest = rerun_json(run_id, "--data", "latest")
     assert code == 1 and latest["differs"][0] == "data"
     assert latest["sections"]["data"]["tables"][0]["note"] == "moved: v0 -> v1"
-    listed = json.loads(nbrepro("list", "--experiment", "team", "--json").stdout)
+    listed = json.loads(nbrepro_cli("list", "--experiment", "team", "--json").stdout)
     [row] = [r for r in listed if r["run_id"] == run_id]
     assert row["data_changed"] is True and row["changed_tables"] == [table]
-    shown = nbrepro("show", run_id)
+    shown = nbrepro_cli("show", run_id)
     assert "v0 read, table now at v1" in shown.stdout, shown.stdout
 
     # Without the keys, nbrepro says it cannot open the table: not that it is gone. The
     # pinned rerun goes on (its kernel reads as the notebook does) and says what it skipped.
     _cli_env(monkeypatch, team_server, s3, keys=False)
-    shown = nbrepro("show", run_id)
+    shown = nbrepro_cli("show", run_id)
     assert "want of access" in shown.stdout and "gone" not in shown.stdout, shown.stdout
-    listed = json.loads(nbrepro("list", "--experiment", "team", "--json").stdout)
+    listed = json.loads(nbrepro_cli("list", "--experiment", "team", "--json").stdout)
     [row] = [r for r in listed if r["run_id"] == run_id]
     assert row["data_changed"] is None  # unknown, not "unchanged"
     code, blind = rerun_json(run_id)
@@ -196,7 +195,7 @@ async def test_a_headless_run_uploads_straight_to_s3_and_the_sidebar_api_sees_it
     # Artifacts go to S3 from this process: MLflow's client needs the endpoint.
     monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", s3.endpoint)
     nb = write_notebook(tmp_path / "churn.ipynb", [("a", "%load_ext nbrepro"), ("b", HEADLESS)])
-    res = nbrepro("run", str(nb), "--json")
+    res = nbrepro_cli("run", str(nb), "--json")
     assert res.returncode == 0, res.stderr[-3000:]
     run_id = json.loads(res.stdout)["run_id"]
     run = MlflowClient(team_server_direct.uri).get_run(run_id)
@@ -257,7 +256,7 @@ def test_a_capture_while_the_team_server_is_down_is_spooled_and_synced(
         warnings = [x for x in r.stderr.splitlines() if "nbrepro warning" in x]
         assert len(warnings) == 1 and "nbrepro sync" in warnings[0], r.stderr
         server.start()
-        res = nbrepro("sync", "--json")
+        res = nbrepro_cli("sync", "--json")
         assert res.returncode == 0, res.stdout + res.stderr
         synced = json.loads(res.stdout)
         assert synced["failed"] == 0 and synced["uploaded"] >= 1

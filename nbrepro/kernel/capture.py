@@ -249,8 +249,22 @@ def _start(
         from nbrepro.capture import assemble, gitstate
         from nbrepro.store.session import RunOptions, RunSession
 
-        # git runs in subprocesses: let it work while the run opens and the body runs.
         notebook = state.notebook_path(args.notebook or magics.notebook or None)
+        if magics.render_html:
+            from nbrepro.store.tracking import SavedNotebookRenders, warm_worker
+
+            warm_worker()
+            if notebook:
+                # First: the worker renders the saved notebook while the run opens and
+                # the body runs, so the HTML made after the cell finds its cells
+                # rendered (nothing to do when it was rendered since its last save),
+                # and from now on again between cells each time it is saved.
+                renders = state.renders or SavedNotebookRenders()
+                renders.arm(notebook)
+                renders.check(queue=True)
+                if not state.headless_dir:  # papermill rewrites it after every cell
+                    state.renders = renders
+        # git runs in subprocesses: let it work while the run opens and the body runs.
         git_future = _background().submit(
             gitstate.capture_git, assemble.git_root(notebook), magics.max_diff_bytes
         )
@@ -275,14 +289,6 @@ def _start(
         )
         session = RunSession(options, capture_id)
         session.start()
-        if magics.render_html:
-            from nbrepro.store.tracking import prerender_html, warm_worker
-
-            warm_worker()
-            if notebook:
-                # The worker renders the saved notebook while the body runs: the HTML
-                # made after the cell then finds its cells rendered.
-                prerender_html(notebook)
     except Exception as exc:  # nbrepro must never stop the user's cell
         _warn(f"could not start a capture ({type(exc).__name__}: {exc}); the cell ran without it.")
         return None

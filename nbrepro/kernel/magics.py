@@ -8,6 +8,7 @@ papermill; they load on the first capture.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -40,6 +41,9 @@ class KernelState:
         self.last_card: Any = None  # the card of the latest capture (nbrepro.kernel.card)
         self.preload = Preload()
         self.syntax_errors = SyntaxErrorsAsPlainCells(shell)
+        # The saved notebook rendered between cells (nbrepro.store.tracking), once a
+        # capture has rendered it.
+        self.renders: Any = None
 
     def _stream_event(self, event: dict[str, Any]) -> None:
         if self.headless_dir:
@@ -60,6 +64,9 @@ class KernelState:
             "cell_id": getattr(result.info, "cell_id", None),
             "error": None if err is None else {"ename": type(err).__name__, "evalue": str(err)},
         }
+        if self.renders is not None:
+            with contextlib.suppress(Exception):  # best effort, never the user's error
+                self.renders.check()
 
     def executed_cells(
         self, current_error: dict[str, Any] | None = None, in_cell: bool = True

@@ -616,15 +616,60 @@ def upload_later(
     return future
 
 
-def prerender_html(notebook: str) -> None:
+def prerender_html(notebook: str) -> Future[Any] | None:
     """Have nbrepro's worker render a saved notebook, as a capture of it will be
     rendered, while the capture's cell runs (:func:`~nbrepro.capture.htmlpage.prerender_file`).
     Nothing is logged; a failure only leaves the capture's render with more to do."""
     from nbrepro.capture.htmlpage import prerender_file
 
-    with contextlib.suppress(Exception):
+    try:
         # Absolute: the worker's working directory is the kernel's when it started.
-        WORKER.submit(prerender_file, os.path.abspath(notebook), secret_values(os.environ))
+        return WORKER.submit(prerender_file, os.path.abspath(notebook), secret_values(os.environ))
+    except Exception:
+        return None
+
+
+class SavedNotebookRenders:
+    """Renders the kernel's notebook in nbrepro's worker each time it is saved anew.
+
+    A capture logs an HTML page of the notebook as saved; the worker keeps each cell's
+    HTML (:class:`~nbrepro.capture.htmlpage.HtmlRenderer`), so a notebook saved
+    (JupyterLab autosaves every two minutes) and rendered between cells leaves the next
+    capture only the cells saved since. :meth:`check` runs after every cell: one
+    ``stat`` of the file, and a render handed to the (niced) worker when the file
+    changed and no render of it is pending. Armed by the first capture that renders
+    HTML: a kernel that never captures never starts the worker.
+    """
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self._seen: tuple[int, int] | None = None
+        self._pending: Future[Any] | None = None
+
+    def arm(self, path: str) -> None:
+        """Watch ``path`` from now on (the notebook a capture just rendered)."""
+        path = os.path.abspath(path)
+        if path != self.path:
+            self.path, self._seen = path, None
+
+    def check(self, queue: bool = False) -> bool:
+        """Render the notebook when it changed since the last render: True when a
+        render was handed to the worker. Between cells, not while a render is pending;
+        with ``queue`` (a capture starting), after it."""
+        if self.path is None:
+            return False
+        if not queue and self._pending is not None and not self._pending.done():
+            return False
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp == self._seen:
+            return False
+        self._seen = stamp
+        self._pending = prerender_html(self.path)
+        return self._pending is not None
 
 
 def warm_worker() -> None:
