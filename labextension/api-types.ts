@@ -175,6 +175,10 @@ export interface RunDetails {
   record: RunRecordSummary;
   environment: RunEnvironmentSummary;
   drift: TableDrift[];
+  /**
+   * Model versions registered from this run (absent when the registry could not be asked).
+   */
+  models?: RegisteredModelVersion[];
 }
 /**
  * Sections of the run record (nbrepro/schema/repro-1.schema.json defines them).
@@ -214,6 +218,25 @@ export interface RunEnvironmentSummary {
   git: {
     [k: string]: unknown | undefined;
   } | null;
+}
+/**
+ * A model version registered from a run, and the verdict of its last rerun through models:/.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RegisteredModelVersion".
+ */
+export interface RegisteredModelVersion {
+  name: string;
+  version: string;
+  aliases: string[];
+  /**
+   * The nbrepro.verdict tag on the version.
+   */
+  verdict: string | null;
+  /**
+   * The run id of the version's last rerun (nbrepro.last_rerun).
+   */
+  last_rerun: string | null;
 }
 /**
  * A package and its version.
@@ -320,6 +343,10 @@ export interface RerunRequest {
    */
   allow_missing?: boolean;
   /**
+   * Re-execute this many times under the same pins and environment, and compare the reruns with each other too (nondeterminism told apart from drift).
+   */
+  repeat?: number;
+  /**
    * The store holding the run (default: the server's).
    */
   tracking_uri?: string | null;
@@ -335,6 +362,10 @@ export interface JobOptions {
   data: DataMode;
   tolerance: number | null;
   allow_missing: boolean;
+  /**
+   * Reruns under the same pins (absent: one).
+   */
+  repeat?: number;
 }
 /**
  * Where a rerun job is.

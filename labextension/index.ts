@@ -89,7 +89,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    void Promise.all([app.restored, tracker.restored, settingsLoaded]).then(() => {
+    // Not the tracker's `restored`: Notebook 7 restores no notebook layout, and it never
+    // resolves there. Later changes of the notebook in focus are followed above.
+    void Promise.all([app.restored, settingsLoaded]).then(() => {
       follow(tracker.currentWidget);
       return model.start();
     });

@@ -86,6 +86,8 @@ export interface OpenState extends Loadable<OpenResult> {
 export interface RerunChoice {
   env: EnvMode;
   data: DataMode;
+  /** Reruns under the same pins, compared with each other too (1: once). */
+  repeat: number;
 }
 
 export interface ReproModelOptions {
@@ -422,6 +424,9 @@ export class ReproModel implements IDisposable {
       env: choice?.env ?? this._settings.rerunEnv,
       data: choice?.data ?? this._settings.rerunData
     };
+    if (choice?.repeat !== undefined && choice.repeat > 1) {
+      request.repeat = choice.repeat;
+    }
     if (this._settings.trackingUri) {
       request.tracking_uri = this._settings.trackingUri;
     }

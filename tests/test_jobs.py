@@ -97,6 +97,20 @@ def test_queue_bound_cancel_and_restart(slow_run: tuple[str, Path], tmp_path: Pa
     assert JobManager(jobs).list(run_id="0" * 32) == []
 
 
+def test_a_job_repeats_the_rerun_it_is_asked_to(slow_run: tuple[str, Path], tmp_path: Path) -> None:
+    """``repeat`` (the sidebar's "Times") reaches ``nbrepro rerun --repeat``: the job's
+    report compares the reruns with each other."""
+    run_id, folder = slow_run
+    (folder / "delay.txt").write_text("0")
+    manager = JobManager(tmp_path / "jobs")
+    job = manager.submit(RerunRequest(run_id=run_id, repeat=2))
+    done = wait_for(manager, job.job_id, lambda j: j.finished, timeout=300)
+    assert done.state == "succeeded", done.to_json()["log_tail"]
+    report = done.to_json()["report"]
+    assert report["repeat"]["agree"] is True and len(report["repeat"]["runs"]) == 2
+    assert done.to_json()["options"]["repeat"] == 2
+
+
 def test_unknown_run_fails_with_the_cli_message(tmp_path: Path, nbrepro_home: Path) -> None:
     manager = JobManager(tmp_path / "jobs")
     job = manager.submit(RerunRequest(run_id="0" * 32))
@@ -111,6 +125,9 @@ def test_unknown_run_fails_with_the_cli_message(tmp_path: Path, nbrepro_home: Pa
 def test_requests_are_checked() -> None:
     good = RerunRequest.from_json({"run_id": "a" * 32, "tolerance": 0.01})
     assert good.argv()[-2:] == ["--tolerance", "0.01"]
+    assert "--repeat" not in good.argv() and good.options()["repeat"] == 1
+    thrice = RerunRequest.from_json({"run_id": "a" * 32, "repeat": 3})
+    assert thrice.argv()[-2:] == ["--repeat", "3"] and thrice.options()["repeat"] == 3
     for body, fragment in [
         ([], "JSON object"),
         ({"run_id": "nope"}, "not an MLflow run id"),
@@ -122,6 +139,11 @@ def test_requests_are_checked() -> None:
         ({"run_id": "a" * 32, "allow_missing": "yes"}, "true or false"),
         ({"run_id": "a" * 32, "allow_missing": True}, "env 'recorded' only"),
         ({"run_id": "a" * 32, "allowMissing": True}, "unknown field"),
+        ({"run_id": "a" * 32, "repeat": 0}, "repeat must be a whole number of reruns from 1"),
+        ({"run_id": "a" * 32, "repeat": 11}, "from 1 to 10"),
+        ({"run_id": "a" * 32, "repeat": 2.5}, "from 1 to 10"),
+        ({"run_id": "a" * 32, "repeat": True}, "from 1 to 10"),
+        ({"run_id": "a" * 32, "repeat": "2"}, "from 1 to 10"),
     ]:
         with pytest.raises(JobRequestError, match=fragment):
             RerunRequest.from_json(body)

@@ -57,6 +57,20 @@ def test_a_registered_model_version_is_reproduced_through_its_run(
 
     res = nbrepro_cli("rerun", "models:/iris-lr/1", "--json")
     assert res.returncode == 0 and json.loads(res.stdout)["reproduces"] == original
+    last = json.loads(res.stdout)["run_id"]
+
+    # The sidebar's run details name the versions registered from the run, and their verdict.
+    from nbrepro.store.models import registered_from
+
+    [shown] = registered_from(original, paths.default_tracking_uri()) or []
+    api_check(shown, "RegisteredModelVersion")
+    assert shown == {
+        "name": "iris-lr",
+        "version": "1",
+        "aliases": ["champion"],
+        "verdict": "reproduced",
+        "last_rerun": last,
+    }
 
     for uri, message in [
         ("models:/no-such-model/1", "no-such-model"),
@@ -119,3 +133,29 @@ def test_a_model_that_does_not_reproduce_makes_the_verdict_differ(
     assert any("'steady': not shown to be the same model" in n for n in report["notes"])
     text = nbrepro_cli("diff", report["reproduces"], report["run_id"]).stdout
     assert text  # `diff` compares two runs without their models (rerun does)
+
+    # On a sample the user names, the model without an input example is compared too.
+    sample = tmp_path / "sample.csv"
+    sample.write_text("x\n0.5\n3\n7\n11\n")
+    res = nbrepro_cli("rerun", report["reproduces"], "--model-sample", str(sample), "--json")
+    on_sample = json.loads(res.stdout)
+    api_check(on_sample, "Report")
+    rows = {r["name"]: r for r in on_sample["sections"]["model"]["models"]}
+    assert rows["steady"]["same"] is True, rows["steady"]
+    assert rows["steady"]["predictions"] == {
+        "same": True,
+        "rows": 4,
+        "max_difference": 0.0,
+        "on": "sample.csv",
+    }
+    assert rows["model"]["predictions"]["same"] is False
+    assert on_sample["differs"] == ["model"]
+    shown = nbrepro_cli("rerun", report["reproduces"], "--model-sample", str(sample)).stdout
+    assert (
+        "steady: flavors same, signature same, requirements same, predictions same on sample.csv"
+        in shown
+    )
+    empty = tmp_path / "empty.csv"
+    empty.write_text("x\n")
+    res = nbrepro_cli("rerun", report["reproduces"], "--model-sample", str(empty), "--json")
+    assert res.returncode == 2 and "has no rows" in json.loads(res.stdout)["error"]

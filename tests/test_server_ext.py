@@ -204,6 +204,7 @@ async def test_runs_of_a_notebook_paged_and_details_with_drift(
     code, details = await get(jp_fetch, "runs", run_id)
     assert code == 200
     check(details, "RunDetails")
+    assert details["models"] == []  # none registered from it (the registry was asked)
     assert details["drift"][0]["state"] == "moved"
     assert details["drift"][0]["detail"] == "v0 read, table now at v1"
     assert details["environment"]["packages"] > 10

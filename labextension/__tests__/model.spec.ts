@@ -599,7 +599,14 @@ describe('reruns', () => {
     model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
     model.setNotebook('train.ipynb');
     await model.start();
-    await model.rerun('r1');
+    await model.rerun('r1', { repeat: 3 });
+    // Reruns under the same pins, compared with each other (`nbrepro rerun --repeat 3`).
+    expect(server.callsTo('POST reruns')[0].body).toEqual({
+      run_id: 'r1',
+      env: 'current',
+      data: 'pinned',
+      repeat: 3
+    });
     await until(() => server.callsTo('GET reruns/j1').length >= 1, 'a poll');
     await model.cancel('r1');
     expect(model.jobOf('r1')?.job?.state).toBe('cancelled');

@@ -46,6 +46,20 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
           </span>
         )}
       </div>
+      {report.repeat && (
+        <div
+          className={`nbrepro-report-repeat ${report.repeat.agree ? 'nbrepro-same' : 'nbrepro-differs'}`}
+          data-testid="nbrepro-report-repeat"
+          data-agree={String(report.repeat.agree)}
+        >
+          {report.repeat.agree
+            ? `The ${report.repeat.runs.length} reruns agree with each other.`
+            : `Nondeterministic: the ${report.repeat.runs.length} reruns disagree among themselves` +
+              (report.repeat.first_divergence
+                ? `, first at ${report.repeat.first_divergence.label}.`
+                : '.')}
+        </div>
+      )}
       {report.verdict === 'differs' && volatile.only && (
         <div className="nbrepro-report-volatile" data-testid="nbrepro-report-volatile">
           Only volatile values differ ({volatile.kinds.join(', ')}): the notebook prints something

@@ -11,6 +11,7 @@ import { ReportView } from './ReportView';
 export function RerunPanel({ model, runId }: { model: ReproModel; runId: string }): JSX.Element {
   const [env, setEnv] = React.useState<EnvMode>(model.settings.rerunEnv);
   const [data, setData] = React.useState<DataMode>(model.settings.rerunData);
+  const [repeat, setRepeat] = React.useState<number>(1);
   const entry = model.jobOf(runId);
   const job = entry?.job ?? null;
   const inFlight = job !== null && !isTerminal(job);
@@ -43,13 +44,27 @@ export function RerunPanel({ model, runId }: { model: ReproModel; runId: string 
             <option value="latest">latest</option>
           </select>
         </label>
+        <label title="Re-execute several times under the same pins and environment: reruns that disagree among themselves make the notebook nondeterministic, told apart from drift.">
+          Times{' '}
+          <select
+            className="nbrepro-rerun-repeat"
+            data-testid="nbrepro-rerun-repeat"
+            value={repeat}
+            disabled={inFlight}
+            onChange={event => setRepeat(Number(event.target.value))}
+          >
+            <option value={1}>once</option>
+            <option value={2}>2 (check nondeterminism)</option>
+            <option value={3}>3 (check nondeterminism)</option>
+          </select>
+        </label>
       </div>
       <div className="nbrepro-buttons">
         <button
           className="jp-Button nbrepro-button nbrepro-accept nbrepro-rerun-button"
           data-testid="nbrepro-rerun-button"
           disabled={inFlight || entry?.busy === true}
-          onClick={() => void model.rerun(runId, { env, data })}
+          onClick={() => void model.rerun(runId, { env, data, repeat })}
         >
           Re-execute this run
         </button>

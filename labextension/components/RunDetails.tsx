@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import type { EnvironmentDrift, RunDetails } from '../api-types';
+import type { EnvironmentDrift, RegisteredModelVersion, RunDetails } from '../api-types';
 import type { OpenWhich, ReproModel } from '../model';
 import type { RunRecord } from '../record-types';
 import { mlflowRunUrl } from '../settings';
@@ -60,6 +60,7 @@ export function RunDetailsView({ model, openPath }: RunDetailsProps): JSX.Elemen
           <EnvironmentSection details={details} model={model} />
           <ValuesTable title="Params" testid="params" values={details.params} />
           <ValuesTable title="Metrics" testid="metrics" values={details.metrics} />
+          {details.models && details.models.length > 0 && <ModelsSection models={details.models} />}
         </>
       )}
     </div>
@@ -336,6 +337,47 @@ function DriftView({ drift }: { drift: EnvironmentDrift }): JSX.Element {
         </ul>
       </details>
     </div>
+  );
+}
+
+/** The model versions registered from the run, and whether each was rebuilt. */
+function ModelsSection({ models }: { models: RegisteredModelVersion[] }): JSX.Element {
+  return (
+    <Section name="models" title="Registered models">
+      <table className="nbrepro-values">
+        <tbody>
+          {models.map(m => (
+            <tr key={`${m.name}/${m.version}`} data-testid="nbrepro-model-version">
+              <td>
+                {m.name} v{m.version}
+                {m.aliases.map(alias => ` @${alias}`).join('')}
+              </td>
+              <td>
+                {m.verdict ? (
+                  <span
+                    className={`nbrepro-verdict nbrepro-verdict-${m.verdict}`}
+                    title={
+                      m.last_rerun
+                        ? `nbrepro rerun models:/${m.name}/${m.version}: run ${m.last_rerun}`
+                        : undefined
+                    }
+                  >
+                    {m.verdict}
+                  </span>
+                ) : (
+                  <span
+                    className="nbrepro-note"
+                    title={`No verdict yet: nbrepro rerun models:/${m.name}/${m.version} writes one`}
+                  >
+                    not checked
+                  </span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
   );
 }
 

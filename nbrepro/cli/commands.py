@@ -397,6 +397,14 @@ def _env_log(quiet: bool) -> Any:
     "with each other too: reruns that disagree make the notebook nondeterministic, and "
     "the report names the first cell where they do.",
 )
+@click.option(
+    "--model-sample",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Compare the models' predictions on this table (CSV, Parquet or JSON) instead "
+    "of each model's logged input example.",
+)
 @_compare_options
 def rerun(
     run_id: str,
@@ -409,6 +417,7 @@ def rerun(
     timeout: int | None,
     spark_remote: str | None,
     repeat: int,
+    model_sample: str | None,
     tolerance: tuple[str, ...],
     sanitizers: str | None,
     ignore_volatile: bool,
@@ -449,6 +458,7 @@ def rerun(
         progress_file=os.environ.get(PROGRESS_FILE_ENV) or None,
         spark_remote=spark_remote or None,
         repeat=repeat,
+        model_sample=model_sample,
     )
     try:
         with _json_only_stdout(as_json):

@@ -65,7 +65,11 @@ KILL_GRACE_S = 10.0
 # Variables of the process that starts a job that must not reach the rerun: they
 # would attach it to the starting kernel's own run or capture folder.
 _INHERITED_NOT = ("MLFLOW_RUN_ID", CAPTURE_DIR_ENV, PINS_ENV, PROGRESS_FILE_ENV)
-_REQUEST_FIELDS = frozenset({"run_id", "env", "data", "tolerance", "allow_missing", "tracking_uri"})
+_REQUEST_FIELDS = frozenset(
+    {"run_id", "env", "data", "tolerance", "allow_missing", "repeat", "tracking_uri"}
+)
+# Reruns one request may ask for (each is a whole re-execution).
+MAX_REPEAT = 10
 
 __all__ = ["Job", "JobManager", "JobNotFound", "JobRequestError", "RerunRequest"]
 
@@ -83,6 +87,7 @@ class RerunRequest:
     data: DataMode = PINNED
     tolerance: float | None = None
     allow_missing: bool = False
+    repeat: int = 1
     # The store holding the run; None: what `nbrepro rerun` resolves by itself.
     tracking_uri: str | None = None
 
@@ -109,6 +114,7 @@ class RerunRequest:
             data=body.get("data") or PINNED,
             tolerance=body.get("tolerance"),
             allow_missing=bool(body.get("allow_missing", False)),
+            repeat=body.get("repeat", 1),
             tracking_uri=body.get("tracking_uri") or None,
         )
         request.validate()
@@ -140,6 +146,12 @@ class RerunRequest:
             )
         if self.allow_missing and self.env != RECORDED:
             raise JobRequestError("allow_missing applies to env 'recorded' only")
+        n = self.repeat
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEAT:
+            raise JobRequestError(
+                f"repeat must be a whole number of reruns from 1 to {MAX_REPEAT}, "
+                f"not {clipped_repr(n)}"
+            )
 
     def options(self) -> dict[str, Any]:
         return {
@@ -147,6 +159,7 @@ class RerunRequest:
             "data": self.data,
             "tolerance": None if self.tolerance is None else float(self.tolerance),
             "allow_missing": self.allow_missing,
+            "repeat": self.repeat,
         }
 
     def argv(self) -> list[str]:
@@ -157,6 +170,8 @@ class RerunRequest:
             args += ["--tolerance", repr(float(self.tolerance))]
         if self.allow_missing:
             args.append("--allow-missing")
+        if self.repeat > 1:
+            args += ["--repeat", str(self.repeat)]
         return args
 
 
@@ -354,6 +369,8 @@ class JobManager:
             data=job.options["data"],
             tolerance=job.options["tolerance"],
             allow_missing=job.options["allow_missing"],
+            # Absent from jobs queued by an nbrepro without it: one rerun.
+            repeat=job.options.get("repeat", 1),
         )
         env = {k: v for k, v in os.environ.items() if k not in _INHERITED_NOT}
         env[PROGRESS_FILE_ENV] = str(job.folder / PROGRESS_FILE)

@@ -86,6 +86,9 @@ class RerunOptions:
     spark_remote: str | None = None
     # Reruns under the same pins and environment: more than one tells nondeterminism apart.
     repeat: int = 1
+    # A CSV, Parquet or JSON file the models' predictions are compared on (instead of
+    # each model's logged input example).
+    model_sample: str | None = None
 
 
 @dataclass
@@ -302,6 +305,14 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
 
     if options.repeat < 1:
         raise RunNotUsable(f"--repeat takes a number of reruns (1 or more), not {options.repeat}")
+    sample = None
+    if options.model_sample:
+        from nbrepro.reproduce.compare.models import load_sample
+
+        try:  # read before anything runs: a bad file is the user's to fix
+            sample = load_sample(options.model_sample)
+        except ValueError as exc:
+            raise RunNotUsable(f"--model-sample: {exc}") from None
     runs: list[tuple[Any, CapturedRun, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="nbrepro-rerun-") as tmp:
         replay_path = Path(tmp) / "replay.ipynb"
@@ -357,7 +368,15 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
                 failure=result.error,
             )
             report["notes"].extend(notes)
-            _compare_models(report, tracking_uri, original, new, options.default_tolerance)
+            _compare_models(
+                report,
+                tracking_uri,
+                original,
+                new,
+                options.default_tolerance,
+                sample,
+                Path(options.model_sample).name if options.model_sample else None,
+            )
             report["data_mode"] = options.data
             report["env_mode"] = options.env
             report["environment_build"] = built.to_json() if built else None
@@ -410,13 +429,17 @@ def _compare_models(
     original: CapturedRun,
     rerun: CapturedRun,
     tolerance: float,
+    sample: Any = None,
+    sample_name: str | None = None,
 ) -> None:
     """The model section, when either run logged an MLflow model: a model that does not
     reproduce makes the verdict "differs (model)"."""
     from nbrepro.reproduce.compare.models import compare_models
 
     try:
-        section = compare_models(client_for(uri), original.run, rerun.run, tolerance)
+        section = compare_models(
+            client_for(uri), original.run, rerun.run, tolerance, sample, sample_name
+        )
     except Exception as exc:  # e.g. a store without logged models (MLflow 2 servers)
         report["notes"].append(
             safe_message(f"the runs' models were not compared: {type(exc).__name__}: {exc}")

@@ -47,13 +47,16 @@ class RunHandler(BaseHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         from nbrepro.capture.delta.drift import table_drift
+        from nbrepro.store.models import registered_from
         from nbrepro.store.runs import load_run
 
-        captured = await asyncio.to_thread(
-            load_run, self.run_id_arg(run_id), await self.checked_tracking()
-        )
+        uri = await self.checked_tracking()
+        captured = await asyncio.to_thread(load_run, self.run_id_arg(run_id), uri)
         rec = captured.record
-        drift = await asyncio.to_thread(table_drift, rec["data"]["reads"])
+        drift, models = await asyncio.gather(
+            asyncio.to_thread(table_drift, rec["data"]["reads"]),
+            asyncio.to_thread(registered_from, captured.run_id, uri),
+        )
         self.finish(
             {
                 "run_id": captured.run_id,
@@ -74,6 +77,7 @@ class RunHandler(BaseHandler):
                     "git": rec["environment"].get("git"),
                 },
                 "drift": drift,
+                **({} if models is None else {"models": models}),
             }
         )
 

@@ -97,8 +97,44 @@ def tag_verdict(ref: ModelVersionRef, verdict: str, rerun_id: str, tracking_uri:
     return None
 
 
+def registered_from(run_id: str, tracking_uri: str) -> list[dict[str, Any]] | None:
+    """The model versions registered from ``run_id`` (oldest first): name, version,
+    aliases and the verdict of the last rerun through ``models:/``. None when the
+    registry could not be asked (a store without one, an error): nothing to show."""
+    client = client_for(tracking_uri)
+    try:
+        # A search leaves the aliases out; the version itself has them.
+        found = [
+            client.get_model_version(v.name, v.version)
+            for v in client.search_model_versions(f"run_id = '{_quoted(run_id)}'")
+        ]
+    except Exception as exc:  # the run's details stand without it
+        _log.debug("model versions of %s: %s", run_id, exc)
+        return None
+    rows = [
+        {
+            "name": v.name,
+            "version": str(v.version),
+            "aliases": sorted(getattr(v, "aliases", None) or []),
+            "verdict": (v.tags or {}).get(VERDICT_TAG),
+            "last_rerun": (v.tags or {}).get(LAST_RERUN_TAG),
+        }
+        for v in found
+    ]
+    return sorted(
+        rows, key=lambda r: (r["name"], int(r["version"]) if r["version"].isdigit() else 0)
+    )
+
+
 def _quoted(name: str) -> str:
     return name.replace("'", "\\'")
 
 
-__all__ = ["MODEL_URI_PREFIX", "ModelVersionRef", "is_model_uri", "resolve", "tag_verdict"]
+__all__ = [
+    "MODEL_URI_PREFIX",
+    "ModelVersionRef",
+    "is_model_uri",
+    "registered_from",
+    "resolve",
+    "tag_verdict",
+]

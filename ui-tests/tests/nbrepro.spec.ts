@@ -220,6 +220,34 @@ test('a printed time differs, and the report says it is volatile', async ({ page
   await shoot(page, 'report-volatile');
 });
 
+test('re-executed twice, a notebook printing the time is told nondeterministic', async ({
+  page,
+  tmpPath
+}) => {
+  const name = 'verdicts.ipynb';
+  await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  for (const cell of [0, 1]) {
+    await page.notebook.runCell(cell);
+  }
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await sidebar.getByTestId('nbrepro-run-row').first().getByTestId('nbrepro-run-name').click();
+  const details = sidebar.getByTestId('nbrepro-run-details');
+  await details.getByTestId('nbrepro-rerun-repeat').selectOption('2');
+  await details.getByTestId('nbrepro-rerun-button').click();
+  await expect(details.getByTestId('nbrepro-report-verdict')).toHaveAttribute(
+    'data-verdict',
+    'differs',
+    { timeout: 300000 }
+  );
+  const repeat = details.getByTestId('nbrepro-report-repeat');
+  await expect(repeat).toHaveAttribute('data-agree', 'false');
+  await expect(repeat).toContainText('Nondeterministic: the 2 reruns disagree among themselves');
+  await shoot(page, 'report-repeat');
+});
+
 test('a failure the rerun repeats is a reproduction, and is named', async ({ page, tmpPath }) => {
   await reexecuteNewest(page, tmpPath, [0, 2], 'reproduced');
   const sidebar = page.getByTestId('nbrepro-sidebar');
@@ -233,7 +261,7 @@ test('a model that does not reproduce makes the report differ (model)', async ({
   page,
   tmpPath
 }) => {
-  await reexecuteNewest(page, tmpPath, [0, 3], 'differs');
+  await reexecuteNewest(page, tmpPath, [0, 3, 4], 'differs'); // 4: registers its model
   const sidebar = page.getByTestId('nbrepro-sidebar');
   const model = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="model"]');
   await expect(model).toHaveAttribute('data-same', 'false');
@@ -242,6 +270,15 @@ test('a model that does not reproduce makes the report differ (model)', async ({
   const outputs = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="outputs"]');
   await expect(outputs).toHaveAttribute('data-same', 'true');
   await shoot(page, 'report-model');
+  // The run's details name the model version registered from it.
+  const registered = sidebar.getByTestId('nbrepro-model-version');
+  await expect(registered.first()).toContainText('drifting-line v1');
+  await expect(registered.first()).toContainText('not checked');
+  const section = sidebar.getByTestId('nbrepro-section-models');
+  await section.screenshot({ path: path.join(IMAGES, 'details-models.png') });
+  await page.theme.setDarkTheme();
+  await section.screenshot({ path: path.join(IMAGES, 'details-models-dark.png') });
+  await page.theme.setLightTheme();
 });
 
 test('a Spark read is captured, shown and re-executed pinned', async ({ page, tmpPath }) => {
@@ -284,4 +321,57 @@ test('a Spark read is captured, shown and re-executed pinned', async ({ page, tm
   );
   const dataReport = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="data"]');
   await expect(dataReport).toBeVisible();
+});
+
+test('Notebook 7: the card re-executes and the sidebar lists the run', async ({
+  page,
+  tmpPath,
+  baseURL
+}) => {
+  // The same server serves Notebook 7 (`jupyter notebook`'s pages) next to JupyterLab.
+  await page.contents.uploadFile(
+    path.resolve(__dirname, 'notebooks', NOTEBOOK),
+    `${tmpPath}/${NOTEBOOK}`
+  );
+  const nb7 = await page.context().newPage();
+  await nb7.goto(`${baseURL}/notebooks/${tmpPath}/${NOTEBOOK}`);
+  // Notebook 7's own shell, not JupyterLab's.
+  await expect(nb7.locator('#main-panel .jp-NotebookPanel')).toBeVisible({ timeout: 60000 });
+  await expect(nb7.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).toBeVisible({
+    timeout: 60000
+  });
+  const cells = nb7.locator('.jp-Notebook .jp-Cell');
+  for (const i of [0, 1, 2]) {
+    // the table at v0, %load_ext, %%repro
+    await cells.nth(i).locator('.jp-InputArea-editor').click();
+    await nb7.keyboard.press('Control+Enter');
+    await expect(cells.nth(i).locator('.jp-InputPrompt')).toHaveText(/\[\d+\]/, {
+      timeout: 120000
+    });
+  }
+  const card = nb7.locator('.nbrepro-card');
+  await expect(card).toContainText('ui-baseline');
+  await expect(card).toContainText('@ v0');
+
+  // The sidebar is in Notebook 7's left panel: View > Left Sidebar > Show nbrepro.
+  await nb7.locator('.lm-MenuBar-itemLabel', { hasText: 'View' }).click();
+  await nb7.locator('.lm-Menu-itemLabel', { hasText: 'Left Sidebar' }).hover();
+  await nb7.locator('.lm-Menu-itemLabel', { hasText: 'Show nbrepro' }).click();
+  const sidebar = nb7.getByTestId('nbrepro-sidebar');
+  await expect(sidebar).toBeVisible();
+  const row = sidebar.getByTestId('nbrepro-run-row').first();
+  await expect(row).toContainText('ui-baseline');
+
+  // The card re-executes in place; the sidebar lists the rerun.
+  await card.locator('.nbrepro-card-rerun').click();
+  await expect(card.locator('.nbrepro-card-verdict')).toContainText('reproduced', {
+    timeout: 180000
+  });
+  await sidebar.getByTestId('nbrepro-refresh-button').click();
+  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText(
+    'rerun of ui-baseline'
+  );
+  // Not a README picture: the card shows the test's own store path.
+  await nb7.screenshot({ path: path.join(__dirname, '..', 'test-results', 'notebook7.png') });
+  await nb7.close();
 });

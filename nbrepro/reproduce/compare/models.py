@@ -36,13 +36,42 @@ def logged_models(client: Any, run: Any) -> dict[str, Any]:
     return by_name
 
 
+def load_sample(path: str) -> Any:
+    """A sample the user names for the models' predictions (``rerun --model-sample``): a
+    CSV, Parquet or JSON file, as a pandas DataFrame.
+
+    Raises:
+        ValueError: the file cannot be read as a table, or has no rows.
+    """
+    import pandas as pd
+
+    suffix = Path(path).suffix.lower()
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix in (".json", ".jsonl"):
+            frame = pd.read_json(path, lines=suffix == ".jsonl")
+        else:
+            frame = pd.read_csv(path)
+    except Exception as exc:
+        raise ValueError(
+            f"{path} could not be read as a table: {type(exc).__name__}: {exc}"
+        ) from exc
+    if len(frame) == 0:
+        raise ValueError(f"{path} has no rows to predict on")
+    return frame
+
+
 def compare_models(
     client: Any,
     original: Any,
     rerun: Any,
     tolerance: float = 0.0,
+    sample: Any = None,
+    sample_name: str | None = None,
 ) -> dict[str, Any]:
-    """The ``model`` section: ``{"same", "compared", "models": [...]}``."""
+    """The ``model`` section: ``{"same", "compared", "models": [...]}``; predictions on
+    ``sample`` (a DataFrame, from ``sample_name``) instead of each model's input example."""
     a, b = logged_models(client, original), logged_models(client, rerun)
     rows = []
     for name in sorted(a.keys() | b.keys()):
@@ -55,11 +84,13 @@ def compare_models(
                 }
             )
             continue
-        rows.append(_compare_one(name, a[name], b[name], tolerance))
+        rows.append(_compare_one(name, a[name], b[name], tolerance, sample, sample_name))
     return {"same": all(r["same"] for r in rows), "compared": len(rows), "models": rows}
 
 
-def _compare_one(name: str, a: Any, b: Any, tolerance: float) -> dict[str, Any]:
+def _compare_one(
+    name: str, a: Any, b: Any, tolerance: float, sample: Any = None, sample_name: str | None = None
+) -> dict[str, Any]:
     import mlflow
     from mlflow.models import Model
 
@@ -79,7 +110,7 @@ def _compare_one(name: str, a: Any, b: Any, tolerance: float) -> dict[str, Any]:
         row["signature"] = _same(_signature(ma), _signature(mb))
         row["requirements"] = _same(_requirements(pa), _requirements(pb))
         row["bytes_identical"] = _digests(pa) == _digests(pb)
-        row["predictions"] = _predictions(ma, pa, pb, tolerance)
+        row["predictions"] = _predictions(ma, pa, pb, tolerance, sample, sample_name)
     parts = ("flavors", "signature", "requirements")
     row["same"] = all(row[p]["same"] for p in parts) and row["predictions"]["same"] is not False
     if row["same"] and row["predictions"]["same"] is None and not row["bytes_identical"]:
@@ -115,30 +146,43 @@ def _digests(folder: Path) -> dict[str, str]:
     }
 
 
-def _predictions(model: Any, pa: Path, pb: Path, tolerance: float) -> dict[str, Any]:
-    """Both models' predictions on the original's input example."""
+def _predictions(
+    model: Any,
+    pa: Path,
+    pb: Path,
+    tolerance: float,
+    sample: Any = None,
+    sample_name: str | None = None,
+) -> dict[str, Any]:
+    """Both models' predictions on ``sample`` when given, else on the original's input
+    example."""
     import mlflow.pyfunc
 
-    try:
-        example = model.load_input_example(str(pa))
-    except Exception as exc:
-        return {"same": None, "note": safe_message(f"its input example is unreadable: {exc}")}
-    if example is None:
-        return {
-            "same": None,
-            "note": "no input example was logged with the model: predictions not compared "
-            "(log_model(..., input_example=...) adds one)",
-        }
+    if sample is not None:
+        example, on = sample, sample_name or "the sample given"
+    else:
+        on = "the logged input example"
+        try:
+            example = model.load_input_example(str(pa))
+        except Exception as exc:
+            return {"same": None, "note": safe_message(f"its input example is unreadable: {exc}")}
+        if example is None:
+            return {
+                "same": None,
+                "note": "no input example was logged with the model: predictions not compared "
+                "(log_model(..., input_example=...) adds one, or rerun --model-sample FILE)",
+            }
     try:
         ya = mlflow.pyfunc.load_model(str(pa)).predict(example)
         yb = mlflow.pyfunc.load_model(str(pb)).predict(example)
     except Exception as exc:
         return {
             "same": False,
-            "note": safe_message(f"predicting failed: {type(exc).__name__}: {exc}"),
+            "on": on,
+            "note": safe_message(f"predicting on {on} failed: {type(exc).__name__}: {exc}"),
         }
     same, worst = _close(ya, yb, tolerance)
-    return {"same": same, "rows": _rows(ya), "max_difference": worst}
+    return {"same": same, "rows": _rows(ya), "max_difference": worst, "on": on}
 
 
 def _rows(y: Any) -> int:

@@ -676,6 +676,8 @@ def _model_lines(section: Mapping[str, Any] | None) -> list[str]:
             parts.append("predictions not compared")
         else:
             parts.append(f"predictions {'same' if pred['same'] else 'DIFFER'}")
+            if pred.get("on") and pred["on"] != "the logged input example":
+                parts[-1] += f" on {pred['on']}"
             if pred.get("max_difference"):
                 parts[-1] += f" (max difference {pred['max_difference']:.3g})"
         if row["bytes_identical"]:
