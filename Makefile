@@ -42,8 +42,10 @@ demo: install
 demo-spark: install
 	$(BIN)/nbrepro demo --spark --dir .nbrepro-demo-spark
 
-# JupyterLab on the demo notebook (after a demo capture), with the nbrepro sidebar.
-lab: demo
+# JupyterLab on the demo notebook, the sidebar listing the demo's runs (the demo runs
+# first when it has not: `make demo` again starts the story over).
+lab: install
+	test -f .nbrepro-demo/demo.ipynb || $(BIN)/nbrepro demo
 	cd .nbrepro-demo && $(BIN)/jupyter lab demo.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # lint-imports checks the layers of docs/architecture.md (contracts in pyproject.toml).

@@ -49,7 +49,12 @@ def test_a_registered_model_version_is_reproduced_through_its_run(
     [row] = report["sections"]["model"]["models"]
     assert row["name"] == "model" and row["same"] is True
     assert row["flavors"]["original"] == ["python_function", "sklearn"]
-    assert row["predictions"] == {"same": True, "rows": 5, "max_difference": 0.0}
+    assert row["predictions"] == {
+        "same": True,
+        "rows": 5,
+        "max_difference": 0.0,
+        "on": "the logged input example",
+    }
     tags = client.get_model_version("iris-lr", "1").tags
     assert tags == {"nbrepro.verdict": "reproduced", "nbrepro.last_rerun": report["run_id"]}
     # The rerun logged (and registered) its own model: version 2, from the rerun's run.
@@ -131,8 +136,10 @@ def test_a_model_that_does_not_reproduce_makes_the_verdict_differ(
     assert rows["steady"]["same"] is False and rows["steady"]["predictions"]["same"] is None
     assert "not shown to be the same model" in rows["steady"]["note"]
     assert any("'steady': not shown to be the same model" in n for n in report["notes"])
-    text = nbrepro_cli("diff", report["reproduces"], report["run_id"]).stdout
-    assert text  # `diff` compares two runs without their models (rerun does)
+    # `diff` compares the two runs' models as the rerun's report did.
+    res = nbrepro_cli("diff", report["reproduces"], report["run_id"])
+    assert res.returncode == 1 and "model: DIFFERS (3)" in res.stdout, res.stdout
+    assert "predictions DIFFER (max difference 0.5)" in res.stdout
 
     # On a sample the user names, the model without an input example is compared too.
     sample = tmp_path / "sample.csv"

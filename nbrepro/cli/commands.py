@@ -494,16 +494,26 @@ def rerun(
 @main.command(cls=_JsonCommand)
 @click.argument("run_a")
 @click.argument("run_b")
+@click.option(
+    "--model-sample",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Compare the models' predictions on this table (CSV, Parquet or JSON) instead "
+    "of each model's logged input example.",
+)
 @_compare_options
 def diff(
     run_a: str,
     run_b: str,
+    model_sample: str | None,
     tolerance: tuple[str, ...],
     sanitizers: str | None,
     ignore_volatile: bool,
     as_json: bool,
 ) -> None:
-    """Compare two captured runs: data, environment, code, params, metrics, outputs.
+    """Compare two captured runs: data, environment, code, params, metrics, outputs,
+    and the MLflow models they logged.
 
     Exit code: 0 same results, 1 they differ, 2 usage or input error.
     """
@@ -521,6 +531,7 @@ def diff(
             default_tolerance=default,
             sanitizers=_sanitizers(sanitizers),
             ignore_volatile=ignore_volatile,
+            model_sample=model_sample,
         )
     except NbreproError as exc:
         _fail_json(as_json, str(exc), EXIT_INPUT)
@@ -697,15 +708,31 @@ def ui(port: int) -> None:
     "demo (needs nbrepro[spark]); then append, rerun pinned and on the latest data.",
 )
 def demo(workdir: str, spark: bool) -> None:
-    """Write a small Delta table, run a demo notebook with %%repro, print the run."""
+    """Capture a notebook's run on a small Delta table, append to the table, then
+    re-execute the run pinned to its data (it reproduces) and on the latest (it differs).
+
+    Exit code: 0 the story came out as told, 1 it did not (a cell failed, the pinned
+    rerun did not reproduce, a rerun failed): the message says which.
+    """
     from nbrepro.cli.demo import run_demo, run_spark_demo
 
     try:
-        summary = run_spark_demo(workdir) if spark else run_demo(workdir)
+        if spark:
+            click.echo(run_spark_demo(workdir))
+        else:
+            run_demo(workdir, say=click.echo)
     except NbreproError as exc:
         _fail(str(exc), EXIT_FAILED)
-        return
-    click.echo(summary)
+    except Exception as exc:  # a bug: one line for the reader, the traceback kept aside
+        message = f"the demo failed unexpectedly: {type(exc).__name__}: {exc}"
+        log = os.path.join(workdir, "demo-error.log")
+        try:
+            with open(log, "w", encoding="utf-8") as f:
+                traceback.print_exc(file=f)
+            message += f" (traceback: {log})"
+        except OSError:
+            traceback.print_exc()
+        _fail(message, EXIT_FAILED)
 
 
 if __name__ == "__main__":

@@ -438,7 +438,7 @@ def _compare_models(
 
     try:
         section = compare_models(
-            client_for(uri), original.run, rerun.run, tolerance, sample, sample_name
+            client_for(uri), original.run, rerun.run, tolerance, sample, sample_name, uri
         )
     except Exception as exc:  # e.g. a store without logged models (MLflow 2 servers)
         report["notes"].append(
@@ -478,11 +478,38 @@ def _log_report(
     client.set_tag(original.run_id, LAST_RERUN_TAG, rerun_id)
 
 
-def diff(run_a: str, run_b: str, tracking_uri: str, **kwargs: Any) -> dict[str, Any]:
-    """The report comparing any two captured runs."""
+def diff(
+    run_a: str,
+    run_b: str,
+    tracking_uri: str,
+    models: bool = True,
+    model_sample: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """The report comparing any two captured runs, their models too (as a rerun's
+    report does; ``models=False`` leaves them out)."""
     a = load_run(run_a, tracking_uri)
     b = load_run(run_b, tracking_uri)
-    return compare.build_report(a, b, **kwargs)
+    sample = None
+    if model_sample:
+        from nbrepro.reproduce.compare.models import load_sample
+
+        try:
+            sample = load_sample(model_sample)
+        except ValueError as exc:
+            raise RunNotUsable(f"--model-sample: {exc}") from None
+    report = compare.build_report(a, b, **kwargs)
+    if models:
+        _compare_models(
+            report,
+            tracking_uri,
+            a,
+            b,
+            kwargs.get("default_tolerance", 0.0),
+            sample,
+            Path(model_sample).name if model_sample else None,
+        )
+    return report
 
 
 __all__ = [

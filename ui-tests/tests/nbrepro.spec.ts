@@ -4,6 +4,7 @@
  * re-execute it pinned to the version it read and get the verdict `reproduced`.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { execFileSync } from 'child_process';
 import * as path from 'path';
 
 const NOTEBOOK = 'wine.ipynb';
@@ -374,4 +375,34 @@ test('Notebook 7: the card re-executes and the sidebar lists the run', async ({
   // Not a README picture: the card shows the test's own store path.
   await nb7.screenshot({ path: path.join(__dirname, '..', 'test-results', 'notebook7.png') });
   await nb7.close();
+});
+
+test('after `nbrepro demo`, the sidebar tells its story', async ({ page, tmpPath }) => {
+  // The demo as a user runs it (`make demo`), into a folder under this server's root and
+  // the server's store; then the demo notebook opened as `make lab` opens it.
+  const root = process.env.JUPYTERLAB_GALATA_ROOT_DIR ?? '';
+  const ui = process.env.NBREPRO_UI_TMP ?? '';
+  test.skip(!root || !ui, "needs the Makefile's JUPYTERLAB_GALATA_ROOT_DIR and NBREPRO_UI_TMP");
+  execFileSync('nbrepro', ['demo', '--dir', path.join(root, tmpPath, 'demo')], {
+    env: { ...process.env, NBREPRO_HOME: path.join(ui, 'nbrepro-home') },
+    stdio: 'pipe',
+    timeout: 240000
+  });
+  await page.notebook.openByPath(`${tmpPath}/demo/demo.ipynb`);
+  await page.notebook.activate('demo.ipynb');
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  const rows = sidebar.getByTestId('nbrepro-run-row');
+  await expect(rows).toHaveCount(3);
+  // Newest first: the rerun on the latest data, the pinned rerun, the captured run.
+  await expect(rows.nth(0).getByTestId('nbrepro-verdict')).toHaveAttribute(
+    'data-verdict',
+    'differs'
+  );
+  await expect(rows.nth(1).getByTestId('nbrepro-verdict')).toHaveAttribute(
+    'data-verdict',
+    'reproduced'
+  );
+  await expect(rows.nth(2)).toContainText('wine-classifier');
+  await page.screenshot({ path: path.join(IMAGES, 'demo-sidebar.png') });
 });

@@ -69,9 +69,12 @@ def compare_models(
     tolerance: float = 0.0,
     sample: Any = None,
     sample_name: str | None = None,
+    tracking_uri: str | None = None,
 ) -> dict[str, Any]:
     """The ``model`` section: ``{"same", "compared", "models": [...]}``; predictions on
-    ``sample`` (a DataFrame, from ``sample_name``) instead of each model's input example."""
+    ``sample`` (a DataFrame, from ``sample_name``) instead of each model's input example.
+    ``tracking_uri``: the store the models are read from (the client's; MLflow's global
+    one otherwise, which a CLI process may not have set)."""
     a, b = logged_models(client, original), logged_models(client, rerun)
     rows = []
     for name in sorted(a.keys() | b.keys()):
@@ -84,12 +87,20 @@ def compare_models(
                 }
             )
             continue
-        rows.append(_compare_one(name, a[name], b[name], tolerance, sample, sample_name))
+        rows.append(
+            _compare_one(name, a[name], b[name], tolerance, sample, sample_name, tracking_uri)
+        )
     return {"same": all(r["same"] for r in rows), "compared": len(rows), "models": rows}
 
 
 def _compare_one(
-    name: str, a: Any, b: Any, tolerance: float, sample: Any = None, sample_name: str | None = None
+    name: str,
+    a: Any,
+    b: Any,
+    tolerance: float,
+    sample: Any = None,
+    sample_name: str | None = None,
+    tracking_uri: str | None = None,
 ) -> dict[str, Any]:
     import mlflow
     from mlflow.models import Model
@@ -97,8 +108,18 @@ def _compare_one(
     row: dict[str, Any] = {"name": name, "original": a.model_id, "rerun": b.model_id}
     with tempfile.TemporaryDirectory(prefix="nbrepro-models-") as tmp:
         try:
-            pa = Path(mlflow.artifacts.download_artifacts(a.model_uri, dst_path=f"{tmp}/a"))
-            pb = Path(mlflow.artifacts.download_artifacts(b.model_uri, dst_path=f"{tmp}/b"))
+            pa, pb = (
+                Path(
+                    # From the model's own artifact location: its models:/ URI is
+                    # looked up through MLflow's global tracking URI, whatever is passed.
+                    mlflow.artifacts.download_artifacts(
+                        artifact_uri=m.artifact_location,
+                        dst_path=f"{tmp}/{side}",
+                        tracking_uri=tracking_uri,
+                    )
+                )
+                for m, side in ((a, "a"), (b, "b"))
+            )
             ma, mb = Model.load(str(pa)), Model.load(str(pb))
         except Exception as exc:  # a model whose files cannot be read differs: unknown
             return {
