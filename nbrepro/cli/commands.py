@@ -341,6 +341,17 @@ def _compare_options(f: Any) -> Any:
     return f
 
 
+# rerun and diff: the table the models' predictions are compared on.
+_model_sample_option = click.option(
+    "--model-sample",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Compare the models' predictions on this table (CSV, Parquet or JSON) instead "
+    "of each model's logged input example.",
+)
+
+
 def _env_log(quiet: bool) -> Any:
     if quiet:
         return lambda message: None
@@ -397,14 +408,7 @@ def _env_log(quiet: bool) -> Any:
     "with each other too: reruns that disagree make the notebook nondeterministic, and "
     "the report names the first cell where they do.",
 )
-@click.option(
-    "--model-sample",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="Compare the models' predictions on this table (CSV, Parquet or JSON) instead "
-    "of each model's logged input example.",
-)
+@_model_sample_option
 @_compare_options
 def rerun(
     run_id: str,
@@ -494,14 +498,7 @@ def rerun(
 @main.command(cls=_JsonCommand)
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option(
-    "--model-sample",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="Compare the models' predictions on this table (CSV, Parquet or JSON) instead "
-    "of each model's logged input example.",
-)
+@_model_sample_option
 @_compare_options
 def diff(
     run_a: str,

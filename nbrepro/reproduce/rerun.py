@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
@@ -51,6 +51,9 @@ from nbrepro.reproduce.envbuild import ensure_environment
 from nbrepro.reproduce.headless import is_redacted_parameter, require_kernel, run_notebook
 from nbrepro.store import models
 from nbrepro.store.runs import CapturedRun, RunNotUsable, load_run
+
+if TYPE_CHECKING:
+    from nbrepro.reproduce.compare.models import ModelSample
 from nbrepro.store.tracking import client_for, log_bundle
 
 REPORT_JSON = "nbrepro/report.json"
@@ -305,14 +308,8 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
 
     if options.repeat < 1:
         raise RunNotUsable(f"--repeat takes a number of reruns (1 or more), not {options.repeat}")
-    sample = None
-    if options.model_sample:
-        from nbrepro.reproduce.compare.models import load_sample
-
-        try:  # read before anything runs: a bad file is the user's to fix
-            sample = load_sample(options.model_sample)
-        except ValueError as exc:
-            raise RunNotUsable(f"--model-sample: {exc}") from None
+    # Read before anything runs: a bad file is the user's to fix.
+    sample = _model_sample(options.model_sample)
     runs: list[tuple[Any, CapturedRun, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="nbrepro-rerun-") as tmp:
         replay_path = Path(tmp) / "replay.ipynb"
@@ -375,7 +372,6 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
                 new,
                 options.default_tolerance,
                 sample,
-                Path(options.model_sample).name if options.model_sample else None,
             )
             report["data_mode"] = options.data
             report["env_mode"] = options.env
@@ -429,17 +425,14 @@ def _compare_models(
     original: CapturedRun,
     rerun: CapturedRun,
     tolerance: float,
-    sample: Any = None,
-    sample_name: str | None = None,
+    sample: ModelSample | None = None,
 ) -> None:
     """The model section, when either run logged an MLflow model: a model that does not
     reproduce makes the verdict "differs (model)"."""
     from nbrepro.reproduce.compare.models import compare_models
 
     try:
-        section = compare_models(
-            client_for(uri), original.run, rerun.run, tolerance, sample, sample_name, uri
-        )
+        section = compare_models(client_for(uri), original.run, rerun.run, tolerance, sample, uri)
     except Exception as exc:  # e.g. a store without logged models (MLflow 2 servers)
         report["notes"].append(
             safe_message(f"the runs' models were not compared: {type(exc).__name__}: {exc}")
@@ -478,37 +471,32 @@ def _log_report(
     client.set_tag(original.run_id, LAST_RERUN_TAG, rerun_id)
 
 
+def _model_sample(path: str | None) -> ModelSample | None:
+    """The ``--model-sample`` table, read; None without one."""
+    if not path:
+        return None
+    from nbrepro.reproduce.compare.models import load_sample
+
+    try:
+        return load_sample(path)
+    except ValueError as exc:
+        raise RunNotUsable(f"--model-sample: {exc}") from None
+
+
 def diff(
     run_a: str,
     run_b: str,
     tracking_uri: str,
-    models: bool = True,
     model_sample: str | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """The report comparing any two captured runs, their models too (as a rerun's
-    report does; ``models=False`` leaves them out)."""
+    report does)."""
     a = load_run(run_a, tracking_uri)
     b = load_run(run_b, tracking_uri)
-    sample = None
-    if model_sample:
-        from nbrepro.reproduce.compare.models import load_sample
-
-        try:
-            sample = load_sample(model_sample)
-        except ValueError as exc:
-            raise RunNotUsable(f"--model-sample: {exc}") from None
+    sample = _model_sample(model_sample)
     report = compare.build_report(a, b, **kwargs)
-    if models:
-        _compare_models(
-            report,
-            tracking_uri,
-            a,
-            b,
-            kwargs.get("default_tolerance", 0.0),
-            sample,
-            Path(model_sample).name if model_sample else None,
-        )
+    _compare_models(report, tracking_uri, a, b, kwargs.get("default_tolerance", 0.0), sample)
     return report
 
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,16 @@ def logged_models(client: Any, run: Any) -> dict[str, Any]:
     return by_name
 
 
-def load_sample(path: str) -> Any:
-    """A sample the user names for the models' predictions (``rerun --model-sample``): a
-    CSV, Parquet or JSON file, as a pandas DataFrame.
+@dataclass(frozen=True)
+class ModelSample:
+    """A table the user names for the models' predictions (``--model-sample FILE``)."""
+
+    frame: Any  # a pandas DataFrame
+    name: str  # the file's name, as the report says it
+
+
+def load_sample(path: str) -> ModelSample:
+    """Read ``path`` (CSV, Parquet or JSON) as a :class:`ModelSample`.
 
     Raises:
         ValueError: the file cannot be read as a table, or has no rows.
@@ -59,7 +67,7 @@ def load_sample(path: str) -> Any:
         ) from exc
     if len(frame) == 0:
         raise ValueError(f"{path} has no rows to predict on")
-    return frame
+    return ModelSample(frame, Path(path).name)
 
 
 def compare_models(
@@ -67,12 +75,11 @@ def compare_models(
     original: Any,
     rerun: Any,
     tolerance: float = 0.0,
-    sample: Any = None,
-    sample_name: str | None = None,
+    sample: ModelSample | None = None,
     tracking_uri: str | None = None,
 ) -> dict[str, Any]:
     """The ``model`` section: ``{"same", "compared", "models": [...]}``; predictions on
-    ``sample`` (a DataFrame, from ``sample_name``) instead of each model's input example.
+    ``sample`` instead of each model's input example.
     ``tracking_uri``: the store the models are read from (the client's; MLflow's global
     one otherwise, which a CLI process may not have set)."""
     a, b = logged_models(client, original), logged_models(client, rerun)
@@ -87,9 +94,7 @@ def compare_models(
                 }
             )
             continue
-        rows.append(
-            _compare_one(name, a[name], b[name], tolerance, sample, sample_name, tracking_uri)
-        )
+        rows.append(_compare_one(name, a[name], b[name], tolerance, sample, tracking_uri))
     return {"same": all(r["same"] for r in rows), "compared": len(rows), "models": rows}
 
 
@@ -98,8 +103,7 @@ def _compare_one(
     a: Any,
     b: Any,
     tolerance: float,
-    sample: Any = None,
-    sample_name: str | None = None,
+    sample: ModelSample | None = None,
     tracking_uri: str | None = None,
 ) -> dict[str, Any]:
     import mlflow
@@ -131,7 +135,7 @@ def _compare_one(
         row["signature"] = _same(_signature(ma), _signature(mb))
         row["requirements"] = _same(_requirements(pa), _requirements(pb))
         row["bytes_identical"] = _digests(pa) == _digests(pb)
-        row["predictions"] = _predictions(ma, pa, pb, tolerance, sample, sample_name)
+        row["predictions"] = _predictions(ma, pa, pb, tolerance, sample)
     parts = ("flavors", "signature", "requirements")
     row["same"] = all(row[p]["same"] for p in parts) and row["predictions"]["same"] is not False
     if row["same"] and row["predictions"]["same"] is None and not row["bytes_identical"]:
@@ -172,15 +176,14 @@ def _predictions(
     pa: Path,
     pb: Path,
     tolerance: float,
-    sample: Any = None,
-    sample_name: str | None = None,
+    sample: ModelSample | None = None,
 ) -> dict[str, Any]:
     """Both models' predictions on ``sample`` when given, else on the original's input
     example."""
     import mlflow.pyfunc
 
     if sample is not None:
-        example, on = sample, sample_name or "the sample given"
+        example, on = sample.frame, sample.name
     else:
         on = "the logged input example"
         try:
@@ -238,4 +241,4 @@ def _array(y: Any) -> Any:
     return np.asarray(y)
 
 
-__all__ = ["compare_models", "logged_models"]
+__all__ = ["ModelSample", "compare_models", "load_sample", "logged_models"]
