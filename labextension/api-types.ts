@@ -33,19 +33,32 @@ export type ErrorCode =
  */
 export type Verdict = 'reproduced' | 'differs' | 'failed';
 /**
- * Which Python a rerun uses: the current one (drift reported), or one rebuilt from the recorded packages.
- *
- * This interface was referenced by `NbreproApi`'s JSON-Schema
- * via the `definition` "EnvMode".
- */
-export type EnvMode = 'current' | 'recorded';
-/**
  * Which data a rerun reads: the Delta versions the run read, or each table's latest.
  *
  * This interface was referenced by `NbreproApi`'s JSON-Schema
  * via the `definition` "DataMode".
  */
 export type DataMode = 'pinned' | 'latest';
+/**
+ * Why a version a run read can no longer be pinned. files_missing: its data files were deleted (vacuumed); version_unavailable: its log entries were cleaned up (or the table never had it); table_replaced: the table was re-created; table_missing: the table is gone. Not proof either way: not_checked (object-store data files could not be asked for), unreachable (the table cannot be opened from here).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "PinProblemKind".
+ */
+export type PinProblemKind =
+  | 'files_missing'
+  | 'version_unavailable'
+  | 'table_replaced'
+  | 'table_missing'
+  | 'not_checked'
+  | 'unreachable';
+/**
+ * Which Python a rerun uses: the current one (drift reported), or one rebuilt from the recorded packages.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "EnvMode".
+ */
+export type EnvMode = 'current' | 'recorded';
 /**
  * A rerun job's state.
  *
@@ -123,6 +136,38 @@ export interface RunRow {
    * Number of distinct Delta tables the run read.
    */
   tables: number;
+  /**
+   * For a rerun: the data it read (pinned to the versions recorded, or the latest).
+   */
+  data_mode: DataMode | null;
+  /**
+   * For an original: its latest pinned and latest-data reruns, apart (null: none, or reruns from before nbrepro kept them apart; see verdict).
+   */
+  outcomes: RerunOutcomes | null;
+}
+/**
+ * A run's latest rerun of each data mode.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RerunOutcomes".
+ */
+export interface RerunOutcomes {
+  pinned: RerunOutcome | null;
+  latest: RerunOutcome | null;
+}
+/**
+ * One rerun's verdict, its run and the versions it read.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "RerunOutcome".
+ */
+export interface RerunOutcome {
+  verdict: Verdict;
+  rerun_id: string | null;
+  /**
+   * The versions read, short: "v0", "events v1, users v3".
+   */
+  data: string | null;
 }
 /**
  * GET runs: one page of runs.
@@ -151,6 +196,27 @@ export interface TableDrift {
   state: 'current' | 'moved' | 'recreated' | 'unavailable';
   /**
    * For people: 'v0 read, table now at v3', or why the table cannot be opened.
+   */
+  detail: string;
+  /**
+   * For a moved table: whether the version read can still be pinned (absent for current, re-created or unavailable tables).
+   */
+  pin?: PinCheck;
+}
+/**
+ * Whether a pinned rerun can still read the version a run read.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "PinCheck".
+ */
+export interface PinCheck {
+  /**
+   * false: it can no longer be read as it was (reason says why); null: it could not be told from here.
+   */
+  readable: boolean | null;
+  reason: PinProblemKind | null;
+  /**
+   * For people, e.g. '20 of 20 data files are missing (vacuumed?)'.
    */
   detail: string;
 }
@@ -413,6 +479,101 @@ export interface TableComparison {
    * Why it differs, for people ('moved: v0 -> v2', 'table re-created (different table id)', 'read only by the rerun'); empty when the same.
    */
   note: string;
+  /**
+   * For a table the runs read at different versions: what the Delta log says happened between them (absent in reports from before nbrepro read it, and when the versions are the same).
+   */
+  changes?: DeltaLogChanges;
+}
+/**
+ * What the Delta log says happened to a table between the versions two runs read: the commits after from_version up to to_version (oldest first; at most the 50 nearest to_version) and their totals. A total is null (unknown) when a commit does not say it, a commit is no longer in the log, or commits were left out. note: why the log could not be read, or what is missing; empty otherwise.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "DeltaLogChanges".
+ */
+export interface DeltaLogChanges {
+  /**
+   * The lower of the two versions.
+   */
+  from_version: number;
+  /**
+   * The higher of the two versions.
+   */
+  to_version: number;
+  /**
+   * The second run (the rerun) read the older version.
+   */
+  backwards: boolean;
+  /**
+   * to_version - from_version: the commits in between, read or not.
+   */
+  commits_between: number;
+  /**
+   * Commits not read (beyond the cap), the oldest ones.
+   */
+  left_out: number;
+  commits: DeltaCommit[];
+  /**
+   * Total rows added.
+   */
+  rows_added: number | null;
+  /**
+   * Total rows removed.
+   */
+  rows_removed: number | null;
+  /**
+   * Total rows updated.
+   */
+  rows_updated: number | null;
+  /**
+   * Total data files added.
+   */
+  files_added: number | null;
+  /**
+   * Total data files removed.
+   */
+  files_removed: number | null;
+  note: string;
+}
+/**
+ * One commit of a Delta table's log, from its commitInfo (what deltalake's DeltaTable.history() returns). A count is null when the commit's operationMetrics do not say it (unknown, never guessed).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "DeltaCommit".
+ */
+export interface DeltaCommit {
+  version: number;
+  /**
+   * WRITE, MERGE, DELETE, UPDATE, OPTIMIZE, ...
+   */
+  operation: string;
+  /**
+   * A WRITE's mode (Append, Overwrite, ...).
+   */
+  mode: string | null;
+  /**
+   * When it was committed (ISO-8601, UTC).
+   */
+  timestamp: string | null;
+  /**
+   * Rows added (inserted).
+   */
+  rows_added: number | null;
+  /**
+   * Rows removed (deleted).
+   */
+  rows_removed: number | null;
+  /**
+   * Rows updated in place.
+   */
+  rows_updated: number | null;
+  /**
+   * Data files added.
+   */
+  files_added: number | null;
+  /**
+   * Data files removed from the table (not deleted: a vacuum deletes them).
+   */
+  files_removed: number | null;
 }
 /**
  * Report section data: the Delta tables read, by URI.
@@ -480,7 +641,7 @@ export interface EnvironmentComparison {
   };
 }
 /**
- * A cell of the replay added, removed or modified (indices are positions in each run's replay; null on the side without the cell).
+ * A cell of the replay added, removed or modified. index_a and index_b are keys (positions in each run's replay, 0-based; null on the side without the cell), never shown: label_a and label_b say how a user finds the cell in JupyterLab.
  *
  * This interface was referenced by `NbreproApi`'s JSON-Schema
  * via the `definition` "CodeChange".
@@ -495,6 +656,14 @@ export interface CodeChange {
    * Unified diff of a modified cell; empty otherwise.
    */
   diff: string;
+  /**
+   * The original's cell as a user finds it, e.g. 'In [3] (cell 4)': its execution count, and its place in the notebook counting from 1. null on the side without the cell; absent in reports of an older nbrepro.
+   */
+  label_a?: string | null;
+  /**
+   * The same for the run compared with it (a rerun's cell named as the original's notebook names it).
+   */
+  label_b?: string | null;
 }
 /**
  * Report section code: the two replays' code cells compared.
@@ -731,12 +900,12 @@ export interface ModelRow {
  */
 export interface ReportFailure {
   /**
-   * 0-based index of the cell in the rerun's notebook; -1 when unknown.
+   * 0-based index of the cell in the rerun's notebook (a key, not for a reader: the replay holds only executed cells); -1 when unknown.
    */
   cell_index: number;
   execution_count: number | null;
   /**
-   * The cell as a reader finds it, e.g. 'In [2] (cell 2), the original's In [5]'.
+   * The cell as a reader finds it in JupyterLab, e.g. 'In [2] (cell 3)'; a replayed cell as the original's notebook names it, then the rerun's own count: 'In [5] (cell 7), the rerun's In [3]'.
    */
   cell: string;
   ename: string;
@@ -836,6 +1005,38 @@ export interface Job {
    * The report, once succeeded.
    */
   report: Report | null;
+  /**
+   * With state failed: why, when a client can act on it (absent from older jobs).
+   */
+  error_reason?: JobErrorReason | null;
+}
+/**
+ * Why a rerun job could not run, for a client to act on. pinned-data-unavailable: a version it pins can no longer be read (vacuumed, log cleaned up, table re-created): the same rerun with data 'latest' can run; data-gone: a table it read is gone, no rerun can read it.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "JobErrorReason".
+ */
+export interface JobErrorReason {
+  code: 'pinned-data-unavailable' | 'data-gone';
+  tables: UnavailableTable[];
+}
+/**
+ * A table a rerun cannot read as asked.
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "UnavailableTable".
+ */
+export interface UnavailableTable {
+  uri: string;
+  /**
+   * The version the run read.
+   */
+  version: number;
+  kind: PinProblemKind;
+  /**
+   * The command line's words for it.
+   */
+  detail: string;
 }
 /**
  * GET reruns: jobs, newest first.
@@ -923,4 +1124,67 @@ export interface OpenResult {
   path: string;
   run_id: string;
   which: 'replay' | 'document';
+  run_name?: string | null;
+  /**
+   * When the run was captured (ISO 8601).
+   */
+  captured_at?: string | null;
+  /**
+   * The document only: when the notebook file was saved before the capture (it may be older than what ran; null when unknown).
+   */
+  saved_at?: string | null;
+}
+/**
+ * One image output of a cell (PNG, JPEG or SVG).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "CellImage".
+ */
+export interface CellImage {
+  mime: 'image/png' | 'image/jpeg' | 'image/svg+xml';
+  /**
+   * Length of data (base64 characters, or SVG text).
+   */
+  bytes: number;
+  /**
+   * Base64 for PNG and JPEG, the SVG's text; null when left out (the answer's byte cap).
+   */
+  data: string | null;
+}
+/**
+ * The images one cell showed in each run, in output order (the i-th of each side are compared).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "CellImagesPair".
+ */
+export interface CellImagesPair {
+  /**
+   * The cell's key, as OutputCellDiff.cell.
+   */
+  cell: number;
+  /**
+   * The cell as a user finds it, e.g. 'In [3] (cell 4)'.
+   */
+  label: string;
+  original: CellImage[];
+  rerun: CellImage[];
+}
+/**
+ * GET compare/images: the images of a report's cells, read from each run's recorded outputs (reports keep none).
+ *
+ * This interface was referenced by `NbreproApi`'s JSON-Schema
+ * via the `definition` "CellImages".
+ */
+export interface CellImages {
+  original: string;
+  rerun: string;
+  /**
+   * The cap on the image data of one answer.
+   */
+  max_bytes: number;
+  /**
+   * Images listed without their data: their cell's images did not fit under max_bytes.
+   */
+  left_out: number;
+  cells: CellImagesPair[];
 }

@@ -10,6 +10,7 @@ export namespace CommandIDs {
   export const rerunSelected = 'nbrepro:rerun-selected';
   export const refresh = 'nbrepro:refresh-runs';
   export const compareSelected = 'nbrepro:compare-selected';
+  export const showRun = 'nbrepro:show-run';
 }
 
 export interface CommandContext {
@@ -66,11 +67,24 @@ export function addCommands(ctx: CommandContext, palette: ICommandPalette | null
     }
   });
 
+  app.commands.addCommand(CommandIDs.showRun, {
+    label: 'Show Run in nbrepro Sidebar',
+    caption: "Show a run's details and its latest re-execution's report",
+    execute: async args => {
+      const runId = typeof args.runId === 'string' ? args.runId : null;
+      show();
+      if (runId) {
+        await model.select(runId);
+      }
+    }
+  });
+
   // Enablement follows the model (selection, ticks, connection).
   model.changed.connect(() => app.commands.notifyCommandChanged());
 
   if (palette) {
-    for (const command of Object.values(CommandIDs)) {
+    // (showRun takes a run: the card's links call it, not the palette.)
+    for (const command of Object.values(CommandIDs).filter(c => c !== CommandIDs.showRun)) {
       palette.addItem({ command, category: 'nbrepro' });
     }
   }

@@ -140,8 +140,10 @@ export function problemFrom(error: unknown): Problem {
       return make(
         kind,
         message,
-        "Start the notebook's kernel (or wait until it is idle) and run the cells you want " +
-          'captured, then try again.',
+        code === 'kernel-busy'
+          ? 'Wait until the cell running now is done, then try again.'
+          : 'Start its kernel (Kernel > Restart Kernel, or run a cell) and run the cells you ' +
+              'want captured, then try again.',
         false
       );
     case 'unreachable':

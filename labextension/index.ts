@@ -4,12 +4,15 @@
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { addCommands } from './commands';
+import { addCommands, CommandIDs } from './commands';
 import { ReproModel } from './model';
 import { readSettings } from './settings';
+import { copyContext } from './copies';
+import { CopyBanner } from './widgets/CopyBanner';
 import { ReproSidebar } from './widgets/ReproSidebar';
 
 const PLUGIN_ID = 'nbrepro:plugin';
@@ -22,13 +25,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     'Sidebar for nbrepro: captured runs, re-execution pinned to Delta versions, verdicts.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette, ILayoutRestorer],
+  optional: [ISettingRegistry, ICommandPalette, ILayoutRestorer, IDocumentManager],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    docManager: IDocumentManager | null
   ) => {
     const model = new ReproModel();
 
@@ -38,11 +42,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     const sidebar = new ReproSidebar(model, {
       capture: () => void capture(),
-      // The server writes the run's notebook under its root; the document manager opens it.
-      openPath: (path: string) => app.commands.execute('docmanager:open', { path })
+      // The server writes the run's notebook under its root; the document manager opens
+      // it without starting a kernel (a copy is for reading; the user picks one to run it).
+      openPath: async (path: string) =>
+        docManager
+          ? docManager.openOrReveal(path, undefined, undefined, undefined, { shouldStart: false })
+          : app.commands.execute('docmanager:open', { path })
     });
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, 'nbrepro-sidebar');
+    // The list stays live while it is shown (a rerun from the card, a verdict written).
+    model.watch(() => sidebar.isVisible && document.visibilityState === 'visible');
 
     addCommands(
       {
@@ -55,11 +65,42 @@ const plugin: JupyterFrontEndPlugin<void> = {
       palette
     );
 
-    // Follow the notebook in focus, and its renames.
-    const follow = (panel: NotebookPanel | null) => model.setNotebook(panel?.context.path ?? null);
+    // The card's "full report" link (a widget's HTML in a cell output) opens the run here.
+    document.addEventListener('click', event => {
+      const link = (event.target as Element | null)?.closest?.('[data-nbrepro-show-run]');
+      const runId = link?.getAttribute('data-nbrepro-show-run');
+      if (runId) {
+        event.preventDefault();
+        void app.commands.execute(CommandIDs.showRun, { runId });
+      }
+    });
+
+    // Follow the notebook in focus, and its renames. A run's copy (its metadata names the
+    // run) shows that run's details: the copy is not a notebook with runs of its own.
+    const copyOf = (panel: NotebookPanel) =>
+      panel.context.isReady ? copyContext(panel.model?.getMetadata('nbrepro')) : null;
+    const follow = (panel: NotebookPanel | null) => {
+      model.setNotebook(panel?.context.path ?? null);
+      const copy = panel ? copyOf(panel) : null;
+      if (copy && model.connection.status === 'ok' && model.selectedRunId !== copy.run_id) {
+        void model.select(copy.run_id);
+      }
+    };
     tracker.currentChanged.connect((_, panel) => follow(panel));
     tracker.widgetAdded.connect((_, panel) => {
       panel.context.pathChanged.connect(() => {
+        if (tracker.currentWidget === panel) {
+          follow(panel);
+        }
+      });
+      void panel.context.ready.then(() => {
+        const copy = copyOf(panel);
+        if (!copy) {
+          return;
+        }
+        panel.contentHeader.addWidget(
+          new CopyBanner(copy, runId => void app.commands.execute(CommandIDs.showRun, { runId }))
+        );
         if (tracker.currentWidget === panel) {
           follow(panel);
         }

@@ -9,6 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import type {
   CaptureRequest,
   CaptureResult,
+  CellImages,
   DataMode,
   EnvironmentDrift,
   EnvMode,
@@ -16,6 +17,7 @@ import type {
   OpenRequest,
   OpenResult,
   Report,
+  RerunOutcome,
   RerunRequest,
   RunDetails,
   RunRow,
@@ -28,8 +30,15 @@ import { endpoint, Query, requestAPI } from './request';
 import { DEFAULT_SETTINGS, ReproSettings } from './settings';
 import { FRONTEND_VERSION } from './version';
 
+/** Answers of compare/images kept (ReproModel.cellImages). */
+const KEPT_IMAGE_ANSWERS = 4;
+
 /** When the list looks again for a capture's run still being stored (ms between looks). */
 export const STORING_CHECKS_MS = [500, 1000, 2000, 4000, 8000, 15000];
+
+/** How often a shown list looks for news (ms): when all is quiet, while a run runs. */
+export const LIVE_IDLE_MS = 10000;
+export const LIVE_BUSY_MS = 2000;
 
 /** Runs of the notebook in focus, or all runs (of the default experiment when set). */
 export type Scope = 'notebook' | 'experiment';
@@ -73,6 +82,11 @@ export interface RunsState {
 export interface ComparisonState extends Loadable<Report> {
   a: string;
   b: string;
+}
+
+/** A capture from the sidebar: its outcome is told with its notebook in focus only. */
+export interface CaptureState extends Loadable<CaptureResult> {
+  notebook: string | null;
 }
 
 /** Which of a run's notebooks to open: the replay, or the document as captured. */
@@ -171,7 +185,8 @@ export class ReproModel implements IDisposable {
     return this._comparison;
   }
 
-  get capture(): Loadable<CaptureResult> {
+  /** The latest capture from the sidebar, and the notebook it was of. */
+  get capture(): CaptureState {
     return this._capture;
   }
 
@@ -295,6 +310,51 @@ export class ReproModel implements IDisposable {
     }
   }
 
+  /**
+   * Keep the list live: the first page is loaded again, quietly, every ``idleMs`` while
+   * ``active()`` (the sidebar is shown and the page visible), every ``busyMs`` while a
+   * listed run is still running. Reruns started from the card, captures from other
+   * kernels and verdicts written meanwhile come in without a click. Disposing stops it.
+   */
+  watch(active: () => boolean, idleMs = LIVE_IDLE_MS, busyMs = LIVE_BUSY_MS): IDisposable {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let stopped = false;
+    const next = () => {
+      const busy = this._runs.rows.some(row => row.status === 'RUNNING');
+      timer = setTimeout(tick, busy ? busyMs : idleMs);
+    };
+    const tick = async () => {
+      if (stopped || this._isDisposed) {
+        return;
+      }
+      // (A list is loaded only while there is one to show: a notebook, or all runs.)
+      if (
+        active() &&
+        this._connection.status === 'ok' &&
+        this._runs.loaded &&
+        !this._runs.loading
+      ) {
+        // Reruns started elsewhere (the card, another tab) share the server's jobs.
+        await Promise.all([this._loadPage(null, true), this._jobs.find()]);
+      }
+      if (!stopped) {
+        next();
+      }
+    };
+    next();
+    return {
+      get isDisposed() {
+        return stopped;
+      },
+      dispose: () => {
+        stopped = true;
+        if (timer !== null) {
+          clearTimeout(timer);
+        }
+      }
+    };
+  }
+
   /** Load the first page of runs again. */
   async refresh(): Promise<void> {
     this._resetRuns();
@@ -410,6 +470,32 @@ export class ReproModel implements IDisposable {
   }
 
   /**
+   * The images of a report's cells whose images differ, read from both runs' recorded
+   * outputs (a report keeps none). Asked once per report and kept: reports do not
+   * change. An arrow function, so a component can be handed it as is.
+   */
+  readonly cellImages = (original: string, rerun: string, cells: number[]): Promise<CellImages> => {
+    const key = `${this._settings.trackingUri}|${original}|${rerun}|${cells.join(',')}`;
+    let found = this._cellImages.get(key);
+    if (!found) {
+      found = requestAPI<CellImages>(
+        endpoint('compare', 'images'),
+        {},
+        this._query({ a: original, b: rerun, cells: cells.join(',') })
+      );
+      // A failure is not kept: the next view asks again.
+      found.catch(() => this._cellImages.delete(key));
+      this._cellImages.set(key, found);
+      // Up to 8 MB each: only the last few reports' images are kept.
+      for (const old of [...this._cellImages.keys()].slice(0, -KEPT_IMAGE_ANSWERS)) {
+        this._cellImages.delete(old);
+      }
+    }
+    return found;
+  };
+  private _cellImages = new Map<string, Promise<CellImages>>();
+
+  /**
    * Find rerun jobs (they outlive a page reload): of one run, or of all runs when
    * `runId` is omitted. The newest job of each run is kept and followed while in flight.
    */
@@ -433,6 +519,19 @@ export class ReproModel implements IDisposable {
     return this._jobs.start(request);
   }
 
+  /**
+   * The way out of a pinned rerun that could not read its data (a version vacuumed, its
+   * log cleaned up): the same rerun, same environment and times, on the latest data.
+   */
+  async rerunOnLatest(runId: string): Promise<Job | null> {
+    const options = this.jobOf(runId)?.job?.options;
+    return this.rerun(runId, {
+      env: options?.env,
+      repeat: options?.repeat,
+      data: 'latest'
+    });
+  }
+
   /** Stop a run's job in flight. */
   async cancel(runId: string): Promise<void> {
     await this._jobs.cancel(runId);
@@ -447,6 +546,7 @@ export class ReproModel implements IDisposable {
     const notebook = this._notebookPath;
     if (!notebook) {
       this._capture = {
+        notebook: null,
         value: null,
         loading: false,
         problem: {
@@ -460,7 +560,7 @@ export class ReproModel implements IDisposable {
       this._emit('capture');
       return null;
     }
-    this._capture = { value: null, loading: true, problem: null };
+    this._capture = { notebook, value: null, loading: true, problem: null };
     this._emit('capture');
     const body: CaptureRequest = { notebook };
     if (this._settings.defaultExperiment) {
@@ -477,13 +577,13 @@ export class ReproModel implements IDisposable {
         method: 'POST',
         body: JSON.stringify(body)
       });
-      this._capture = { value: result, loading: false, problem: null };
+      this._capture = { notebook, value: result, loading: false, problem: null };
       this._emit('capture');
       await this.refresh();
       await this.select(result.run_id);
       return result;
     } catch (error) {
-      this._capture = { value: null, loading: false, problem: problemFrom(error) };
+      this._capture = { notebook, value: null, loading: false, problem: problemFrom(error) };
       this._emit('capture');
       return null;
     }
@@ -530,7 +630,7 @@ export class ReproModel implements IDisposable {
   }
 
   dismissCapture(): void {
-    this._capture = { value: null, loading: false, problem: null };
+    this._capture = { notebook: null, value: null, loading: false, problem: null };
     this._emit('capture');
   }
 
@@ -631,9 +731,17 @@ export class ReproModel implements IDisposable {
       return;
     }
     const verdict = job.verdict;
+    const mode = job.options.data;
+    const outcome: RerunOutcome = { verdict, rerun_id: job.rerun_run_id, data: null };
+    const update = (row: RunRow): RunRow => ({
+      ...row,
+      verdict,
+      // Until the list is loaded again (with the versions read): this mode's outcome.
+      outcomes: { pinned: null, latest: null, ...row.outcomes, [mode]: outcome }
+    });
     this._runs = {
       ...this._runs,
-      rows: this._runs.rows.map(row => (row.run_id === job.run_id ? { ...row, verdict } : row))
+      rows: this._runs.rows.map(row => (row.run_id === job.run_id ? update(row) : row))
     };
     this._emit('runs');
     // The rerun is a new run at the top of the list; reload when only the first page is shown.
@@ -674,7 +782,7 @@ export class ReproModel implements IDisposable {
   private _environment: Loadable<EnvironmentDrift> = { value: null, loading: false, problem: null };
   private _checked: string[] = [];
   private _comparison: ComparisonState | null = null;
-  private _capture: Loadable<CaptureResult> = { value: null, loading: false, problem: null };
+  private _capture: CaptureState = { notebook: null, value: null, loading: false, problem: null };
   private _opening: OpenState = { which: null, value: null, loading: false, problem: null };
   private _jobs: RerunJobs;
   private _changed = new Signal<this, Change>(this);

@@ -27,7 +27,10 @@ class NotebookExecutionError(NbreproError):
     cells of the notebook as the user sees it (0-based; nbrepro's own note not counted)
     and ``execution_count`` is the cell's ``In [n]``. In a rerun,
     ``original_execution_count`` is the ``In [n]`` of the original's execution the
-    cell replays.
+    cell replays and ``original_cell_index`` the place of that cell in the original's
+    notebook (-1 when unknown; None when the cell is not a replayed one): a replay holds
+    only the executed cells, in executed order, so its own index is no place a user can
+    find in their notebook.
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class NotebookExecutionError(NbreproError):
         ename: str,
         evalue: str,
         original_execution_count: int | None = None,
+        original_cell_index: int | None = None,
     ) -> None:
         self.cell_index = cell_index
         self.execution_count = execution_count
@@ -45,11 +49,23 @@ class NotebookExecutionError(NbreproError):
         self.ename = ename
         self.evalue = evalue
         self.original_execution_count = original_execution_count
+        self.original_cell_index = original_cell_index
         super().__init__(f"{self.where} raised {ename}: {evalue}")
 
     @property
     def where(self) -> str:
-        """The cell as a user finds it: ``In [2] (cell 3)``, as papermill names it."""
+        """The cell as a user finds it: ``In [2] (cell 3)``, as papermill names it.
+
+        A replayed cell is named as the original's notebook shows it (its place there and
+        its ``In [n]``), with the rerun's own ``In [n]`` after it.
+        """
+        if self.original_cell_index is not None:
+            label = cell_label(self.original_cell_index, self.original_execution_count)
+            if self.execution_count is not None and (
+                self.execution_count != self.original_execution_count
+            ):
+                label += f", the rerun's In [{self.execution_count}]"
+            return label
         return cell_label(self.cell_index, self.execution_count, self.original_execution_count)
 
 

@@ -14,7 +14,8 @@ from deltalake import write_deltalake
 from helpers import latest_run, write_notebook
 
 from nbrepro import paths
-from nbrepro.kernel.card import mlflow_ui_for, run_link, table_name
+from nbrepro.kernel.card import mlflow_ui_for, run_link
+from nbrepro.record.summary import store_label, table_name
 
 pytestmark = pytest.mark.kernel
 
@@ -58,6 +59,20 @@ def test_card_in_a_kernel_is_a_widget_with_the_summary_as_fallback(
     assert run.info.run_id in shown
     assert f"<code title='{uri} (via pandas)'>wine</code> @ v0" in shown
     assert "Re-execute" in shown
+    # The store by its path (the whole URI on hover).
+    assert f"<code title='{store}'>{store_label(store)}</code>" in shown
+
+
+def test_the_card_names_a_local_store_by_its_path_from_home() -> None:
+    home = "/home/ada"
+    assert store_label("sqlite:////home/ada/.local/share/nbrepro/mlflow.db", home) == (
+        "~/.local/share/nbrepro/mlflow.db"
+    )
+    assert store_label("file:///home/ada/mlruns", home) == "~/mlruns"
+    assert store_label("/srv/mlruns", home) == "/srv/mlruns"
+    assert store_label("sqlite:////home/adam/x.db", home) == "/home/adam/x.db"
+    assert store_label("http://mlflow:5000", home) == "http://mlflow:5000"
+    assert store_label("databricks", home) == "databricks"
 
 
 def test_card_reexecutes_and_shows_the_verdict_in_place(
@@ -93,10 +108,15 @@ def test_card_reexecutes_and_shows_the_verdict_in_place(
             break
         time.sleep(2)
     assert "reproduced" in status, status
+    # The sidebar's colours and headline, and a link to its full report there.
+    assert "nbrepro-verdict nbrepro-verdict-reproduced" in status
+    assert "var(--jp-success-color1" in status
     assert k.ok("print(c.button.disabled)").stdout.strip() == "False"
     original = latest_run(store)
     assert original.data.tags.get("nbrepro.reproduces")  # the rerun is the newest run
     assert original.data.tags["nbrepro.verdict"] == "reproduced"
+    captured = original.data.tags["nbrepro.reproduces"]
+    assert f"data-nbrepro-show-run='{captured}'" in status and "full report" in status
 
 
 def test_papermill_output_keeps_the_plain_summary(tmp_path: Path, store: str) -> None:

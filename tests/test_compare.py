@@ -31,6 +31,33 @@ class Cell:
     parameters: bool = False
 
 
+def in_memory(
+    run_id: str,
+    executed: list[ExecutedCell],
+    run: dict[str, Any],
+    *,
+    params: dict[str, str] | None = None,
+    metrics: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """What a headless run held in memory passes to ``CapturedRun``: its MLflow run and
+    its record (``run``: the record's run fields besides the id)."""
+    record = {
+        "mode": "headless",
+        "run": {"run_id": run_id, "error": None, "reproduces": None, **run},
+        "code": {
+            "cells": [c.to_record() for c in executed],
+            "document": {"available": True},
+            "hidden_state": {"hidden": False, "explanations": []},
+            "capture_cell": None,
+        },
+        "environment": {"hash": "h", "python": {}, "packages": []},
+        "data": {"reads": []},
+    }
+    data = SimpleNamespace(params=params or {}, metrics=metrics or {}, tags={})
+    mlflow_run = SimpleNamespace(info=SimpleNamespace(run_id=run_id), data=data)
+    return {"run": mlflow_run, "record": record, "tracking_uri": "memory"}
+
+
 class FakeRun(CapturedRun):
     """A headless run whose document and replay come from memory, not from MLflow."""
 
@@ -67,21 +94,15 @@ class FakeRun(CapturedRun):
         error = None
         if error_at is not None:
             error = {**(cells[error_at].error or {}), "cell_index": error_at, "position": error_at}
-        record = {
-            "mode": "headless",
-            "run": {"run_id": run_id, "error": error, "reproduces": reproduces},
-            "code": {
-                "cells": [c.to_record() for c in executed],
-                "document": {"available": True},
-                "hidden_state": {"hidden": False, "explanations": []},
-                "capture_cell": None,
-            },
-            "environment": {"hash": "h", "python": {}, "packages": []},
-            "data": {"reads": []},
-        }
-        data = SimpleNamespace(params=params or {}, metrics=metrics or {}, tags={})
-        run = SimpleNamespace(info=SimpleNamespace(run_id=run_id), data=data)
-        super().__init__(run=run, record=record, tracking_uri="memory")
+        super().__init__(
+            **in_memory(
+                run_id,
+                executed,
+                {"error": error, "reproduces": reproduces},
+                params=params,
+                metrics=metrics,
+            )
+        )
         self._doc = doc
         self._replay = build_replay(executed, doc)
 
@@ -375,3 +396,34 @@ def test_outputs_that_differ_only_in_order_are_told_apart_from_other_differences
     assert not _reordered("-{'a', 'b'}\n+{'a'}")
     assert not _reordered("-same\n+same")
     assert not _reordered("")
+
+
+def test_a_table_that_moved_says_what_the_delta_log_says_moved(tmp_path: Any) -> None:
+    """A real table: the report carries its log between the versions, the text says it."""
+    import pandas as pd
+    from deltalake import DeltaTable, write_deltalake
+
+    path = str(tmp_path / "wine")
+    write_deltalake(path, pd.DataFrame({"x": range(120)}))
+    write_deltalake(path, pd.DataFrame({"x": range(58)}), mode="append")
+    table_id = str(DeltaTable(path).metadata().id)
+    cells = [Cell("print(1)", [stream("1\n")])]
+    original = FakeRun(A, cells)
+    rerun = FakeRun(B, [Cell("print(1)", [stream("1\n")], origin=0)], reproduces=A)
+    for run, version in ((original, 0), (rerun, 1)):
+        run.record["data"]["reads"] = [
+            {"uri": path, "version": version, "table_id": table_id, "file_fingerprint": None}
+        ]
+    report = report_of(original, rerun)
+    (table,) = report["sections"]["data"]["tables"]
+    assert table["note"] == "moved: v0 -> v1"
+    changes = table["changes"]
+    assert [(c["version"], c["operation"], c["mode"]) for c in changes["commits"]] == [
+        (1, "WRITE", "Append")
+    ]
+    assert (changes["rows_added"], changes["files_added"]) == (58, 1)
+    lines = render_text(report).splitlines()
+    at = lines.index(f"    {path} v0  <- moved: v0 -> v1")
+    assert lines[at + 1] == "      v0 -> v1: 1 commit (WRITE append), +58 rows, +1 file"
+    # Same versions: nothing read from the log; a report from before has no changes.
+    assert "changes" not in report_of(original, original)["sections"]["data"]["tables"][0]

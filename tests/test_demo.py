@@ -11,12 +11,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import nbrepro_cli
+from helpers import api_check, nbrepro_cli
 from mlflow import MlflowClient
 
 from nbrepro import record
+from nbrepro.cli.render import render_rows
 from nbrepro.record.tags import DATA_MODE_TAG, LAST_VERDICT_TAG, REPRODUCES_TAG, VERDICT_TAG
 from nbrepro.record.vocabulary import DIFFERS, EXIT_FAILED, LATEST, PINNED, REPRODUCED
+from nbrepro.store.listing import list_runs
 
 
 @dataclass
@@ -115,6 +117,10 @@ def test_the_runs_are_stored_complete(demo: Demo) -> None:
     )
     verdicts = {r.data.tags[DATA_MODE_TAG]: r.data.tags[VERDICT_TAG] for r in reruns}
     assert verdicts == {PINNED: REPRODUCED, LATEST: DIFFERS}
+    # Reruns are named by the data they read, the latest's once it has read it.
+    base = original.info.run_name
+    names = {r.data.tags[DATA_MODE_TAG]: r.info.run_name for r in reruns}
+    assert names == {PINNED: f"rerun of {base} · pinned v0", LATEST: f"rerun of {base} · latest v1"}
     assert all(r.info.status == "FINISHED" for r in reruns)
     assert (demo.folder / "demo.executed.ipynb").is_file()
 
@@ -138,3 +144,20 @@ def test_a_store_out_of_reach_stops_the_demo_with_one_message(
         "Error: tracking store http://127.0.0.1:9 is unavailable: cannot connect (ConnectionError)"
     ]
     assert "Traceback" not in res.stdout
+
+
+def test_the_list_tells_the_pinned_and_the_latest_outcome_apart(demo: Demo) -> None:
+    """A pinned rerun that reproduced, then a latest one that differs: the original's
+    row does not say only "differs" (which reads as "does not reproduce")."""
+    run_id = demo.row(2, "captured run").split()[0]
+    page = list_runs(f"sqlite:///{demo.home}/mlflow.db")
+    rows = {row["run_id"]: api_check(row, "RunRow") for row in page.rows}
+    outcomes = rows[run_id]["outcomes"]
+    assert outcomes["pinned"]["verdict"] == REPRODUCED and outcomes["pinned"]["data"] == "v0"
+    assert outcomes["latest"]["verdict"] == DIFFERS and outcomes["latest"]["data"] == "v1"
+    assert rows[outcomes["latest"]["rerun_id"]]["data_mode"] == LATEST
+    assert rows[outcomes["pinned"]["rerun_id"]]["data_mode"] == PINNED
+    assert rows[outcomes["pinned"]["rerun_id"]]["outcomes"] is None  # a rerun has none
+    # `nbrepro list` says both too.
+    line = next(x for x in render_rows(page.rows).splitlines() if run_id in x)
+    assert "reproduced (pinned)" in line and line.endswith("[differs on latest v1]")

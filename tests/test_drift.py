@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
+import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pytest
 from deltalake import DeltaTable, write_deltalake
+from helpers import api_check
 
 from nbrepro.capture.delta import drift, tables
 from nbrepro.record import delta_reads
@@ -90,3 +95,94 @@ def test_a_deleted_table_is_said_to_be_gone(tmp_path: Path) -> None:
     [row] = drift.table_drift([read])
     assert row["state"] == "unavailable"
     assert "gone" in row["detail"] and "TableNotFoundError" not in row["detail"]
+
+
+def _vacuumed(path: Path) -> str:
+    """v0 (20 files), overwritten at v1, then vacuumed: v0 can no longer be read."""
+    for i in range(20):
+        write_deltalake(path, pd.DataFrame({"x": [i]}), mode="append")
+    write_deltalake(path, pd.DataFrame({"x": [-1]}), mode="overwrite")
+    table_id = str(DeltaTable(path).metadata().id)
+    DeltaTable(path).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    return table_id
+
+
+def test_a_vacuumed_version_is_marked_as_no_longer_pinnable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kept, lost = tmp_path / "kept", tmp_path / "lost"
+    write_deltalake(kept, pd.DataFrame({"x": [1]}))
+    write_deltalake(kept, pd.DataFrame({"x": [2]}), mode="append")
+    kept_id = str(DeltaTable(kept).metadata().id)
+    lost_id = _vacuumed(lost)
+    rows = drift.table_drift([read(str(kept), 0, kept_id), read(str(lost), 19, lost_id)])
+    for row in rows:
+        api_check(row, "TableDrift")
+    assert rows[0]["state"] == "moved" and rows[0]["pin"] == {
+        "readable": True,
+        "reason": None,
+        "detail": "",
+    }
+    pin = rows[1]["pin"]
+    assert (pin["readable"], pin["reason"]) == (False, "files_missing")
+    assert "20 of 20 data files are missing" in pin["detail"]
+    # A current table needs no check: every file it reads is live.
+    assert "pin" not in drift.table_drift([read(str(kept), 1, kept_id)])[0]
+
+    # The cost, on a 20-file table: the version's log loaded and 20 stats.
+    runs = []
+    for _ in range(20):
+        start = time.perf_counter()
+        drift.pin_check(read(str(lost), 19, lost_id))
+        runs.append(time.perf_counter() - start)
+    with capsys.disabled():
+        print(
+            f"\npin check of a vacuumed 20-file local table: {statistics.median(runs) * 1e3:.1f} ms"
+        )
+
+
+def test_a_version_whose_log_was_cleaned_up_is_marked(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    for i in range(3):
+        write_deltalake(path, pd.DataFrame({"x": [i]}), mode="append")
+    DeltaTable(path).create_checkpoint()
+    (path / "_delta_log" / f"{0:020d}.json").unlink()
+    table_id = str(DeltaTable(path).metadata().id)
+    (row,) = drift.table_drift([read(str(path), 0, table_id)])
+    assert row["state"] == "moved"
+    assert (row["pin"]["readable"], row["pin"]["reason"]) == (False, "version_unavailable")
+
+
+@pytest.mark.team
+def test_a_vacuumed_version_on_s3_is_marked_after_a_few_requests(
+    s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nbrepro.capture.delta.changes import log_between
+    from nbrepro.capture.delta.tables import REMOTE_FILES_CHECKED
+
+    uri = f"s3://lake/pins-{time.monotonic_ns()}"
+    options = s3.storage_options()
+    for i in range(20):
+        write_deltalake(uri, pd.DataFrame({"x": [i]}), mode="append", storage_options=options)
+    table_id = str(DeltaTable(uri, storage_options=options).metadata().id)
+    recorded = {"endpoint_url": s3.endpoint, "allow_http": "true", "region": s3.region}
+    # nbrepro opens it as recorded (no keys), the keys from the environment.
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in s3.env().items():
+            env.setenv(key, value)
+        row = {**read(uri, 19, table_id), "storage_options": recorded}
+        write_deltalake(uri, pd.DataFrame({"x": [1]}), mode="append", storage_options=options)
+        assert drift.pin_check(row)["readable"] is True  # v19's files are all live
+        changes = log_between(uri, table_id, 19, 20, recorded)
+        assert (changes["rows_added"], changes["files_added"]) == (1, 1)
+        write_deltalake(uri, pd.DataFrame({"x": [1]}), mode="overwrite", storage_options=options)
+        DeltaTable(uri, storage_options=options).vacuum(
+            retention_hours=0, enforce_retention_duration=False, dry_run=False
+        )
+        start = time.perf_counter()
+        pin = drift.pin_check(row)
+        took = time.perf_counter() - start
+    assert (pin["readable"], pin["reason"]) == (False, "files_missing")
+    assert f"of the {REMOTE_FILES_CHECKED} data files checked are missing" in pin["detail"]
+    with capsys.disabled():
+        print(f"\npin check of a vacuumed 20-file table on S3 (moto): {took * 1e3:.1f} ms")

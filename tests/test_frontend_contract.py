@@ -78,3 +78,6 @@ def test_the_vocabulary_is_the_api_schemas() -> None:
     assert tuple(defs["EnvMode"]["enum"]) == vocabulary.ENV_MODES
     assert tuple(defs["JobState"]["enum"]) == STATES
     assert set(defs["ErrorCode"]["enum"]) == set(ERROR_CODES)
+    assert tuple(defs["PinProblemKind"]["enum"]) == vocabulary.PIN_PROBLEM_KINDS
+    code = defs["JobErrorReason"]["properties"]["code"]
+    assert tuple(code["enum"]) == vocabulary.RERUN_ERROR_CODES

@@ -251,3 +251,55 @@ def test_a_damaged_job_file_is_left_out_of_the_list(tmp_path: Path) -> None:
     assert [j.job_id for j in manager.list()] == [good.job_id]
     with pytest.raises(JobUnreadable, match="unreadable"):
         manager.get(bad.job_id)
+
+
+def test_a_vacuumed_pin_fails_the_job_with_a_reason_a_client_can_act_on(
+    tmp_path: Path, nbrepro_home: Path
+) -> None:
+    """The run details mark the version before a click; the pinned rerun's job fails
+    saying why in a field (the sidebar's "Re-execute on latest data"), the CLI's words
+    say the way out once; the same rerun on the latest data runs."""
+    import pandas as pd
+    from deltalake import DeltaTable, write_deltalake
+    from helpers import api_check, nbrepro_cli
+
+    from nbrepro.capture.delta.drift import table_drift
+    from nbrepro.reproduce.headless import run_notebook
+    from nbrepro.store.runs import load_run
+
+    table = str(tmp_path / "lake" / "wine")
+    write_deltalake(table, pd.DataFrame({"x": range(20)}))
+    nb = write_notebook(
+        tmp_path / "read.ipynb",
+        [("a", f"from deltalake import DeltaTable\nprint(len(DeltaTable({table!r}).to_pandas()))")],
+    )
+    uri = paths.default_tracking_uri()
+    run_id = run_notebook(nb, tracking_uri=uri).run_id
+    write_deltalake(table, pd.DataFrame({"x": range(5)}), mode="overwrite")
+    DeltaTable(table).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+
+    (row,) = table_drift(load_run(run_id, uri).record["data"]["reads"])
+    pin = api_check(row, "TableDrift")["pin"]
+    assert (row["state"], pin["readable"], pin["reason"]) == ("moved", False, "files_missing")
+    shown = nbrepro_cli("show", run_id)
+    assert "v0 can no longer be pinned: 1 of 1 data files are missing" in shown.stdout
+
+    manager = JobManager(tmp_path / "jobs")
+    job = manager.submit(RerunRequest(run_id=run_id))
+    done = wait_for(manager, job.job_id, lambda j: j.finished, timeout=120)
+    body = api_check(done.to_json(), "Job")
+    assert body["state"] == "failed" and body["exit_code"] == 2
+    reason = body["error_reason"]
+    assert reason["code"] == "pinned-data-unavailable"
+    assert [(t["uri"], t["version"], t["kind"]) for t in reason["tables"]] == [
+        (table, 0, "files_missing")
+    ]
+    assert (body["error"] or "").count("--data latest") == 1
+    assert Job.load(done.folder).error_reason == reason  # kept for every reader
+
+    latest = manager.submit(RerunRequest(run_id=run_id, data="latest"))
+    ran = wait_for(manager, latest.job_id, lambda j: j.finished, timeout=180)
+    assert ran.state == "succeeded", ran.to_json()["log_tail"]
+    assert ran.to_json()["error_reason"] is None
+    (moved,) = ran.to_json()["report"]["sections"]["data"]["tables"]
+    assert moved["changes"]["commits"][-1]["operation"] in ("WRITE", "VACUUM END")

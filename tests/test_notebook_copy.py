@@ -28,6 +28,7 @@ def fake_run(run_name: str | None = "train", document: dict[str, Any] | None = N
     )
     replay.metadata["nbrepro"] = {"replay": True, "executions": 2}
     record = {
+        "created_at": "2026-12-05T08:00:00+00:00",
         "run": {"run_name": run_name},
         "code": {"document": document or {"path": None, "available": False}},
     }
@@ -61,24 +62,41 @@ def test_the_folder_must_be_inside_the_root(tmp_path: Path) -> None:
 def test_write_copy_writes_the_replay_with_the_run_named_and_rewrites_it(tmp_path: Path) -> None:
     run = fake_run()
     result = write_copy(run, "replay", tmp_path, "copies")
-    assert result == {
-        "path": "copies/train-01234567.replay.ipynb",
+    context = {
         "run_id": RUN_ID,
         "which": "replay",
+        "run_name": "train",
+        "captured_at": "2026-12-05T08:00:00+00:00",
     }
+    assert result == {"path": "copies/train-01234567.replay.ipynb", **context}
     nb = nbformat.read(tmp_path / result["path"], as_version=4)
     assert [c.source for c in nb.cells] == ["x = 1", "print(x)"]
-    assert nb.metadata["nbrepro"] == {
-        "replay": True,
-        "executions": 2,
-        "run_id": RUN_ID,
-        "which": "replay",
-    }
+    # The copy names its run (JupyterLab's banner on it reads this).
+    assert nb.metadata["nbrepro"] == {"replay": True, "executions": 2, **context}
     assert "run_id" not in run.replay().metadata["nbrepro"]  # the cached replay is untouched
     assert write_copy(run, "replay", tmp_path, "copies") == result
     assert [p.name for p in (tmp_path / "copies").iterdir()] == ["train-01234567.replay.ipynb"]
     unnamed = write_copy(fake_run(run_name=None), "replay", tmp_path, "copies")
     assert unnamed["path"] == "copies/mlflow-name-01234567.replay.ipynb"
+    assert unnamed["run_name"] == "mlflow-name"
+
+
+def test_a_document_copy_says_when_it_was_saved(tmp_path: Path) -> None:
+    """The document may be older than what ran: its copy says when it was saved."""
+    text = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 0")]))
+    run = fake_run(
+        document={
+            "path": "/w/train.ipynb",
+            "available": True,
+            "modified_at": "2026-12-05T07:58:00+00:00",
+        }
+    )
+    run.artifact_text = lambda key: text  # type: ignore[method-assign]
+    result = write_copy(run, "document", tmp_path, "copies")
+    assert result["saved_at"] == "2026-12-05T07:58:00+00:00"
+    nb = nbformat.read(tmp_path / result["path"], as_version=4)
+    assert nb.metadata["nbrepro"]["saved_at"] == "2026-12-05T07:58:00+00:00"
+    assert nb.metadata["nbrepro"]["captured_at"] == "2026-12-05T08:00:00+00:00"
 
 
 def test_a_document_not_captured_says_why() -> None:

@@ -264,6 +264,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, str], str | None]] = [
     ("GET", "runs/{run}", {"tracking_uri": "store"}, None),
     ("GET", "runs/{run}/environment", {"notebook": "path", "tracking_uri": "store"}, None),
     ("GET", "compare", {"a": "run", "b": "run", "tracking_uri": "store"}, None),
+    (
+        "GET",
+        "compare/images",
+        {"a": "run", "b": "run", "cells": "count", "tracking_uri": "store"},
+        None,
+    ),
     ("POST", "reruns", {}, "RerunRequest"),
     ("GET", "reruns", {"run_id": "run"}, None),
     ("GET", "reruns/{job}", {}, None),
@@ -274,7 +280,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, str], str | None]] = [
 FUZZ_REQUESTS = 2000  # about 10 s
 FUZZ_SEED = 20261203
 # What a request may be answered, and the shape of each success.
-SUCCESS = {"version": "Version", "runs": "RunsPage", "reruns": "JobsList"}
+SUCCESS = {
+    "version": "Version",
+    "runs": "RunsPage",
+    "reruns": "JobsList",
+    "compare/images": "CellImages",
+}
 STATUSES = {200, 400, 403, 404, 409, 503}
 
 

@@ -243,3 +243,28 @@ def test_a_notebook_saved_between_cells_is_rendered_before_the_next_capture(
     run = latest_run(uri, "saved")
     page = all_artifact_text(uri, run.info.run_id, tmp_path / "dl")[HTML]
     assert "value_8" in page
+
+
+def test_with_the_spark_connect_client_nothing_lands_in_a_later_cell(
+    kernel_factory, tmp_path: Path
+) -> None:
+    """Issue 16: with pyspark-client installed (no Spark install, the Spark Connect
+    user's setup) and imported by the notebook, a capture's background work (the HTML's
+    render and upload in nbrepro's worker) wrote PySpark's SPARK_HOME text and a
+    SystemExit warning into whichever cell ran next, and lost the HTML."""
+    pytest.importorskip("pyspark.sql.connect.session")
+    home = tmp_path / "home"
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    k = _kernel(kernel_factory, uri, home)
+    k.ok("import warnings\nwarnings.simplefilter('ignore', FutureWarning)")
+    setup = k.ok("from pyspark.sql import SparkSession\nimport pyspark\nprint(pyspark.__version__)")
+    assert setup.stderr == ""
+    r = k.ok("%%repro -e spark-client --name with-client\nx = 1")
+    assert r.stderr == ""
+    k.ok(WAIT_UPLOADS)
+    later = k.ok("y = 2\nprint('next')")
+    assert later.stderr == "" and later.stdout == "next\n"
+    status, _, _ = _card(k)
+    assert status == ""  # no note of a failure on the card either
+    run = latest_run(uri, "spark-client")
+    assert HTML in all_artifact_text(uri, run.info.run_id, tmp_path / "dl")

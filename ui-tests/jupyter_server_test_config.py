@@ -16,7 +16,14 @@ root = Path(os.environ.get("NBREPRO_UI_TMP") or tempfile.mkdtemp(prefix="nbrepro
 for name in ("nbrepro-home", "notebooks", "runtime", "ipython"):
     (root / name).mkdir(parents=True, exist_ok=True)
 # Kernels inherit the server's environment: one store for the server, kernels and reruns.
-os.environ["NBREPRO_HOME"] = str(root / "nbrepro-home")
+home = root / "nbrepro-home"
+if os.environ.get("NBREPRO_SCREENSHOTS"):
+    # README pictures show a user's setup: nbrepro's store where it is by default, under a
+    # home folder (the card says "~/.local/share/nbrepro/mlflow.db"), not the test tree.
+    os.environ["HOME"] = str(root / "home")
+    home = root / "home" / ".local" / "share" / "nbrepro"
+home.mkdir(parents=True, exist_ok=True)
+os.environ["NBREPRO_HOME"] = str(home)
 os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ["JUPYTER_RUNTIME_DIR"] = str(root / "runtime")
 os.environ["IPYTHONDIR"] = str(root / "ipython")

@@ -68,6 +68,8 @@ function row(id: string, start: string, extra: Partial<RunRow> = {}): RunRow {
     notebook: '/root/work/train.ipynb',
     reproduces: null,
     verdict: null,
+    data_mode: null,
+    outcomes: null,
     hidden_state: false,
     metrics: { rmse: 0.5 },
     data_changed: false,
@@ -473,6 +475,27 @@ describe('captures', () => {
     expect(model.runs.rows.map(r => r.run_id)).toEqual(['new']);
     expect(model.selectedRunId).toBe('new');
   });
+
+  it('ties a failed capture to its notebook, with a hint that does not repeat it', async () => {
+    connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('POST capture', () =>
+        fail(
+          409,
+          "'train.ipynb' has no running kernel: nothing ran in it to capture",
+          'kernel-not-running'
+        )
+      );
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    expect(await model.captureNotebook()).toBeNull();
+    const { problem, notebook } = model.capture;
+    expect(notebook).toBe('train.ipynb');
+    expect(problem?.kind).toBe('kernel');
+    expect(problem?.hint).toMatch(/^Start its kernel/);
+    expect(problem?.hint).not.toMatch(/open/i); // the notebook is open
+  });
 });
 
 describe('open captured notebook', () => {
@@ -751,5 +774,101 @@ describe('compare', () => {
     await model.start();
     await model.compare('x', 'y');
     expect(model.comparison?.problem?.kind).toBe('bad-request');
+  });
+});
+
+describe('a live list', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('looks again quietly while shown, faster while a run runs, and stops when disposed', async () => {
+    jest.useFakeTimers();
+    let rows = [row('r1', '2024-05-01T10:00:00+00:00')];
+    const server = connected(new FakeServer()).on('GET runs', () => ({
+      runs: rows,
+      next_page_token: null
+    }));
+    model = new ReproModel({ frontendVersion: '0.1.0' });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    let shown = true;
+    const live = model.watch(() => shown, 10000, 2000);
+    expect(server.callsTo('GET runs')).toHaveLength(1);
+
+    // A rerun started from the card: a new run, listed without a click.
+    rows = [row('r2', '2024-05-01T10:05:00+00:00', { status: 'RUNNING' }), ...rows];
+    await jest.advanceTimersByTimeAsync(9999);
+    expect(server.callsTo('GET runs')).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(server.callsTo('GET runs')).toHaveLength(2);
+    expect(model.runs.rows.map(r => r.run_id)).toEqual(['r2', 'r1']);
+    expect(model.runs.loading).toBe(false); // quiet: no "Loading runs…" flicker
+    // And its job (the card's, in the server's jobs) is looked for too.
+    expect(server.callsTo('GET reruns')).toHaveLength(2);
+
+    // While it runs, every 2 s; its verdict lands on the original.
+    rows = [
+      row('r2', '2024-05-01T10:05:00+00:00'),
+      row('r1', '2024-05-01T10:00:00+00:00', { verdict: 'reproduced' })
+    ];
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(server.callsTo('GET runs')).toHaveLength(3);
+    expect(model.runs.rows[1].verdict).toBe('reproduced');
+
+    // Hidden: no looks; shown again: they resume.
+    shown = false;
+    await jest.advanceTimersByTimeAsync(30000);
+    expect(server.callsTo('GET runs')).toHaveLength(3);
+    shown = true;
+    await jest.advanceTimersByTimeAsync(10000);
+    expect(server.callsTo('GET runs')).toHaveLength(4);
+
+    live.dispose();
+    await jest.advanceTimersByTimeAsync(60000);
+    expect(server.callsTo('GET runs')).toHaveLength(4);
+  });
+
+  it('a rerun that ends sets the outcome of its data mode on the original', async () => {
+    const server = connected(new FakeServer())
+      .on('GET runs', () => ({
+        runs: [
+          row('r1', '2024-05-01T10:00:00+00:00', {
+            verdict: 'reproduced',
+            outcomes: {
+              pinned: { verdict: 'reproduced', rerun_id: 'r5', data: 'v0' },
+              latest: null
+            }
+          })
+        ],
+        next_page_token: null
+      }))
+      .on('POST reruns', () =>
+        job('queued', { options: { ...job('queued').options, data: 'latest' } })
+      )
+      .on('GET reruns/j1', () =>
+        job('succeeded', {
+          options: { ...job('queued').options, data: 'latest' },
+          verdict: 'differs',
+          rerun_run_id: 'r9'
+        })
+      );
+    // The reload after the job sees the list as the server had it before: the model's own update shows.
+    model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1 });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    const finished: Job[] = [];
+    model.jobFinished.connect((_, done) => finished.push(done));
+    const updates: (RunRow['outcomes'] | undefined)[] = [];
+    model.changed.connect((_, change) => {
+      if (change === 'runs') {
+        updates.push(model.runs.rows[0]?.outcomes);
+      }
+    });
+    await model.rerun('r1', { data: 'latest' });
+    await until(() => finished.length === 1, 'the verdict');
+    expect(updates).toContainEqual({
+      pinned: { verdict: 'reproduced', rerun_id: 'r5', data: 'v0' },
+      latest: { verdict: 'differs', rerun_id: 'r9', data: null }
+    });
+    expect(server.callsTo('POST reruns')).toHaveLength(1);
   });
 });

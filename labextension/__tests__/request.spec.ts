@@ -173,7 +173,7 @@ describe('problemFrom', () => {
       message: 'the kernel is busy',
       retry: false
     });
-    expect(problem(409, 'kernel-busy').hint).toContain('wait until it is idle');
+    expect(problem(409, 'kernel-busy').hint).toContain('Wait until the cell running now is done');
   });
 
   it("falls back to the status for tornado's own errors (http-error)", () => {

@@ -1,7 +1,13 @@
 import * as React from 'react';
 
 import type { ModelRow, Report, ReportSections, ValueComparison, Verdict } from '../api-types';
-import { formatNumber, plural, shortId } from './format';
+import { formatNumber, plural } from './format';
+import { RunRef } from './RunRef';
+import { codeChangeLabel, failureLabel } from './cellLabels';
+import { DiffView } from './DiffView';
+import { DeltaLogChangesView } from './DeltaLogChanges';
+import { type ImagesSource } from './ImageDiff';
+import { OutputsDetail } from './OutputsDetail';
 
 type SectionName = keyof ReportSections;
 
@@ -16,17 +22,29 @@ const SECTION_NAMES: SectionName[] = [
   'model'
 ];
 
-/** Sections named by a singular noun: "code differs", "outputs differ". */
-const SINGULAR = new Set(['code', 'model']);
-
 const VERDICT_TEXT: Record<Verdict, string> = {
   reproduced: 'Reproduced',
   differs: 'Differs',
   failed: 'Failed'
 };
 
+/** The verdict in one line, as the card says it: "Differs in data, metrics". */
+export function verdictHeadline(report: Pick<Report, 'verdict' | 'differs'>): string {
+  const text = VERDICT_TEXT[report.verdict];
+  return report.verdict === 'differs' && report.differs.length > 0
+    ? `${text} in ${report.differs.join(', ')}`
+    : text;
+}
+
 /** The reproduction report: the verdict, then each section, same or differs. */
-export function ReportView({ report }: { report: Report }): JSX.Element {
+export function ReportView({
+  report,
+  images
+}: {
+  report: Report;
+  /** Where the images of differing image cells come from (ReproModel.cellImages). */
+  images?: ImagesSource;
+}): JSX.Element {
   const { sections, failure, notes } = report;
   // Reports saved by an older nbrepro lack the newer fields.
   const reproducedFailure = report.failure_reproduced ?? null;
@@ -38,13 +56,7 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
         data-testid="nbrepro-report-verdict"
         data-verdict={report.verdict}
       >
-        {VERDICT_TEXT[report.verdict]}
-        {report.differs.length > 0 && report.verdict !== 'failed' && (
-          <span>
-            : {report.differs.join(', ')}{' '}
-            {SINGULAR.has(report.differs.join()) ? 'differs' : 'differ'}
-          </span>
-        )}
+        {verdictHeadline(report)}
       </div>
       {report.repeat && (
         <div
@@ -81,13 +93,13 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
         </div>
       )}
       <div className="nbrepro-report-runs">
-        run {shortId(report.rerun)} against {shortId(report.original)}
+        run <RunRef runId={report.rerun} /> against <RunRef runId={report.original} />
         {report.data_mode && ` · data ${report.data_mode}`}
         {report.env_mode && ` · environment ${report.env_mode}`}
       </div>
       {failure && (
         <div className="nbrepro-report-failure" data-testid="nbrepro-report-failure">
-          {failure.cell ?? `Cell ${failure.cell_index}`} raised {failure.ename}: {failure.evalue}
+          {failureLabel(failure)} raised {failure.ename}: {failure.evalue}
         </div>
       )}
       <ul className="nbrepro-report-sections">
@@ -114,7 +126,9 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
                   (name === 'params' || name === 'metrics') &&
                   ` (${sections[name].compared} compared)`}
               </span>
-              {!same && <SectionDetail sections={sections} name={name} />}
+              {!same && (
+                <SectionDetail sections={sections} name={name} report={report} images={images} />
+              )}
             </li>
           );
         })}
@@ -133,10 +147,14 @@ export function ReportView({ report }: { report: Report }): JSX.Element {
 /** What differs in one section. */
 function SectionDetail({
   sections,
-  name
+  name,
+  report,
+  images
 }: {
   sections: ReportSections;
   name: SectionName;
+  report: Report;
+  images?: ImagesSource;
 }): JSX.Element | null {
   switch (name) {
     case 'data':
@@ -145,8 +163,10 @@ function SectionDetail({
           {sections.data.tables
             .filter(t => !t.same)
             .map(t => (
-              <li key={t.uri} title={t.uri}>
+              <li key={t.uri} title={t.uri} data-testid="nbrepro-report-table">
                 {t.uri}: {t.note}
+                {/* Reports from before nbrepro read the Delta log have no changes. */}
+                {t.changes && <DeltaLogChangesView changes={t.changes} />}
               </li>
             ))}
         </ul>
@@ -186,11 +206,11 @@ function SectionDetail({
             .filter(c => c.diff)
             .slice(0, 5)
             .map((c, i) => (
-              <details key={i}>
+              <details key={i} data-testid="nbrepro-code-change">
                 <summary>
-                  cell {c.index_a ?? c.index_b} {c.kind}
+                  {codeChangeLabel(c)} {c.kind}
                 </summary>
-                <pre className="nbrepro-diff">{c.diff}</pre>
+                <DiffView diff={c.diff} />
               </details>
             ))}
         </div>
@@ -201,37 +221,7 @@ function SectionDetail({
     case 'outputs': {
       const out = sections.outputs;
       return (
-        <div className="nbrepro-detail">
-          {plural(out.compared, 'cell')} compared
-          {out.failures && !out.failures.same && (
-            <div className="nbrepro-outputs-failures">
-              the original{' '}
-              {out.failures.original
-                ? `failed at ${out.failures.original.label} (${out.failures.original.ename})`
-                : 'completed'}
-              , the rerun{' '}
-              {out.failures.rerun
-                ? `failed at ${out.failures.rerun.label} (${out.failures.rerun.ename})`
-                : 'completed'}
-            </div>
-          )}
-          {(out.not_rerun ?? []).length > 0 && (
-            <div className="nbrepro-outputs-failures">
-              not run by the rerun: {out.not_rerun.slice(0, 10).join(', ')}
-            </div>
-          )}
-          {out.cells.slice(0, 5).map(cell => (
-            <details key={cell.cell}>
-              <summary>
-                {cell.label ?? `cell ${cell.cell}`}
-                {cell.images_differ && ' (images differ)'}
-                {(cell.volatile ?? []).length > 0 &&
-                  ` (volatile: ${cell.volatile.join(', ')}${cell.counted ? '' : ', not counted'})`}
-              </summary>
-              <pre className="nbrepro-diff">{cell.diff}</pre>
-            </details>
-          ))}
-        </div>
+        <OutputsDetail out={out} original={report.original} rerun={report.rerun} images={images} />
       );
     }
     case 'model': {
@@ -270,21 +260,80 @@ function modelDifference(row: ModelRow): string {
   return parts.join(', ') || row.note || 'differs';
 }
 
-/** The params or metrics that differ: name, original, rerun. */
+/** The params or metrics that differ: name, original, rerun, the change and the
+ * tolerance it was compared with. */
 function ValuesDetail({ values }: { values: ValueComparison[] }): JSX.Element {
   const differing = values.filter(v => !v.same);
-  return (
-    <table className="nbrepro-values nbrepro-values-differ">
-      <tbody>
-        {differing.map(v => (
-          <tr key={v.name} data-testid="nbrepro-differing-value">
-            <td>{v.name}</td>
-            <td>{formatNumber(v.original)}</td>
-            <td>→</td>
-            <td>{formatNumber(v.rerun)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+  const tolerances = new Set(
+    differing.map(v => v.tolerance).filter((t): t is number => typeof t === 'number')
   );
+  return (
+    <>
+      <table className="nbrepro-values nbrepro-values-differ">
+        <tbody>
+          {differing.map(v => {
+            const change = valueChange(v.original, v.rerun);
+            return (
+              <React.Fragment key={v.name}>
+                <tr data-testid="nbrepro-differing-value">
+                  <td>{v.name}</td>
+                  <td>{formatNumber(v.original)}</td>
+                  <td>→</td>
+                  <td>{formatNumber(v.rerun)}</td>
+                </tr>
+                {change && (
+                  <tr className="nbrepro-value-change-row">
+                    <td />
+                    <td
+                      colSpan={3}
+                      className={`nbrepro-value-change nbrepro-change-${change.sign}`}
+                      data-testid="nbrepro-value-change"
+                    >
+                      {change.text}
+                    </td>
+                  </tr>
+                )}
+              </React.Fragment>
+            );
+          })}
+        </tbody>
+      </table>
+      {tolerances.size > 0 && (
+        <div className="nbrepro-tolerance" data-testid="nbrepro-tolerance">
+          {toleranceText([...tolerances])}
+        </div>
+      )}
+    </>
+  );
+}
+
+/** How a number moved: "+0.012 (+2.4%)"; null when either side is not a number. */
+export function valueChange(
+  original: ValueComparison['original'],
+  rerun: ValueComparison['rerun']
+): { text: string; sign: 'up' | 'down' | 'none' } | null {
+  if (typeof original !== 'number' || typeof rerun !== 'number') {
+    return null;
+  }
+  const delta = rerun - original;
+  const sign = delta > 0 ? 'up' : delta < 0 ? 'down' : 'none';
+  const plus = delta > 0 ? '+' : delta < 0 ? '−' : '±';
+  const abs = `${plus}${formatNumber(Math.abs(delta))}`;
+  if (original === 0) {
+    return { text: abs, sign };
+  }
+  const pct = (Math.abs(delta) / Math.abs(original)) * 100;
+  // One decimal ("12.5%", "20%"), two significant digits under 0.1% ("0.0010%").
+  const shown =
+    pct >= 100 ? pct.toFixed(0) : pct >= 0.1 ? String(Number(pct.toFixed(1))) : pct.toPrecision(2);
+  return { text: `${abs} (${plus}${shown}%)`, sign };
+}
+
+/** The tolerance the values were compared with: "compared exactly", "relative tolerance 1e-06". */
+export function toleranceText(tolerances: number[]): string {
+  const sorted = [...tolerances].sort((a, b) => a - b);
+  if (sorted.every(t => t === 0)) {
+    return 'compared exactly (no tolerance)';
+  }
+  return `relative tolerance ${sorted.map(t => (t === 0 ? 'exact' : formatNumber(t))).join(', ')}`;
 }

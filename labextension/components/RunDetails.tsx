@@ -4,9 +4,12 @@ import type { EnvironmentDrift, RegisteredModelVersion, RunDetails } from '../ap
 import type { OpenWhich, ReproModel } from '../model';
 import type { RunRecord } from '../record-types';
 import { mlflowRunUrl } from '../settings';
+import { pinLostText } from './deltaLog';
 import { basename, formatBytes, formatNumber, plural, shortId, when } from './format';
+import { Path } from './Path';
 import { ProblemView } from './ProblemView';
 import { RerunPanel } from './RerunPanel';
+import { RunRef } from './RunRef';
 
 export interface RunDetailsProps {
   model: ReproModel;
@@ -92,7 +95,9 @@ function RunHeader({ details, model, openPath }: RunDetailsProps & { details: Ru
         </div>
       )}
       {typeof run.reproduces === 'string' && (
-        <div>Re-execution of run {shortId(run.reproduces)}</div>
+        <div data-testid="nbrepro-reproduces">
+          Re-execution of run <RunRef runId={run.reproduces} />
+        </div>
       )}
       <div className="nbrepro-buttons">
         <button
@@ -209,9 +214,10 @@ function DataSection({ details }: { details: RunDetails }): JSX.Element {
         {reads.map((read, i) => {
           const d = drift.find(t => t.uri === read.uri && t.version_read === read.version);
           const moved = d !== undefined && d.state !== 'current';
+          const lost = d ? pinLostText(read.version, d.pin) : null;
           return (
             <li key={i} className="nbrepro-table" data-testid="nbrepro-table" title={read.uri}>
-              <span className="nbrepro-table-uri">{read.uri}</span> v{read.version}
+              <Path className="nbrepro-table-uri" text={read.uri} /> v{read.version}
               {read.pinned_by_user ? ' (version named by the code)' : ''}
               <span className="nbrepro-via" data-testid="nbrepro-read-via">
                 {readSource(read)}
@@ -231,12 +237,23 @@ function DataSection({ details }: { details: RunDetails }): JSX.Element {
                     : d.detail}
                 </span>
               )}
+              {lost && (
+                <div
+                  className="nbrepro-pin-lost"
+                  data-testid="nbrepro-pin-lost"
+                  data-reason={d?.pin?.reason ?? ''}
+                  title={d?.pin?.detail}
+                >
+                  {lost}: a re-execution on pinned data cannot read it; re-execute on the latest
+                  data.
+                </div>
+              )}
             </li>
           );
         })}
         {writes.map((w, i) => (
           <li key={`w${i}`} title={w.uri}>
-            wrote {w.uri} → v{w.version ?? '?'}
+            wrote <Path text={w.uri} /> → v{w.version ?? '?'}
           </li>
         ))}
       </ul>
@@ -300,10 +317,18 @@ function DriftView({ drift }: { drift: EnvironmentDrift }): JSX.Element {
   const against =
     drift.against === 'kernel'
       ? `the running kernel${drift.kernel ? ` (${drift.kernel})` : ''}`
-      : "the server's Python";
+      : "the Jupyter server's Python";
+  // Not silently: the kernel a rerun would use is not what was compared.
+  const noKernel = drift.against !== 'kernel' && (
+    <div className="nbrepro-note" data-testid="nbrepro-kernel-missing">
+      The notebook&apos;s kernel is not running: compared with the Jupyter server&apos;s Python
+      instead. Start the kernel to compare with it.
+    </div>
+  );
   if (drift.same) {
     return (
       <div className="nbrepro-same" data-testid="nbrepro-env-drift" data-same="true">
+        {noKernel}
         Same packages as {against}.
       </div>
     );
@@ -311,6 +336,7 @@ function DriftView({ drift }: { drift: EnvironmentDrift }): JSX.Element {
   const pk = drift.packages;
   return (
     <div className="nbrepro-env-drift" data-testid="nbrepro-env-drift" data-same="false">
+      {noKernel}
       <div className="nbrepro-drift-warning">
         ⚠ Drift against {against}: {pk.added.length} added, {pk.removed.length} removed,{' '}
         {pk.changed.length} changed

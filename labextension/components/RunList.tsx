@@ -7,9 +7,24 @@ import { headlineMetric } from '../settings';
 import { formatNumber, when } from './format';
 import { ProblemView } from './ProblemView';
 
+/** How often relative times ("a minute ago") are told again (ms). */
+const TIME_TICK_MS = 15000;
+
+/** The time now, updated every ``ms``. */
+function useNow(ms: number): number {
+  const [now, setNow] = React.useState(() => Date.now());
+  React.useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+  return now;
+}
+
 /** The runs of the notebook in focus (or of the experiment), newest first, paged. */
 export function RunList({ model }: { model: ReproModel }): JSX.Element {
   const { runs, checked } = model;
+  // "2 minutes ago" keeps counting while the list is shown.
+  const now = useNow(TIME_TICK_MS);
   if (model.scope === 'notebook' && !model.notebookPath) {
     return (
       <div className="nbrepro-empty" data-testid="nbrepro-empty">
@@ -25,7 +40,7 @@ export function RunList({ model }: { model: ReproModel }): JSX.Element {
         <div className="nbrepro-compare-bar">
           <span>{checked.length === 2 ? '2 runs ticked' : 'Tick one more run to compare'}</span>
           <button
-            className="jp-Button nbrepro-button nbrepro-compare-button"
+            className="jp-Button jp-mod-styled jp-mod-accept nbrepro-button nbrepro-compare-button"
             data-testid="nbrepro-compare-button"
             disabled={checked.length !== 2}
             title="Compare the two ticked runs (the older one as the original)"
@@ -47,6 +62,7 @@ export function RunList({ model }: { model: ReproModel }): JSX.Element {
               selected={model.selectedRunId === row.run_id}
               running={job !== null && job !== undefined && !isTerminal(job)}
               headline={model.settings.headlineMetric}
+              now={now}
             />
           );
         })}
@@ -98,6 +114,8 @@ interface RowProps {
   selected: boolean;
   running: boolean;
   headline: string;
+  /** The clock the row's relative time is told against (a tick re-renders it). */
+  now: number;
 }
 
 /**
@@ -110,18 +128,38 @@ const RunRowView = React.memo(function RunRowView({
   checked,
   selected,
   running,
-  headline
+  headline,
+  now
 }: RowProps): JSX.Element {
-  const started = when(row.start_time);
+  const started = when(row.start_time, now);
   const metric = headlineMetric(row.metrics, headline);
-  const verdict = running ? 'running' : (row.verdict ?? 'none');
+  const outcomes = row.outcomes;
+  // An original's pinned and latest-data reruns say different things ("does not
+  // reproduce" against "the data moved since"): each has its own chip.
+  const pinned = outcomes?.pinned ?? null;
+  const latest = outcomes?.latest ?? null;
+  const main = outcomes ? (pinned?.verdict ?? null) : row.verdict;
+  const verdict = running ? 'running' : (main ?? 'none');
   const verdictText = running
     ? 're-running…'
-    : row.verdict
-      ? row.verdict
+    : main
+      ? `${main}${pinned ? ' (pinned)' : ''}`
       : row.reproduces
         ? 'rerun'
-        : 'not re-run yet';
+        : latest
+          ? 'not re-run pinned'
+          : 'not re-run yet';
+  // Pinned and latest outcomes on a line of their own, under the name.
+  const apart = outcomes !== null && !running;
+  const mainChip = (
+    <span
+      className={`nbrepro-verdict nbrepro-verdict-${verdict}`}
+      data-testid="nbrepro-verdict"
+      data-verdict={verdict}
+    >
+      {verdictText}
+    </span>
+  );
   const select = () => void model.select(row.run_id);
   return (
     <li
@@ -147,8 +185,12 @@ const RunRowView = React.memo(function RunRowView({
       />
       <div className="nbrepro-run-main">
         <div className="nbrepro-run-line">
-          <span className="nbrepro-run-name" data-testid="nbrepro-run-name" title={row.run_id}>
-            {row.run_name || row.run_id.slice(0, 8)}
+          <span
+            className="nbrepro-run-name"
+            data-testid="nbrepro-run-name"
+            title={`${row.run_name ?? ''} (${row.run_id})`}
+          >
+            {runLabel(row)}
           </span>
           {row.data_changed === true && (
             <span
@@ -168,14 +210,23 @@ const RunRowView = React.memo(function RunRowView({
               ◐
             </span>
           )}
-          <span
-            className={`nbrepro-verdict nbrepro-verdict-${verdict}`}
-            data-testid="nbrepro-verdict"
-            data-verdict={verdict}
-          >
-            {verdictText}
-          </span>
+          {!apart && mainChip}
         </div>
+        {apart && (
+          <div className="nbrepro-run-line nbrepro-run-outcomes">
+            {mainChip}
+            {latest && (
+              <span
+                className={`nbrepro-verdict nbrepro-verdict-${latest.verdict} nbrepro-verdict-latest`}
+                data-testid="nbrepro-verdict-latest"
+                data-verdict={latest.verdict}
+                title="The latest re-execute on the tables' latest versions"
+              >
+                {latest.verdict} on latest{latest.data ? ` ${latest.data}` : ' data'}
+              </span>
+            )}
+          </div>
+        )}
         <div className="nbrepro-run-line nbrepro-run-meta">
           <span className="nbrepro-run-time" title={started.full}>
             {started.human}
@@ -200,3 +251,21 @@ const RunRowView = React.memo(function RunRowView({
     </li>
   );
 });
+
+/**
+ * A run's name; a rerun's says the data it read ("rerun of baseline · pinned v0"), also
+ * when an older nbrepro named it.
+ */
+export function runLabel(row: RunRow): string {
+  const name = row.run_name || row.run_id.slice(0, 8);
+  if (!row.reproduces) {
+    return name;
+  }
+  // "rerun of baseline · pinned v0": the list is the notebook's, the mode is what tells
+  // reruns apart ("rerun · pinned v0"); the full name is the row's tooltip.
+  const mode = /^rerun of .* · (.+)$/.exec(name);
+  if (mode) {
+    return `rerun · ${mode[1]}`;
+  }
+  return row.data_mode ? `${name} · ${row.data_mode}` : name;
+}

@@ -1,3 +1,4 @@
+import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import type { ReproModel } from '../model';
@@ -5,7 +6,8 @@ import { basename, plural, shortId } from './format';
 import { ProblemView } from './ProblemView';
 import { ReportView } from './ReportView';
 import { RunDetailsView } from './RunDetails';
-import { RunList } from './RunList';
+import { RunList, runLabel } from './RunList';
+import { ShowRunContext } from './RunRef';
 
 export interface SidebarActions {
   /** Save the notebook in focus, then capture its kernel session. */
@@ -23,6 +25,14 @@ export function Sidebar({
   actions: SidebarActions;
 }): JSX.Element {
   const { connection } = model;
+  // A run id in a report or a job opens that run's details (a comparison closes first).
+  const showRun = React.useCallback(
+    (runId: string) => {
+      model.closeComparison();
+      void model.select(runId);
+    },
+    [model]
+  );
   return (
     <div className="nbrepro-sidebar" data-testid="nbrepro-sidebar">
       <Header model={model} actions={actions} />
@@ -33,7 +43,11 @@ export function Sidebar({
         <div className="nbrepro-loading">Connecting to nbrepro&apos;s server extension…</div>
       )}
       {connection.status === 'ok' && <CaptureStatus model={model} />}
-      {connection.status === 'ok' && <Body model={model} actions={actions} />}
+      {connection.status === 'ok' && (
+        <ShowRunContext.Provider value={showRun}>
+          <Body model={model} actions={actions} />
+        </ShowRunContext.Provider>
+      )}
     </div>
   );
 }
@@ -78,12 +92,13 @@ function Header({ model, actions }: { model: ReproModel; actions: SidebarActions
           className="jp-Button nbrepro-button nbrepro-refresh-button"
           data-testid="nbrepro-refresh-button"
           title="Refresh the runs"
+          aria-label="Refresh the runs"
           onClick={() => void model.retry()}
         >
-          ⟳
+          <refreshIcon.react tag="span" className="nbrepro-icon" />
         </button>
         <button
-          className="jp-Button nbrepro-button nbrepro-accept nbrepro-capture-button"
+          className="jp-Button jp-mod-styled jp-mod-accept nbrepro-button nbrepro-capture-button"
           data-testid="nbrepro-capture-button"
           disabled={!ok || !model.notebookPath || model.capture.loading}
           title="Save the notebook, then record its kernel session as a run"
@@ -97,8 +112,9 @@ function Header({ model, actions }: { model: ReproModel; actions: SidebarActions
 }
 
 function CaptureStatus({ model }: { model: ReproModel }): JSX.Element | null {
-  const { value, problem } = model.capture;
-  if (!value && !problem) {
+  const { value, problem, notebook } = model.capture;
+  // Tied to its notebook: another notebook in focus does not show it.
+  if ((!value && !problem) || (notebook !== null && notebook !== model.notebookPath)) {
     return null;
   }
   return (
@@ -131,8 +147,9 @@ function Body({ model, actions }: { model: ReproModel; actions: SidebarActions }
         >
           ← Runs
         </button>
-        <h3>
-          Compare {shortId(comparison.a)} with {shortId(comparison.b)}
+        <h3 data-testid="nbrepro-comparison-title">
+          Compare <RunName model={model} runId={comparison.a} /> with{' '}
+          <RunName model={model} runId={comparison.b} />
         </h3>
         {comparison.loading && <div className="nbrepro-loading">Comparing…</div>}
         {comparison.problem && (
@@ -141,7 +158,7 @@ function Body({ model, actions }: { model: ReproModel; actions: SidebarActions }
             onRetry={() => void model.compare(comparison.a, comparison.b)}
           />
         )}
-        {comparison.value && <ReportView report={comparison.value} />}
+        {comparison.value && <ReportView report={comparison.value} images={model.cellImages} />}
       </div>
     );
   }
@@ -149,4 +166,14 @@ function Body({ model, actions }: { model: ReproModel; actions: SidebarActions }
     return <RunDetailsView model={model} openPath={actions.openPath} />;
   }
   return <RunList model={model} />;
+}
+
+/** A run by its name (its id on hover), or its short id when it is not listed. */
+function RunName({ model, runId }: { model: ReproModel; runId: string }): JSX.Element {
+  const row = model.runs.rows.find(r => r.run_id === runId);
+  return (
+    <span className="nbrepro-run-ref" title={runId}>
+      {row ? runLabel(row) : shortId(runId)}
+    </span>
+  );
 }

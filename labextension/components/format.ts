@@ -1,8 +1,11 @@
 /** Small formatting helpers shared by the components. */
-import { Time } from '@jupyterlab/coreutils';
 
-/** "3 minutes ago", and the full local date for a tooltip. */
-export function when(iso: string | null | undefined): { human: string; full: string } {
+/** "3 minutes ago", counted to ``now`` (ms; default: this moment), and the full local
+ * date for a tooltip. */
+export function when(
+  iso: string | null | undefined,
+  now: number = Date.now()
+): { human: string; full: string } {
   if (!iso) {
     return { human: '', full: '' };
   }
@@ -10,7 +13,30 @@ export function when(iso: string | null | undefined): { human: string; full: str
   if (Number.isNaN(date.getTime())) {
     return { human: iso, full: iso };
   }
-  return { human: Time.formatHuman(date), full: date.toLocaleString() };
+  return { human: relativeTime(date.getTime() - now), full: date.toLocaleString() };
+}
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['year', 365 * 24 * 3600 * 1000],
+  ['month', 30 * 24 * 3600 * 1000],
+  ['day', 24 * 3600 * 1000],
+  ['hour', 3600 * 1000],
+  ['minute', 60 * 1000],
+  ['second', 1000]
+];
+
+/** A time difference as JupyterLab's Time.formatHuman says it ("2 minutes ago"), to a
+ * given clock rather than to the moment it is called. */
+export function relativeTime(deltaMs: number): string {
+  const lang = (typeof document !== 'undefined' && document.documentElement.lang) || 'en';
+  const formatter = new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'long' });
+  for (const [unit, ms] of UNITS) {
+    const amount = Math.ceil(deltaMs / ms);
+    if (amount !== 0) {
+      return formatter.format(amount, unit);
+    }
+  }
+  return formatter.format(0, 'second');
 }
 
 export function formatNumber(value: number | string | null | undefined): string {

@@ -24,6 +24,7 @@ from nbrepro.capture.history import ExecutedCell
 from nbrepro.capture.htmlpage import render_html, render_redacted_html
 from nbrepro.record import delta_reads
 from nbrepro.record.bundle import LogBundle
+from nbrepro.record.summary import cells_phrase
 from nbrepro.record.tags import (
     CAPTURE_ID_TAG,
     CELLS_TAG,
@@ -472,7 +473,7 @@ def summary_markdown(rec: dict[str, Any]) -> str:
     code = rec["code"]
     lines = [
         f"Captured by nbrepro {rec['nbrepro_version']} ({rec['mode']}): "
-        f"{len(code['cells'])} executed cell(s) from `{code['document']['path'] or 'unsaved notebook'}`.",
+        f"{cells_phrase(code)} from `{code['document']['path'] or 'unsaved notebook'}`.",
     ]
     for read in rec["data"]["reads"]:
         lines.append(f"- Delta `{read['uri']}` at version {read['version']}")

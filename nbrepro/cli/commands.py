@@ -440,7 +440,7 @@ def rerun(
     """
     from nbrepro.paths import PROGRESS_FILE_ENV
     from nbrepro.reproduce.compare.report import render_text
-    from nbrepro.reproduce.rerun import RerunOptions
+    from nbrepro.reproduce.rerun import DataUnavailable, RerunOptions
     from nbrepro.reproduce.rerun import rerun as do_rerun
     from nbrepro.store.tracking import resolve_tracking_uri
 
@@ -468,11 +468,15 @@ def rerun(
         with _json_only_stdout(as_json):
             result = do_rerun(run_id, resolve_tracking_uri(), options)
     except NbreproError as exc:
+        # What a client acts on (a job's error_reason: the sidebar's "Re-execute on
+        # latest data"), not the message, which says it for a terminal.
+        reason = exc.reason() if isinstance(exc, DataUnavailable) else None
         _fail_json(
             as_json,
             str(exc),
             EXIT_INPUT if _input_error(exc) else EXIT_RERUN_FAILED,
             reproduces=run_id,
+            **({"reason": reason} if reason else {}),
         )
         return
     report = result.report

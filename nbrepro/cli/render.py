@@ -8,6 +8,7 @@ from nbrepro.record.summary import cells_phrase, how_read, python_label, read_so
 from nbrepro.record.tags import (
     verdict_of,
 )
+from nbrepro.record.vocabulary import LATEST, PINNED
 from nbrepro.store.runs import CapturedRun
 from nbrepro.store.tracking import display_uri
 
@@ -48,6 +49,12 @@ def render_run(captured: CapturedRun, drift: list[dict[str, Any]] | None = None)
             lines.append(
                 f"      now: {now['state']}" + (f" ({now['detail']})" if now["detail"] else "")
             )
+            pin = now.get("pin") or {}
+            if pin.get("readable") is False:
+                lines.append(
+                    f"      v{r['version']} can no longer be pinned: {pin['detail']} "
+                    "(rerun with --data latest)"
+                )
     for w in rec["data"]["writes"]:
         lines.append(f"    wrote {w['uri']} -> v{w['version']}")
     hw = env.get("hardware") or {}
@@ -75,11 +82,19 @@ def render_run(captured: CapturedRun, drift: list[dict[str, Any]] | None = None)
 def render_rows(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no nbrepro runs yet: capture one with %%repro or `nbrepro run NOTEBOOK`"
-    lines = [f"{'started (UTC)':25} {'run id':32} {'status':9} {'verdict':11} name"]
+    lines = [f"{'started (UTC)':25} {'run id':32} {'status':9} {'verdict':20} name"]
     for r in rows:
         verdict = r["verdict"] or ("-" if r["reproduces"] else "not re-run")
         name = r["run_name"] or ""
         if r["reproduces"]:
-            name += f"  (rerun of {r['reproduces'][:8]})"
-        lines.append(f"{r['start_time']:25} {r['run_id']:32} {r['status']:9} {verdict:11} {name}")
+            name += f"  (of {r['reproduces'][:8]})"
+        outcomes = r.get("outcomes")
+        if outcomes:
+            # Pinned and latest apart: "differs" on the latest data is not "does not reproduce".
+            pinned, latest = outcomes.get(PINNED), outcomes.get(LATEST)
+            verdict = f"{pinned['verdict']} (pinned)" if pinned else "not pinned"
+            if latest:
+                on = f"latest {latest['data']}" if latest.get("data") else "latest data"
+                name += f"  [{latest['verdict']} on {on}]"
+        lines.append(f"{r['start_time']:25} {r['run_id']:32} {r['status']:9} {verdict:20} {name}")
     return "\n".join(lines)

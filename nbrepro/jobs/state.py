@@ -25,7 +25,13 @@ from typing import Any
 from nbrepro.errors import NbreproError
 from nbrepro.paths import file_lock, write_json_atomic
 from nbrepro.progress import read_progress
-from nbrepro.record.vocabulary import INTERRUPTED_EXITS, KILLED_EXITS, REPORT_EXITS, VERDICTS
+from nbrepro.record.vocabulary import (
+    INTERRUPTED_EXITS,
+    KILLED_EXITS,
+    REPORT_EXITS,
+    RERUN_ERROR_CODES,
+    VERDICTS,
+)
 from nbrepro.redact import strip_uris_in_text
 
 STATE_FILE = "job.json"
@@ -78,6 +84,9 @@ class Job:
     finished_at: str | None = None
     exit_code: int | None = None
     error: str | None = None
+    # Why it could not run, for a client to act on (``JobErrorReason`` of the API):
+    # what ``nbrepro rerun --json`` printed as its error's ``reason``.
+    error_reason: dict[str, Any] | None = None
     verdict: str | None = None
     rerun_run_id: str | None = None
     # Where the run is stored, credentials stripped (the real URI stays in memory).
@@ -131,12 +140,21 @@ class Job:
 
     def report(self) -> dict[str, Any] | None:
         """The rerun's report (``nbrepro rerun --json``), when it printed one."""
+        data = self._output()
+        return data if data.get("verdict") in VERDICTS else None
+
+    def _output(self) -> dict[str, Any]:
+        """What ``nbrepro rerun --json`` printed: a report or an error; {} without one."""
         try:
             data = json.loads((self.folder / OUTPUT_FILE).read_text("utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        if isinstance(data, dict) and data.get("verdict") in VERDICTS:
-            return data
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _error_reason(self) -> dict[str, Any] | None:
+        reason = self._output().get("reason")
+        if isinstance(reason, dict) and reason.get("code") in RERUN_ERROR_CODES:
+            return reason
         return None
 
     def progress(self) -> dict[str, Any]:
@@ -169,6 +187,7 @@ class Job:
             "rerun_run_id": self.rerun_run_id,
             "exit_code": self.exit_code,
             "error": self.error,
+            "error_reason": self.error_reason,
             "report": self.report() if self.state == "succeeded" else None,
         }
 
@@ -205,6 +224,7 @@ class Job:
             self.rerun_run_id = report.get("run_id")
             return
         self.state = "failed"
+        self.error_reason = self._error_reason()
         message = cli_error(self.log_tail(lines=200))
         if message:
             self.error = message

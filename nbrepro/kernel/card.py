@@ -22,7 +22,13 @@ from typing import Any, cast
 import ipywidgets as widgets
 
 from nbrepro.kernel.display import summary_bundle
-from nbrepro.record.summary import cells_phrase, no_tables_phrase, read_source
+from nbrepro.record.summary import (
+    cells_phrase,
+    no_tables_phrase,
+    read_source,
+    store_label,
+    table_name,
+)
 from nbrepro.record.vocabulary import (
     CURRENT,
     DIFFERS,
@@ -37,7 +43,15 @@ from nbrepro.record.vocabulary import (
 from nbrepro.store.tracking import display_uri
 
 POLL_SECONDS = 1.0
-VERDICT_COLORS = {REPRODUCED: "#2b8a3e", DIFFERS: "#c92a2a", FAILED: "#c92a2a"}
+# JupyterLab's theme colours, as the sidebar's verdict chips use them (the same verdict
+# looks the same on the card and in the sidebar, in light and dark themes); the fallback
+# is the light theme's, where the card is shown outside JupyterLab.
+VERDICT_COLORS = {
+    REPRODUCED: "var(--jp-success-color1, #388e3c)",
+    DIFFERS: "var(--jp-warn-color1, #f57c00)",
+    FAILED: "var(--jp-error-color1, #d32f2f)",
+}
+ERROR = "var(--jp-error-color1, #d32f2f)"
 
 
 @lru_cache(maxsize=1)
@@ -47,11 +61,6 @@ def _jobs() -> Any:
     from nbrepro.paths import jobs_dir
 
     return JobManager(jobs_dir())
-
-
-def table_name(uri: str) -> str:
-    """The last part of a table URI (``s3://lake/wine/`` -> ``wine``)."""
-    return uri.rstrip("/").rsplit("/", 1)[-1] or uri
 
 
 def run_link(mlflow_ui: str | None, experiment_id: str, run_id: str) -> str | None:
@@ -73,7 +82,8 @@ def mlflow_ui_for(tracking_uri: str, configured: str | None) -> str | None:
 
 STORING_NOTE = "the run was being stored after the cell returned (the card shows the outcome)"
 MUTED = "var(--jp-ui-font-color2, #666)"
-WARNED = "#a15c00"
+WARNED = "var(--jp-warn-color0, #e65100)"
+ACCENT = "var(--jp-brand-color1, #1976d2)"
 
 
 class ReproCard(widgets.VBox):
@@ -156,7 +166,7 @@ class ReproCard(widgets.VBox):
         self._rerun_parts: tuple[widgets.Button, widgets.IntProgress, widgets.HTML] | None = None
         super().__init__(
             [self.header, self._controls],
-            layout={"border_left": "3px solid #0b7285", "padding": "4px 8px"},
+            layout={"border_left": f"3px solid {ACCENT}", "padding": "4px 8px"},
         )
 
     def stored(self, pending: str | None, warning: str | None) -> None:
@@ -249,7 +259,7 @@ class ReproCard(widgets.VBox):
             "<div style='color:var(--jp-ui-font-color2, #666);font-size:90%'>experiment "
             f"{html.escape(str(run['experiment_name']))} "
             f"{'to be uploaded to' if self.pending and run.get('offline') else 'in'} "
-            f"<code>{html.escape(self.store)}</code></div>"
+            f"<code title='{html.escape(self.store)}'>{html.escape(store_label(self.store))}</code></div>"
         )
 
     def _body_html(self) -> str:
@@ -272,11 +282,11 @@ class ReproCard(widgets.VBox):
         out = "<div>" + " · ".join(parts) + "</div>"
         if code["hidden_state"]["hidden"]:
             out += "".join(
-                f"<div style='color:#a15c00'>&#9888; hidden state: {esc(e)}</div>"
+                f"<div style='color:{WARNED}'>&#9888; hidden state: {esc(e)}</div>"
                 for e in code["hidden_state"]["explanations"]
             )
         if self.pending:
-            out += f"<div style='color:#a15c00'><b>Pending:</b> {esc(self.pending)}</div>"
+            out += f"<div style='color:{WARNED}'><b>Pending:</b> {esc(self.pending)}</div>"
         return out
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -306,14 +316,14 @@ class ReproCard(widgets.VBox):
         except Exception as exc:  # shown in the card: the user's notebook is not affected
             self._show_status(
                 f"could not start the rerun: {type(exc).__name__}: {html.escape(str(exc))}",
-                "#c92a2a",
+                ERROR,
             )
             return
         self._job_id = job.job_id
         self.button.disabled = True
         self.cancel.layout.display = None
         self.progress.layout.display = None
-        self._show_status("queued", "#555")
+        self._show_status("queued", MUTED)
         self._stop.clear()
         threading.Thread(
             target=self._follow, args=(manager,), name="nbrepro-card", daemon=True
@@ -331,7 +341,7 @@ class ReproCard(widgets.VBox):
             try:
                 state = manager.get(job_id).to_json()
             except Exception as exc:  # the card says so; nothing else depends on it
-                self._show_status(f"lost track of the rerun: {html.escape(str(exc))}", "#c92a2a")
+                self._show_status(f"lost track of the rerun: {html.escape(str(exc))}", ERROR)
                 break
             self._render_job(state)
             if state["state"] in ("succeeded", "failed", "cancelled"):
@@ -350,25 +360,33 @@ class ReproCard(widgets.VBox):
         phase = progress.get("phase") or job["state"]
         if job["state"] in ("queued", "running"):
             cells = f" — cell {done} of {total}" if total else ""
-            self._show_status(f"{html.escape(str(phase))}{cells}", "#555")
+            self._show_status(f"{html.escape(str(phase))}{cells}", MUTED)
             return
         self.progress.layout.display = "none"
         if job["state"] == "cancelled":
-            self._show_status("rerun cancelled", "#555")
+            self._show_status("rerun cancelled", MUTED)
         elif job["state"] == "failed":
             # The error quotes the rerun's log: a cell's exception, a table URI.
             error = html.escape(str(job.get("error") or "see the log"))
-            self._show_status(f"rerun could not run: {error}", "#c92a2a")
+            self._show_status(f"rerun could not run: {error}", ERROR)
         else:
             self._show_verdict(job)
 
     def _show_verdict(self, job: dict[str, Any]) -> None:
         verdict = str(job.get("verdict") or "unknown")
         report = job.get("report") or {}
-        color = VERDICT_COLORS.get(verdict, "#555")
-        lines = [f"<b style='color:{color}'>{html.escape(verdict)}</b>"]
-        if report.get("differs"):
-            lines.append("differs in: " + ", ".join(html.escape(s) for s in report["differs"]))
+        color = VERDICT_COLORS.get(verdict, MUTED)
+        # The sidebar's chip and headline ("differs in data, metrics").
+        chip = (
+            f"<span class='nbrepro-verdict nbrepro-verdict-{html.escape(verdict)}' "
+            f"style='background:{color};color:var(--jp-ui-inverse-font-color1, #fff);"
+            f"border-radius:8px;padding:1px 6px'>{html.escape(verdict)}</span>"
+        )
+        differs = [str(s) for s in report.get("differs") or []]
+        lines = [
+            chip
+            + (" in " + html.escape(", ".join(differs)) if differs and verdict == DIFFERS else "")
+        ]
         if report.get("drift"):
             lines.append("environment drift (does not fail the verdict)")
         failure = report.get("failure")
@@ -396,6 +414,13 @@ class ReproCard(widgets.VBox):
                 else html.escape(rerun_id)
             )
             lines.append(f"rerun <code>{ident}</code>")
+        # The full report, in the sidebar (JupyterLab's nbrepro extension handles the click:
+        # it shows this run with its latest re-execution).
+        original = html.escape(str(self.rec["run"]["run_id"]))
+        lines.append(
+            f"<a href='#' data-nbrepro-show-run='{original}' title='Show the full report in "
+            f"the nbrepro sidebar'>full report</a>"
+        )
         self.status.value = "<div class='nbrepro-card-verdict'>" + " · ".join(lines) + "</div>"
 
     def _show_status(self, text: str, color: str) -> None:
@@ -431,4 +456,4 @@ def show_capture(
     return card
 
 
-__all__ = ["ReproCard", "mlflow_ui_for", "run_link", "show_capture", "table_name"]
+__all__ = ["ReproCard", "mlflow_ui_for", "run_link", "show_capture"]

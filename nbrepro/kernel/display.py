@@ -87,13 +87,15 @@ def summary_html(rec: dict[str, Any], store: str, pending: str | None) -> str:
     notes = ""
     if code["hidden_state"]["hidden"]:
         notes += "".join(
-            f"<div style='color:#a15c00'>&#9888; {esc(e)}</div>"
+            f"<div style='color:var(--jp-warn-color0, #e65100)'>&#9888; {esc(e)}</div>"
             for e in code["hidden_state"]["explanations"]
         )
-    notes += "".join(f"<div style='color:#666'>{esc(w)}</div>" for w in rec["warnings"])
+    notes += "".join(
+        f"<div style='color:var(--jp-ui-font-color2, #666)'>{esc(w)}</div>" for w in rec["warnings"]
+    )
     if pending:
-        notes += f"<div style='color:#a15c00'><b>Pending:</b> {esc(pending)}</div>"
+        notes += f"<div style='color:var(--jp-warn-color0, #e65100)'><b>Pending:</b> {esc(pending)}</div>"
     return (
-        "<div class='nbrepro-summary' style='border-left:3px solid #0b7285;padding:4px 8px'>"
+        "<div class='nbrepro-summary' style='border-left:3px solid var(--jp-brand-color1, #1976d2);padding:4px 8px'>"
         f"<div><b>nbrepro</b> captured this run</div><table>{body}</table>{notes}</div>"
     )

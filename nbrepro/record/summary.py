@@ -3,6 +3,7 @@ and the capture card, so the three never describe the same run differently."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,8 +32,9 @@ def read_source(read: Mapping[str, Any]) -> str:
 
 
 def cells_phrase(code: Mapping[str, Any]) -> str:
-    """How much code the run executed: ``"3 executed cell(s)"``."""
-    return f"{len(code['cells'])} executed cell(s)"
+    """How much code the run executed: ``"3 executed cells"``, ``"1 executed cell"``."""
+    n = len(code["cells"])
+    return f"{n} executed cell{'' if n == 1 else 's'}"
 
 
 def no_tables_phrase() -> str:
@@ -55,3 +57,43 @@ def pending_phrase(offline: bool) -> str:
         "upload incomplete: the tracking store failed while the capture was logged. "
         "`nbrepro sync` completes this run."
     )
+
+
+def table_name(uri: str) -> str:
+    """The last part of a table URI (``s3://lake/wine/`` -> ``wine``)."""
+    return uri.rstrip("/").rsplit("/", 1)[-1] or uri
+
+
+def versions_label(versions: Mapping[str, list[int]], most: int = 2) -> str:
+    """The versions a run read, short: "v0" for one table, "events v1, users v3" for
+    several (``most`` named, then "+N"); "" when it read none."""
+    if not versions:
+        return ""
+    if len(versions) == 1:
+        (read,) = versions.values()
+        return "v" + ",".join(str(v) for v in sorted(set(read)))
+    named = [
+        f"{table_name(uri)} v" + ",".join(str(v) for v in sorted(set(vs)))
+        for uri, vs in sorted(versions.items())
+    ]
+    extra = len(named) - most
+    return ", ".join(named[:most]) + (f" +{extra}" if extra > 0 else "")
+
+
+def store_label(uri: str, home: str | None = None) -> str:
+    """A tracking URI as a card shows it: a local store by its path, the home folder as
+    "~" ("~/.local/share/nbrepro/mlflow.db"); any other URI as it is (credentials are
+    the caller's to remove)."""
+    path = None
+    for scheme in ("sqlite:///", "file://"):
+        if uri.startswith(scheme):
+            path = uri[len(scheme) :]
+            break
+    if path is None and uri.startswith("/"):
+        path = uri
+    if path is None or not path.startswith("/"):
+        return uri
+    home = (home if home is not None else os.path.expanduser("~")).rstrip("/")
+    if home and path.startswith(home + "/"):
+        return "~" + path[len(home) :]
+    return path

@@ -8,6 +8,8 @@ before its first capture.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 # nbrepro's run tags.
 SCHEMA_VERSION_TAG = "nbrepro.schema_version"
 VERSION_TAG = "nbrepro.version"
@@ -28,6 +30,13 @@ ENV_MODE_TAG = "nbrepro.env"
 VERDICT_TAG = "nbrepro.verdict"
 LAST_VERDICT_TAG = "nbrepro.last_verdict"
 LAST_RERUN_TAG = "nbrepro.last_rerun"
+# The latest rerun of each data mode ("pinned", "latest"): its verdict, its run and the
+# versions it read ("v0", "events v1, users v3"). A pinned rerun that reproduced and a
+# latest one that differs say different things: "does not reproduce" is not "the data
+# moved since".
+LAST_VERDICT_OF_MODE_TAG = "nbrepro.last_verdict.{mode}"
+LAST_RERUN_OF_MODE_TAG = "nbrepro.last_rerun.{mode}"
+LAST_DATA_OF_MODE_TAG = "nbrepro.last_data.{mode}"
 
 # MLflow's system tags that nbrepro sets or reads.
 MLFLOW_RUN_NAME_TAG = "mlflow.runName"
@@ -53,6 +62,20 @@ PAPERMILL_MARKER_TAG = "papermill-error-cell-tag"  # papermill's "execution fail
 def verdict_of(tags: dict[str, str]) -> str | None:
     """A run's verdict: its own (a rerun's), else its last rerun's."""
     return tags.get(VERDICT_TAG) or tags.get(LAST_VERDICT_TAG) or None
+
+
+def outcome_of(tags: Mapping[str, str], mode: str) -> dict[str, str | None] | None:
+    """The latest rerun of ``mode`` that this run (an original) knows of: its verdict,
+    run id and the versions it read; None when there was none (or before nbrepro kept
+    one per mode)."""
+    verdict = tags.get(LAST_VERDICT_OF_MODE_TAG.format(mode=mode))
+    if not verdict:
+        return None
+    return {
+        "verdict": verdict,
+        "rerun_id": tags.get(LAST_RERUN_OF_MODE_TAG.format(mode=mode)) or None,
+        "data": tags.get(LAST_DATA_OF_MODE_TAG.format(mode=mode)) or None,
+    }
 
 
 def is_nbrepro_run(tags: dict[str, str]) -> bool:

@@ -40,3 +40,40 @@ VERDICT_EXIT: Final = {REPRODUCED: EXIT_OK, DIFFERS: EXIT_DIFFERS, FAILED: EXIT_
 REPORT_EXITS: Final = frozenset(VERDICT_EXIT.values())  # a report was printed
 INTERRUPTED_EXITS: Final = (EXIT_INTERRUPTED, 143)  # SIGINT, SIGTERM (a cancel)
 KILLED_EXITS: Final = (-9, 137)  # SIGKILL: most often the out-of-memory killer
+
+# Why a version a run read can no longer be pinned (nbrepro.capture.delta.tables): its
+# data files were deleted (a vacuum), its log entries cleaned up, the table re-created
+# or gone. Not proof either way: not_checked (object-store files could not be asked
+# for), unreachable (the table cannot be opened from here).
+PinProblemKind = Literal[
+    "files_missing",
+    "version_unavailable",
+    "table_replaced",
+    "table_missing",
+    "not_checked",
+    "unreachable",
+]
+FILES_MISSING: Final = "files_missing"
+VERSION_UNAVAILABLE: Final = "version_unavailable"
+TABLE_REPLACED: Final = "table_replaced"
+TABLE_MISSING: Final = "table_missing"
+NOT_CHECKED: Final = "not_checked"
+UNREACHABLE: Final = "unreachable"
+PIN_PROBLEM_KINDS: Final = (
+    FILES_MISSING,
+    VERSION_UNAVAILABLE,
+    TABLE_REPLACED,
+    TABLE_MISSING,
+    NOT_CHECKED,
+    UNREACHABLE,
+)
+# Of these, the ones that prove a pinned rerun cannot read the data as it was.
+UNPINNABLE: Final = frozenset({FILES_MISSING, VERSION_UNAVAILABLE, TABLE_REPLACED, TABLE_MISSING})
+
+# Why a rerun could not run, for a client to act on (a job's error_reason): a version
+# it pins can no longer be read (the same rerun on the latest data can run), or a table
+# it read is gone (no rerun can).
+RerunErrorCode = Literal["pinned-data-unavailable", "data-gone"]
+PINNED_DATA_UNAVAILABLE: Final = "pinned-data-unavailable"
+DATA_GONE: Final = "data-gone"
+RERUN_ERROR_CODES: Final = (PINNED_DATA_UNAVAILABLE, DATA_GONE)

@@ -94,6 +94,11 @@ def error_at(cell: Any, index: int, err: Mapping[str, str]) -> NotebookExecution
         err["ename"],
         err["evalue"],
         original_execution_count=origin.get("execution_count"),
+        # A replayed cell: named by its place in the original's notebook (-1: unknown),
+        # never by its place in the replay, which a user cannot find.
+        original_cell_index=(origin.get("doc_index") if origin.get("doc_index") is not None else -1)
+        if "position" in origin
+        else None,
     )
 
 

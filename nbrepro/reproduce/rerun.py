@@ -21,29 +21,37 @@ import nbformat
 
 from nbrepro import record
 from nbrepro.capture.delta.storage import options_of
-from nbrepro.capture.delta.tables import Pin, check_pins, is_table_gone, table_now
+from nbrepro.capture.delta.tables import WAY_OUT, Pin, check_pins, is_table_gone, table_now
 from nbrepro.capture.delta.uri import normalize_uri
 from nbrepro.capture.environment import HASH_SEED_ENV, recorded_hash_seed
 from nbrepro.progress import ProgressWriter
 from nbrepro.record.bundle import LogBundle
+from nbrepro.record.summary import versions_label
 from nbrepro.record.tags import (
     DATA_MODE_TAG,
     ENV_MODE_TAG,
+    LAST_DATA_OF_MODE_TAG,
+    LAST_RERUN_OF_MODE_TAG,
     LAST_RERUN_TAG,
+    LAST_VERDICT_OF_MODE_TAG,
     LAST_VERDICT_TAG,
+    MLFLOW_RUN_NAME_TAG,
     REPRODUCES_TAG,
     VERDICT_TAG,
 )
 from nbrepro.record.vocabulary import (
     CURRENT,
+    DATA_GONE,
     DATA_MODES,
     DIFFERS,
     ENV_MODES,
     FAILED,
     LATEST,
     PINNED,
+    PINNED_DATA_UNAVAILABLE,
     RECORDED,
     REPRODUCED,
+    TABLE_MISSING,
 )
 from nbrepro.redact import REDACTED, safe_message
 from nbrepro.reproduce.compare import report as compare
@@ -61,7 +69,24 @@ REPORT_TEXT = "nbrepro/report.txt"
 
 
 class DataUnavailable(RunNotUsable):
-    """A table the original read cannot be read any more: it is gone (any ``--data``)."""
+    """A table the original read cannot be read any more: it is gone (any ``--data``).
+
+    ``tables``: each table's problem (``UnavailableTable`` of the API), for a client to
+    say in its own words; :meth:`reason` is a job's ``error_reason``.
+    """
+
+    def __init__(self, message: str, tables: Sequence[Mapping[str, Any]] = ()) -> None:
+        super().__init__(message)
+        self.tables = [dict(t) for t in tables]
+
+    def reason(self) -> dict[str, Any]:
+        """``{"code", "tables"}``: ``pinned-data-unavailable`` when the same rerun on the
+        latest data can run (no table is gone), else ``data-gone``."""
+        gone = any(t["kind"] == TABLE_MISSING for t in self.tables)
+        return {
+            "code": DATA_GONE if gone else PINNED_DATA_UNAVAILABLE,
+            "tables": self.tables,
+        }
 
 
 class PinnedDataUnavailable(DataUnavailable):
@@ -186,11 +211,27 @@ def check_data(rec: Mapping[str, Any], pins: Mapping[str, Pin], data: str) -> li
     missing = gone_tables(rec["data"]["reads"])
     gone = {uri: reads for uri, reads in missing.items() if uri not in written}
     lines = [gone_message(uri, reads) for uri, reads in gone.items()]
+    tables = [
+        {
+            "uri": uri,
+            "version": max(int(r["version"]) for r in reads),
+            "kind": TABLE_MISSING,
+            "detail": "the table is gone",
+        }
+        for uri, reads in gone.items()
+    ]
+    way_out = False
     if data == PINNED:
-        # Each message ends with the way out (--data latest); a gone table has none.
         left = {uri: pin for uri, pin in pins.items() if normalize_uri(uri) not in missing}
         problems = check_pins(left, storage_of(rec["data"]["reads"]))
-        lines.extend(p["message"] for p in problems if p.get("fatal"))
+        fatal = [p for p in problems if p.get("fatal")]
+        lines.extend(p["message"] for p in fatal)
+        tables.extend(
+            {"uri": p["uri"], "version": p["version"], "kind": p["kind"], "detail": p["message"]}
+            for p in fatal
+        )
+        # The way out (--data latest), said once; a gone table has none.
+        way_out = bool(fatal) and not gone
         # Tables nbrepro cannot open from here: the kernel reads them as the notebook does
         # and holds them to the pins itself.
         unchecked = [p["message"] for p in problems if p["kind"] == "unreachable"]
@@ -199,7 +240,8 @@ def check_data(rec: Mapping[str, Any], pins: Mapping[str, Pin], data: str) -> li
     if lines:
         error = PinnedDataUnavailable if data == PINNED else DataUnavailable
         listed = "\n".join(f"  - {line}" for line in lines)
-        raise error(f"the data this run read is not available any more:\n{listed}")
+        tail = f"\n{WAY_OUT}" if way_out else ""
+        raise error(f"the data this run read is not available any more:\n{listed}{tail}", tables)
     return unchecked
 
 
@@ -311,10 +353,14 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
     # Read before anything runs: a bad file is the user's to fix.
     sample = _model_sample(options.model_sample)
     runs: list[tuple[Any, CapturedRun, dict[str, Any]]] = []
+    names: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="nbrepro-rerun-") as tmp:
         replay_path = Path(tmp) / "replay.ipynb"
         nbformat.write(replay, str(replay_path))
         base = rec["run"].get("run_name") or run_id[:8]
+        # Named by its data mode: the versions pinned are known now, those of the latest
+        # data once it has run (the name is completed with the report).
+        pinned = versions_label({uri: [pin["version"]] for uri, pin in pins.items()})
         for n in range(1, options.repeat + 1):
             of = f" ({n} of {options.repeat})" if options.repeat > 1 else ""
             progress.write(f"executing{of}")
@@ -322,7 +368,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
                 replay_path,
                 parameters=parameters,
                 experiment=original.experiment_name,
-                run_name=f"rerun of {base}{of}",
+                run_name=rerun_name(base, options.data, pinned, of),
                 # One executed notebook asked for: the first rerun's.
                 output=options.output if n == 1 else None,
                 tracking_uri=tracking_uri,
@@ -377,6 +423,7 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
             report["env_mode"] = options.env
             report["environment_build"] = built.to_json() if built else None
             report["pins"] = {uri: dict(pin) for uri, pin in pins.items()}
+            names[result.run_id] = rerun_name(base, options.data, versions_read(report), of)
             runs.append((result, new, report))
 
     # The report told is the worst rerun's (the first of them): one rerun that reproduced
@@ -404,9 +451,9 @@ def rerun(run_id: str, tracking_uri: str, options: RerunOptions) -> RerunResult:
             report["notes"].append(failed)
     for each_result, _run, each in runs:
         if each is not report:
-            _log_report(tracking_uri, None, each_result.run_id, each)
+            _log_report(tracking_uri, None, each_result.run_id, each, names[each_result.run_id])
     # The original carries the verdict told (logged last: the newest of its reruns).
-    _log_report(tracking_uri, original, result.run_id, report)
+    _log_report(tracking_uri, original, result.run_id, report, names[result.run_id])
     progress.write("done")
     return RerunResult(
         report=report,
@@ -451,24 +498,48 @@ def _compare_models(
             report["verdict"] = DIFFERS
 
 
+def rerun_name(base: str, data_mode: str, versions: str, of: str = "") -> str:
+    """A rerun's run name: what it re-executed and on which data ("rerun of baseline ·
+    pinned v0", "rerun of baseline · latest v1 (2 of 3)")."""
+    return f"rerun of {base} · {data_mode}{' ' + versions if versions else ''}{of}"
+
+
+def versions_read(report: Mapping[str, Any]) -> str:
+    """The versions the rerun read, as :func:`versions_label` says them."""
+    tables = ((report.get("sections") or {}).get("data") or {}).get("tables") or []
+    return versions_label(
+        {t["uri"]: [r["version"] for r in t["rerun"]] for t in tables if t.get("rerun")}
+    )
+
+
 def _log_report(
-    uri: str, original: CapturedRun | None, rerun_id: str, report: dict[str, Any]
+    uri: str, original: CapturedRun | None, rerun_id: str, report: dict[str, Any], name: str
 ) -> None:
+    from mlflow.entities import RunTag
+
     client = client_for(uri)
     files = {
         REPORT_JSON: record.dumps(report).encode("utf-8"),
         REPORT_TEXT: compare.render_text(report).encode("utf-8"),
     }
+    # Its name completed with the versions it read (MLflow renames a run by this tag).
     log_bundle(
         client,
         rerun_id,
-        LogBundle(tags={VERDICT_TAG: report["verdict"]}, files=files),
+        LogBundle(tags={VERDICT_TAG: report["verdict"], MLFLOW_RUN_NAME_TAG: name}, files=files),
     )
     if original is None:
         return
-    # The original carries its latest verdict, so a list of runs needs one search.
-    client.set_tag(original.run_id, LAST_VERDICT_TAG, report["verdict"])
-    client.set_tag(original.run_id, LAST_RERUN_TAG, rerun_id)
+    # The original carries its latest verdict, and its latest of each data mode, so a
+    # list of runs needs one search.
+    verdict = report["verdict"]
+    tags = {LAST_VERDICT_TAG: verdict, LAST_RERUN_TAG: rerun_id}
+    mode = report.get("data_mode")
+    if mode in DATA_MODES:
+        tags[LAST_VERDICT_OF_MODE_TAG.format(mode=mode)] = verdict
+        tags[LAST_RERUN_OF_MODE_TAG.format(mode=mode)] = rerun_id
+        tags[LAST_DATA_OF_MODE_TAG.format(mode=mode)] = versions_read(report)
+    client.log_batch(original.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
 
 
 def _model_sample(path: str | None) -> ModelSample | None:

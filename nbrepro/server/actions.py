@@ -136,8 +136,7 @@ class CaptureHandler(KernelHandler):
         found = await self.kernel_for(notebook)
         if found is None:
             raise NoRunningKernel(
-                f"notebook {clipped_repr(value)} has no running kernel: open it and start its kernel "
-                "(run a cell), then capture again"
+                f"{clipped_repr(value)} has no running kernel: nothing ran in it to capture"
             )
         _, manager = found
         if getattr(manager, "execution_state", None) == "busy":

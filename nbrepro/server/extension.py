@@ -21,7 +21,13 @@ from nbrepro.server.actions import (
     RerunsHandler,
 )
 from nbrepro.server.base import NbreproServer
-from nbrepro.server.handlers import CompareHandler, RunHandler, RunsHandler, VersionHandler
+from nbrepro.server.handlers import (
+    CompareHandler,
+    CompareImagesHandler,
+    RunHandler,
+    RunsHandler,
+    VersionHandler,
+)
 from nbrepro.server.notebook_copy import FolderOutsideRoot, copy_folder
 
 
@@ -45,6 +51,7 @@ def load(serverapp: Any) -> None:
             (url_path_join(base, "runs", r"([^/]+)", "environment"), EnvironmentHandler),
             (url_path_join(base, "runs", r"([^/]+)", "open"), OpenHandler),
             (url_path_join(base, "compare"), CompareHandler),
+            (url_path_join(base, "compare", "images"), CompareImagesHandler),
             (url_path_join(base, "reruns"), RerunsHandler),
             (url_path_join(base, "reruns", r"([^/]+)"), RerunHandler),
             (url_path_join(base, "capture"), CaptureHandler),

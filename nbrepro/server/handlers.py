@@ -1,13 +1,16 @@
-"""The read side of the REST API: the version, runs, one run, two runs compared."""
+"""The read side of the REST API: the version, runs, one run, two runs compared (and the
+images of the cells whose outputs differ)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import tornado
 
 from nbrepro._version import __version__
+from nbrepro.errors import clipped_repr
 from nbrepro.server.base import BadRequest, BaseHandler
 
 MAX_PAGE = 500
@@ -91,3 +94,36 @@ class CompareHandler(BaseHandler):
         b = self.run_id_arg(self.argument("b") or "")
         report = await asyncio.to_thread(diff, a, b, await self.checked_tracking())
         self.finish(json.dumps(report, default=str))
+
+
+class CompareImagesHandler(BaseHandler):
+    """The images of a report's cells, both runs side by side (``cells``: the report's
+    ``OutputCellDiff.cell`` keys, comma-separated; ``a``: the report's original)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from nbrepro.reproduce.compare.images import MAX_CELLS, cell_images
+        from nbrepro.store.runs import load_run
+
+        a = self.run_id_arg(self.argument("a") or "")
+        b = self.run_id_arg(self.argument("b") or "")
+        cells = self.cells_arg(MAX_CELLS)
+        uri = await self.checked_tracking()
+
+        def images() -> dict[str, object]:
+            return cell_images(load_run(a, uri), load_run(b, uri), cells)
+
+        self.finish(await asyncio.to_thread(images))
+
+    def cells_arg(self, most: int) -> list[int]:
+        raw = self.argument("cells") or ""
+        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        # Not str.isdigit: it takes '²', which int() refuses.
+        if not parts or not all(re.fullmatch(r"[0-9]{1,9}", p) for p in parts):
+            raise BadRequest(
+                "cells must be cell numbers of the report (OutputCellDiff.cell), "
+                f"comma-separated, not {clipped_repr(raw)}"
+            )
+        if len(parts) > most:
+            raise BadRequest(f"at most {most} cells at a time, not {len(parts)}")
+        return [int(p) for p in parts]

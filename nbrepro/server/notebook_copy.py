@@ -93,12 +93,28 @@ def notebook_copy(captured: CapturedRun, which: str) -> nbformat.NotebookNode:
         raise ValueError(f"which must be one of {', '.join(WHICH)}, not {which!r}")
     # The replay's own metadata (executions count) is kept alongside.
     known = nb.metadata.get("nbrepro")
+    # What JupyterLab's banner on the copy says: which run, when it was captured, and
+    # for the document when it was saved (it may be older than what ran).
     nb.metadata["nbrepro"] = {
         **(known if isinstance(known, dict) else {}),
-        "run_id": captured.run_id,
-        "which": which,
+        **copy_context(captured, which),
     }
     return nb
+
+
+def copy_context(captured: CapturedRun, which: str) -> dict[str, Any]:
+    """The run a copy is of (``metadata.nbrepro`` of the copy, and the API's
+    ``OpenResult``): id, name, when captured and, for the document, when it was saved."""
+    rec = captured.record
+    context: dict[str, Any] = {
+        "run_id": captured.run_id,
+        "which": which,
+        "run_name": rec["run"].get("run_name") or captured.run.info.run_name,
+        "captured_at": rec.get("created_at"),
+    }
+    if which == "document":
+        context["saved_at"] = rec["code"]["document"].get("modified_at")
+    return context
 
 
 def write_copy(captured: CapturedRun, which: str, root: Path, folder: str) -> dict[str, Any]:
@@ -127,4 +143,4 @@ def write_copy(captured: CapturedRun, which: str, root: Path, folder: str) -> di
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return {"path": target.relative_to(root).as_posix(), "run_id": captured.run_id, "which": which}
+    return {"path": target.relative_to(root).as_posix(), **copy_context(captured, which)}

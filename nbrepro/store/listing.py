@@ -10,13 +10,16 @@ from nbrepro.capture.delta.drift import reads_changed
 from nbrepro.errors import NbreproError
 from nbrepro.record.tags import (
     CAPTURE_ID_TAG,
+    DATA_MODE_TAG,
     DELTA_READS_TAG,
     DELTA_TABLES_TAG,
     HIDDEN_STATE_TAG,
     NOTEBOOK_TAG,
     REPRODUCES_TAG,
+    outcome_of,
     verdict_of,
 )
+from nbrepro.record.vocabulary import LATEST, PINNED
 from nbrepro.store.tracking import client_for, display_uri
 
 
@@ -57,6 +60,9 @@ def list_runs(
         filters.append(f"tags.`{NOTEBOOK_TAG}` = '{path}'")
     from mlflow.exceptions import MlflowException
 
+    if page_token and not page_token.isascii():
+        # Tokens are base64 text; MLflow fails on others before it can say which is wrong.
+        raise NbreproError(f"page_token {page_token!r} is not a token this list gave")
     try:
         runs = client.search_runs(
             ids,
@@ -89,6 +95,8 @@ def list_runs(
                 "notebook": tags.get(NOTEBOOK_TAG),
                 "reproduces": tags.get(REPRODUCES_TAG),
                 "verdict": verdict_of(tags),
+                "data_mode": tags.get(DATA_MODE_TAG) if tags.get(REPRODUCES_TAG) else None,
+                "outcomes": _outcomes(tags),
                 "hidden_state": tags.get(HIDDEN_STATE_TAG) == "true",
                 "metrics": dict(run.data.metrics),
                 **data,
@@ -97,3 +105,14 @@ def list_runs(
     token = runs.token
     # SQL stores hand back the token as bytes; it travels as text.
     return RunsPage(rows, token.decode("ascii") if isinstance(token, bytes) else token)
+
+
+def _outcomes(tags: dict[str, str]) -> dict[str, Any] | None:
+    """An original's latest pinned and latest-data reruns; None for a rerun, or for a
+    run whose reruns predate them (its ``verdict`` alone then)."""
+    if tags.get(REPRODUCES_TAG):
+        return None
+    pinned, latest = outcome_of(tags, PINNED), outcome_of(tags, LATEST)
+    if pinned is None and latest is None:
+        return None
+    return {PINNED: pinned, LATEST: latest}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class CapturedRun:
     tracking_uri: str
     _replay: nbformat.NotebookNode | None = None
     _outputs: dict[bool, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
+    _labels: dict[int, str] | None = None
 
     @property
     def run_id(self) -> str:
@@ -181,11 +183,52 @@ class CapturedRun:
         return outputs
 
     def cell_labels(self) -> dict[int, str]:
-        """How a reader finds each execution: ``In [7] (cell 3)``, by position."""
-        return {
-            k: cell_label(cell.get("doc_index"), cell.get("execution_count"))
-            for k, cell in enumerate(self.record["code"]["cells"])
-        }
+        """How a reader finds each execution in JupyterLab, by position: ``In [7] (cell 3)``.
+
+        ``cell 3`` is the cell's place in the user's notebook counting from 1 (markdown
+        cells included, as JupyterLab lists them) and ``In [7]`` its execution count. A
+        rerun executed a replay, which holds only the executed cells: its own places are
+        no place in the user's notebook, so its cells are named as the notebook it
+        replays names them (each replayed cell keeps that place and count).
+        """
+        if self._labels is not None:
+            return dict(self._labels)
+        cells = self.record["code"]["cells"]
+        places = self._replayed_places() if self.reproduces else {}
+        labels = {}
+        for k, cell in enumerate(cells):
+            place = places.get(cell.get("doc_index"))
+            labels[k] = (
+                cell_label(place.get("doc_index"), place.get("execution_count"))
+                if place is not None
+                else cell_label(cell.get("doc_index"), cell.get("execution_count"))
+            )
+        self._labels = labels
+        return dict(labels)
+
+    def _replayed_places(self) -> dict[int, dict[str, Any]]:
+        """A rerun's executed replay: each cell's index to the ``metadata.nbrepro`` of the
+        original's execution it replays (``doc_index``, ``execution_count``)."""
+        if not self.records_every_cell:
+            return {}
+        doc = nbformat.reads(self.artifact_text("document"), as_version=4)
+        places = {}
+        for index, cell in enumerate(doc.cells):
+            meta = (cell.get("metadata") or {}).get("nbrepro") or {}
+            # Replays from before they carried the original's place name nothing.
+            if "position" in meta and (
+                meta.get("doc_index") is not None or meta.get("execution_count") is not None
+            ):
+                places[index] = {
+                    "doc_index": meta.get("doc_index"),
+                    "execution_count": meta.get("execution_count"),
+                }
+        return places
+
+
+def label_of(labels: Mapping[int, str], key: int) -> str:
+    """A cell's label, or (a key no label names) its place among the executions, from 1."""
+    return labels.get(key) or f"execution {key + 1}"
 
 
 def load_run(run_id: str, tracking_uri: str) -> CapturedRun:

@@ -83,21 +83,112 @@ test('capture, drift, re-execute and verdict', async ({ page, tmpPath }) => {
     'reproduced'
   );
   await expect(original.getByTestId('nbrepro-drift-warning')).toBeVisible();
-  // The rerun is listed too, newest first, as a rerun of the original.
-  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText(
-    'rerun of ui-baseline'
+  // The rerun is listed too, newest first, named by the data it read.
+  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText('rerun · pinned v0');
+
+  // Re-executed on the latest data: it differs, and the report says by how much.
+  await original.getByTestId('nbrepro-run-name').click();
+  await details.getByTestId('nbrepro-rerun-data').selectOption('latest');
+  await details.getByTestId('nbrepro-rerun-button').click();
+  await expect(verdict).toHaveAttribute('data-verdict', 'differs', { timeout: 180000 });
+  await expect(verdict).toHaveText('Differs in data, params, metrics');
+  const metrics = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="metrics"]');
+  // mean_quality 5.333… -> 6 (the appended row's quality is 8)
+  await expect(metrics.getByTestId('nbrepro-value-change')).toHaveText('+0.666667 (+12.5%)');
+  await expect(metrics.getByTestId('nbrepro-tolerance')).toHaveText(
+    'compared exactly (no tolerance)'
   );
+  await metrics.screenshot({ path: path.join(IMAGES, 'report-metrics.png') });
+
+  // The list tells "reproduced when pinned" from "differs on the data of today".
+  await sidebar.getByTestId('nbrepro-back-button').click();
+  await expect(original.getByTestId('nbrepro-verdict')).toHaveText('reproduced (pinned)');
+  await expect(original.getByTestId('nbrepro-verdict-latest')).toHaveText('differs on latest v1');
+  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText('rerun · latest v1');
   await sidebar.screenshot({ path: path.join(IMAGES, 'sidebar-list.png') });
+  await page.theme.setDarkTheme();
+  await sidebar.screenshot({ path: path.join(IMAGES, 'sidebar-list-dark.png') });
+  await page.theme.setLightTheme();
 });
 
-test('the card re-executes in place', async ({ page, tmpPath }) => {
+/** The perceived lightness (0 black - 1 white) of an element's background colour. */
+async function backgroundLightness(locator: import('@playwright/test').Locator): Promise<number> {
+  const rgb = await locator.evaluate(el => getComputedStyle(el).backgroundColor);
+  const [r, g, b] = (rgb.match(/[\d.]+/g) ?? ['0', '0', '0']).map(Number);
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+}
+
+test('the card re-executes in place, and the sidebar keeps up', async ({ page, tmpPath }) => {
   await openWine(page, tmpPath, [0, 1, 2]); // the table at v0, %load_ext, %%repro
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  const rows = sidebar.getByTestId('nbrepro-run-row');
+  await expect(rows).toHaveCount(1);
   const card = page.locator('.nbrepro-card');
   await card.locator('.nbrepro-card-rerun').click();
-  await expect(card.locator('.nbrepro-card-verdict')).toContainText('reproduced', {
-    timeout: 180000
-  });
+  const cardVerdict = card.locator('.nbrepro-card-verdict');
+  await expect(cardVerdict).toContainText('reproduced', { timeout: 180000 });
+  // The same colour as the sidebar's chip for the same verdict.
+  const chip = cardVerdict.locator('.nbrepro-verdict-reproduced');
+  await expect(chip).toBeVisible();
   await card.screenshot({ path: path.join(IMAGES, 'card.png') });
+  await page.theme.setDarkTheme();
+  await card.screenshot({ path: path.join(IMAGES, 'card-dark.png') });
+  await page.theme.setLightTheme();
+
+  // The sidebar lists the card's rerun and its verdict by itself: no refresh clicked.
+  await expect(rows).toHaveCount(2, { timeout: 30000 });
+  await expect(rows.first()).toContainText('rerun · pinned v0');
+  const original = rows.nth(1);
+  await expect(original.getByTestId('nbrepro-verdict')).toHaveText('reproduced (pinned)', {
+    timeout: 30000
+  });
+  const sidebarChip = original.getByTestId('nbrepro-verdict');
+  const colour = (l: import('@playwright/test').Locator) =>
+    l.evaluate(el => getComputedStyle(el).backgroundColor);
+  expect(await colour(chip)).toBe(await colour(sidebarChip));
+
+  // The card's "full report" opens the run in the sidebar, with the card's rerun report.
+  await cardVerdict.getByText('full report').click();
+  const details = sidebar.getByTestId('nbrepro-run-details');
+  await expect(details.getByTestId('nbrepro-report-verdict')).toHaveAttribute(
+    'data-verdict',
+    'reproduced'
+  );
+  // Run ids link to their runs: the rerun's details, and from there back to the original.
+  const title = sidebar.locator('.nbrepro-run-title');
+  await details.getByTestId('nbrepro-report').getByTestId('nbrepro-run-link').first().click();
+  await expect(title).toHaveText('rerun of ui-baseline · pinned v0');
+  await details.getByTestId('nbrepro-reproduces').getByTestId('nbrepro-run-link').click();
+  await expect(title).toHaveText('ui-baseline');
+
+  // Open captured notebook: a copy, no kernel started, a banner naming the run.
+  await details.getByTestId('nbrepro-open-notebook').click();
+  const banner = page.getByTestId('nbrepro-copy-banner');
+  await expect(banner).toBeVisible();
+  await expect(banner).toContainText('A copy of run ui-baseline');
+  await expect(banner).toContainText('No kernel was started');
+  await expect(page.locator('.jp-NotebookPanel:visible .jp-Toolbar-kernelName')).toContainText(
+    'No Kernel'
+  );
+  // The sidebar shows the run the copy is of.
+  await expect(details).toBeVisible();
+  await expect(title).toHaveText('ui-baseline');
+  await banner.screenshot({ path: path.join(IMAGES, 'copy-banner.png') });
+
+  // Capture run on the copy: no kernel, said once, with what to do; dark in the dark theme.
+  await sidebar.getByTestId('nbrepro-capture-button').click();
+  const status = sidebar.getByTestId('nbrepro-capture-status');
+  await expect(status).toContainText('has no running kernel: nothing ran in it to capture');
+  await expect(status).toContainText('Start its kernel');
+  await page.theme.setDarkTheme();
+  expect(await backgroundLightness(status.locator('.nbrepro-problem'))).toBeLessThan(0.35);
+  await banner.screenshot({ path: path.join(IMAGES, 'copy-banner-dark.png') });
+  await status.screenshot({ path: path.join(IMAGES, 'no-kernel-dark.png') });
+  await page.theme.setLightTheme();
+  // Tied to its notebook: back on wine.ipynb, the banner is not there.
+  await page.notebook.activate(NOTEBOOK);
+  await expect(status).toHaveCount(0);
 });
 
 test('a capture the store cannot take waits in the spool', async ({ page, tmpPath }) => {
@@ -293,6 +384,12 @@ test('a Spark read is captured, shown and re-executed pinned', async ({ page, tm
   const card = page.locator('.nbrepro-card');
   await expect(card).toContainText('spark-baseline');
   await expect(card).toContainText('wine @ v0 (Spark)');
+  // With the Spark Connect client installed, nothing of nbrepro's background work (the
+  // HTML rendered and uploaded after the cell) lands in a later cell or on the card.
+  const nbreproStderr = page.locator(
+    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
+    { hasText: /nbrepro|SPARK_HOME|SystemExit/ }
+  );
 
   await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
   const sidebar = page.getByTestId('nbrepro-sidebar');
@@ -306,6 +403,9 @@ test('a Spark read is captured, shown and re-executed pinned', async ({ page, tm
 
   // The nightly append through Spark moves the table; re-execute pinned to v0.
   await page.notebook.runCell(3);
+  await expect(card).not.toContainText('storing the run');
+  await expect(card.locator('.nbrepro-card-note')).toHaveCount(0);
+  await expect(nbreproStderr).toHaveCount(0);
   await sidebar.getByTestId('nbrepro-back-button').click();
   await sidebar.getByTestId('nbrepro-refresh-button').click();
   await row.getByTestId('nbrepro-run-name').click();
@@ -322,6 +422,7 @@ test('a Spark read is captured, shown and re-executed pinned', async ({ page, tm
   );
   const dataReport = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="data"]');
   await expect(dataReport).toBeVisible();
+  await expect(nbreproStderr).toHaveCount(0);
 });
 
 test('Notebook 7: the card re-executes and the sidebar lists the run', async ({
@@ -369,9 +470,7 @@ test('Notebook 7: the card re-executes and the sidebar lists the run', async ({
     timeout: 180000
   });
   await sidebar.getByTestId('nbrepro-refresh-button').click();
-  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText(
-    'rerun of ui-baseline'
-  );
+  await expect(sidebar.getByTestId('nbrepro-run-row').first()).toContainText('rerun · pinned v0');
   // Not a README picture: the card shows the test's own store path.
   await nb7.screenshot({ path: path.join(__dirname, '..', 'test-results', 'notebook7.png') });
   await nb7.close();
@@ -384,7 +483,13 @@ test('after `nbrepro demo`, the sidebar tells its story', async ({ page, tmpPath
   const ui = process.env.NBREPRO_UI_TMP ?? '';
   test.skip(!root || !ui, "needs the Makefile's JUPYTERLAB_GALATA_ROOT_DIR and NBREPRO_UI_TMP");
   execFileSync('nbrepro', ['demo', '--dir', path.join(root, tmpPath, 'demo')], {
-    env: { ...process.env, NBREPRO_HOME: path.join(ui, 'nbrepro-home') },
+    // The server's store (jupyter_server_test_config.py).
+    env: {
+      ...process.env,
+      NBREPRO_HOME: process.env.NBREPRO_SCREENSHOTS
+        ? path.join(ui, 'home', '.local', 'share', 'nbrepro')
+        : path.join(ui, 'nbrepro-home')
+    },
     stdio: 'pipe',
     timeout: 240000
   });
@@ -404,5 +509,120 @@ test('after `nbrepro demo`, the sidebar tells its story', async ({ page, tmpPath
     'reproduced'
   );
   await expect(rows.nth(2)).toContainText('wine-classifier');
+  // The captured run: reproduced when pinned, differs on the data of today.
+  await expect(rows.nth(2).getByTestId('nbrepro-verdict')).toHaveText('reproduced (pinned)');
+  await expect(rows.nth(2).getByTestId('nbrepro-verdict-latest')).toHaveText(
+    'differs on latest v1'
+  );
   await page.screenshot({ path: path.join(IMAGES, 'demo-sidebar.png') });
+});
+
+/** Upload a notebook of ui-tests/tests/notebooks, open it and run `cells`. */
+async function openAndRun(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  name: string,
+  cells: number[]
+): Promise<void> {
+  await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  for (const cell of cells) {
+    await page.notebook.runCell(cell);
+  }
+}
+
+test('a plot drawn from unseeded data: both images side by side, and their pixel diff', async ({
+  page,
+  tmpPath
+}) => {
+  // Cell 1 of the notebook is markdown: the plot is JupyterLab's cell 3, In [2].
+  await openAndRun(page, tmpPath, 'plots.ipynb', [1, 2]);
+  await expect(page.locator('.nbrepro-card')).toContainText('noisy-plot');
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await sidebar.getByTestId('nbrepro-run-row').first().getByTestId('nbrepro-run-name').click();
+  const details = sidebar.getByTestId('nbrepro-run-details');
+  await details.getByTestId('nbrepro-rerun-button').click();
+  await expect(details.getByTestId('nbrepro-report-verdict')).toHaveAttribute(
+    'data-verdict',
+    'differs',
+    { timeout: 180000 }
+  );
+  const outputs = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="outputs"]');
+  const cell = outputs.getByTestId('nbrepro-output-cell').first();
+  await expect(cell.getByTestId('nbrepro-output-cell-label')).toContainText('In [2] (cell 3)');
+  await expect(cell.getByTestId('nbrepro-output-cell-label')).toContainText('images differ');
+  // Both images shown, decoded, side by side; then how many of their pixels differ.
+  const pair = cell.getByTestId('nbrepro-image-pair').first();
+  for (const side of ['nbrepro-image-original', 'nbrepro-image-rerun']) {
+    const img = pair.getByTestId(side).locator('img');
+    await expect(img).toBeVisible();
+    expect(await img.evaluate(el => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(100);
+  }
+  const [left, right] = await Promise.all(
+    ['nbrepro-image-original', 'nbrepro-image-rerun'].map(side =>
+      pair.getByTestId(side).locator('img').boundingBox()
+    )
+  );
+  expect(left && right && right.x > left.x + left.width / 2).toBeTruthy(); // side by side
+  expect(left && right && Math.abs(right.y - left.y) < 2).toBeTruthy();
+  await expect(pair.getByTestId('nbrepro-image-diff-summary')).toHaveText(
+    /^[\d,]+ of [\d,]+ pixels? differ/
+  );
+  await expect(pair.getByTestId('nbrepro-image-diff').locator('canvas')).toBeVisible();
+  await cell.screenshot({ path: path.join(IMAGES, 'report-images.png') });
+  await page.theme.setDarkTheme();
+  await cell.screenshot({ path: path.join(IMAGES, 'report-images-dark.png') });
+  await page.theme.setLightTheme();
+});
+
+test('a vacuumed version: marked before the click, then one button re-executes on the latest', async ({
+  page,
+  tmpPath
+}) => {
+  // v0 captured; then the nightly job appends, deletes and vacuums: v0's files are gone.
+  await openAndRun(page, tmpPath, 'vacuumed.ipynb', [0, 1, 2, 3]);
+  await page.locator('.lm-TabBar-tab[data-id="nbrepro-sidebar"]').click();
+  const sidebar = page.getByTestId('nbrepro-sidebar');
+  await sidebar.getByTestId('nbrepro-refresh-button').click();
+  await sidebar.getByTestId('nbrepro-run-row').first().getByTestId('nbrepro-run-name').click();
+  const details = sidebar.getByTestId('nbrepro-run-details');
+  // The Data section says, before any click, that v0 can no longer be pinned.
+  const lost = details.getByTestId('nbrepro-section-data').getByTestId('nbrepro-pin-lost');
+  await expect(lost).toHaveAttribute('data-reason', 'files_missing');
+  await expect(lost).toContainText('v0 can no longer be read');
+  await details.getByTestId('nbrepro-section-data').screenshot({
+    path: path.join(IMAGES, 'data-vacuumed.png')
+  });
+
+  // Re-executed pinned anyway: said in the sidebar's words, with the button to go on.
+  await details.getByTestId('nbrepro-rerun-button').click();
+  const error = details.getByTestId('nbrepro-job-error');
+  await expect(error).toHaveAttribute('data-reason', 'pinned-data-unavailable', {
+    timeout: 120000
+  });
+  await expect(error).not.toContainText('--data');
+  await expect(details.getByTestId('nbrepro-log')).toHaveCount(0);
+  await error.screenshot({ path: path.join(IMAGES, 'pin-lost.png') });
+  await page.theme.setDarkTheme();
+  await error.screenshot({ path: path.join(IMAGES, 'pin-lost-dark.png') });
+  await page.theme.setLightTheme();
+  await error.getByTestId('nbrepro-rerun-latest-button').click();
+  const verdict = details.getByTestId('nbrepro-report-verdict');
+  await expect(verdict).toHaveAttribute('data-verdict', 'differs', { timeout: 180000 });
+
+  // The report says what moved between the versions, from the Delta log.
+  const data = sidebar.locator('[data-testid="nbrepro-report-section"][data-section="data"]');
+  const summary = data.getByTestId('nbrepro-delta-log-summary');
+  await expect(summary).toContainText('v0 → v4');
+  await expect(summary).toContainText('WRITE append');
+  await expect(summary).toContainText('DELETE');
+  await data.getByTestId('nbrepro-delta-log-commits').locator('summary').click();
+  await expect(data.locator('[data-testid="nbrepro-delta-log-commit"][data-operation="DELETE"]'))
+    .toHaveAttribute('data-version', '2');
+  await data.screenshot({ path: path.join(IMAGES, 'report-data.png') });
+  await page.theme.setDarkTheme();
+  await data.screenshot({ path: path.join(IMAGES, 'report-data-dark.png') });
+  await page.theme.setLightTheme();
 });

@@ -6,8 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from nbrepro.capture.delta.storage import access_hint, is_access_error, options_of
-from nbrepro.capture.delta.tables import GONE, current_table, is_table_gone, table_now
+from nbrepro.capture.delta.tables import (
+    GONE,
+    current_table,
+    is_table_gone,
+    pin_problem,
+    table_now,
+)
 from nbrepro.record import delta_reads
+from nbrepro.record.vocabulary import UNPINNABLE
 
 
 def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -15,7 +22,8 @@ def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
     ``state`` is ``current`` (still at the version read), ``moved`` (newer versions
     exist), ``recreated`` (another table id at that URI), or ``unavailable`` (the
-    table cannot be opened now; ``detail`` says why).
+    table cannot be opened now; ``detail`` says why). A moved table's ``pin`` says
+    whether the version read can still be pinned (:func:`pin_check`).
     """
     out = []
     for read in reads:
@@ -40,8 +48,22 @@ def table_drift(reads: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 row["detail"] = "the table was re-created (new table id)"
             elif row["state"] == "moved":
                 row["detail"] = f"v{read['version']} read, table now at v{now[0]}"
+                row["pin"] = pin_check(read)
         out.append(row)
     return out
+
+
+def pin_check(read: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether a pinned rerun can still read the version a read record names
+    (``PinCheck`` of the API): ``readable`` False with the reason (vacuumed, log cleaned
+    up), True, or None when it could not be told from here."""
+    found = pin_problem(
+        str(read["uri"]), int(read["version"]), read.get("table_id"), options_of(read)
+    )
+    if found is None:
+        return {"readable": True, "reason": None, "detail": ""}
+    kind, detail = found
+    return {"readable": False if kind in UNPINNABLE else None, "reason": kind, "detail": detail}
 
 
 def unopenable(uri: str, exc: BaseException) -> str:

@@ -19,6 +19,16 @@ from urllib.parse import unquote, urlsplit
 from nbrepro.capture.delta.storage import access_hint, is_access_error
 from nbrepro.capture.delta.uri import is_object_store, normalize_uri
 from nbrepro.errors import NbreproError
+from nbrepro.record.vocabulary import (
+    FILES_MISSING,
+    NOT_CHECKED,
+    TABLE_MISSING,
+    TABLE_REPLACED,
+    UNPINNABLE,
+    UNREACHABLE,
+    VERSION_UNAVAILABLE,
+    PinProblemKind,
+)
 
 WAY_OUT = "Rerun with --data latest to read the table's current version instead."
 # How long a table's current version is trusted when listing runs: paging through a
@@ -52,9 +62,8 @@ class PinProblem(TypedDict):
 
     uri: str
     version: int
-    # table_missing | table_replaced | version_unavailable | files_missing (fatal);
-    # not_checked (object-store data files), unreachable (cannot be opened from here)
-    kind: str
+    kind: PinProblemKind  # fatal: those in vocabulary.UNPINNABLE
+
     fatal: bool
     message: str
 
@@ -152,26 +161,43 @@ def check_pins(
         pins: ``{uri: {"version": int, "table_id": str | None}}``.
 
     Returns:
-        One problem per pin that cannot be reproduced (and an informational,
-        non-fatal ``not_checked`` one for object-store data files).
+        One problem per pin that cannot be reproduced (and informational, non-fatal
+        ``not_checked`` and ``unreachable`` ones). The messages do not say the way out
+        (:data:`WAY_OUT`): the caller says it once.
     """
     problems: list[PinProblem] = []
     for raw, pin in pins.items():
         uri, version = normalize_uri(raw), int(pin["version"])
-        found = _pin_problem(uri, version, pin.get("table_id"), (storage or {}).get(uri))
+        found = pin_problem(uri, version, pin.get("table_id"), (storage or {}).get(uri))
         if found is not None:
-            fatal = found[0] not in ("not_checked", "unreachable")
-            msg = f"Delta table {uri} version {version}: {found[1]}."
-            text = f"{msg} {WAY_OUT}" if fatal else msg
             problems.append(
-                PinProblem(uri=uri, version=version, kind=found[0], fatal=fatal, message=text)
+                PinProblem(
+                    uri=uri,
+                    version=version,
+                    kind=found[0],
+                    fatal=found[0] in UNPINNABLE,
+                    message=f"Delta table {uri} version {version}: {found[1]}.",
+                )
             )
     return problems
 
 
+def pin_problem(
+    uri: str, version: int, want: str | None, storage: Mapping[str, str] | None = None
+) -> tuple[PinProblemKind, str] | None:
+    """Why ``version`` of a table can no longer be read as it was (kind, in words), or
+    None when it can; raises nothing. The cost: the version's log loaded, then a stat of
+    each of its data files (local), or a few requests (object store: of the files the
+    latest version no longer reads, at most :data:`REMOTE_FILES_CHECKED`)."""
+    try:
+        return _pin_problem(uri, version, want, storage)
+    except Exception as exc:  # deltalake not installed, a store error mid-check
+        return UNREACHABLE, f"the pin could not be checked ({type(exc).__name__}: {str(exc)[:200]})"
+
+
 def _pin_problem(
     uri: str, version: int, want: str | None, storage: Mapping[str, str] | None
-) -> tuple[str, str] | None:
+) -> tuple[PinProblemKind, str] | None:
     try:
         dt = open_table(uri, storage, version)
     except Exception as exc:
@@ -179,7 +205,7 @@ def _pin_problem(
             now = open_table(uri, storage)
         except Exception as latest_exc:
             if is_table_gone(latest_exc):
-                return "table_missing", f"the table cannot be opened ({exc})"
+                return TABLE_MISSING, f"the table cannot be opened ({exc})"
             # No access from here (credentials, the network) is no proof the data is gone:
             # the rerun's kernel opens it as the notebook does, and checks the pin itself.
             why = (
@@ -187,23 +213,36 @@ def _pin_problem(
                 if is_access_error(latest_exc)
                 else f"{type(latest_exc).__name__}: {str(latest_exc)[:200]}"
             )
-            return "unreachable", f"the pin could not be checked before running ({why})"
+            return UNREACHABLE, f"the pin could not be checked before running ({why})"
         if want and str(now.metadata().id) != want:
-            return "table_replaced", f"the table was re-created (id {want} is gone)"
+            return TABLE_REPLACED, f"the table was re-created (id {want} is gone)"
         latest = now.version()
         if version > latest:
-            return "version_unavailable", f"the table only goes up to version {latest}"
-        return "version_unavailable", f"its log was cleaned up (latest is {latest})"
+            return VERSION_UNAVAILABLE, f"the table only goes up to version {latest}"
+        return VERSION_UNAVAILABLE, f"its log was cleaned up (latest is {latest})"
     current = str(dt.metadata().id)
     if want and current != want:
-        return "table_replaced", f"the table was re-created (id {want}, now {current})"
-    if is_object_store(uri):
-        return "not_checked", "data files in object stores were not checked"
+        return TABLE_REPLACED, f"the table was re-created (id {want}, now {current})"
+    return _files_problem(uri, dt, storage)
+
+
+# Of an object-store table's files a pinned version reads and its latest does not (the
+# only ones a vacuum deletes), at most this many are asked for: one request each.
+REMOTE_FILES_CHECKED = 3
+
+
+def _files_problem(
+    uri: str, dt: Any, storage: Mapping[str, str] | None
+) -> tuple[PinProblemKind, str] | None:
+    """Whether the data files of the version ``dt`` is at still exist: every one of a
+    local table's (a stat each), a few of an object store's."""
     import pyarrow
 
     # Log paths are percent-encoded, relative to the table root (or absolute uris);
     # file_uris() mixes encoded and on-disk forms, so it cannot be checked directly.
     paths = pyarrow.table(dt.get_add_actions()).column("path").to_pylist()
+    if is_object_store(uri):
+        return _remote_files_problem(uri, paths, storage)
     missing = []
     for path in paths:
         local = urlsplit(path).path if is_object_store(path) else os.path.join(uri, path)
@@ -213,7 +252,39 @@ def _pin_problem(
         return None
     example = os.path.basename(missing[0])
     why = f"{len(missing)} of {len(paths)} data files are missing (vacuumed?), e.g. {example}"
-    return "files_missing", why
+    return FILES_MISSING, why
+
+
+def _remote_files_problem(
+    uri: str, paths: list[str], storage: Mapping[str, str] | None
+) -> tuple[PinProblemKind, str] | None:
+    import pyarrow
+    from deltalake.fs import DeltaStorageHandler
+    from pyarrow.fs import FileType
+
+    live = set(pyarrow.table(open_table(uri, storage).get_add_actions()).column("path").to_pylist())
+    # Files the latest version still reads are never vacuumed; of the others, a few
+    # spread over the list (a vacuum deletes every file older than its retention).
+    gone_candidates = [unquote(p) for p in paths if p not in live and "://" not in p]
+    if not gone_candidates:
+        return None
+    step = max(1, len(gone_candidates) // REMOTE_FILES_CHECKED)
+    sample = gone_candidates[::step][:REMOTE_FILES_CHECKED]
+    store = DeltaStorageHandler(uri, dict(storage) if storage else None)
+    try:
+        infos = store.get_file_info(sample)
+    except Exception as exc:  # no access from here is no proof the files are gone
+        why = access_hint(uri) if is_access_error(exc) else f"{type(exc).__name__}"
+        return NOT_CHECKED, f"its data files could not be checked ({why})"
+    missing = [i.path for i in infos if i.type == FileType.NotFound]
+    if not missing:
+        return None
+    example = os.path.basename(missing[0])
+    why = (
+        f"{len(missing)} of the {len(sample)} data files checked are missing (vacuumed?), "
+        f"e.g. {example}"
+    )
+    return FILES_MISSING, why
 
 
 _cache_lock = threading.Lock()

@@ -7,6 +7,7 @@ cell ids and metadata change on every run and say nothing about whether the code
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any
 
 import nbdime
@@ -20,13 +21,27 @@ def _source(cell: Any) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def _reduce(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[int]]:
-    """A copy of ``nb`` with only code/markdown type + source, and each kept cell's index."""
+def _label(cell: Any, index: int, labels: Mapping[int, str] | None) -> str:
+    """How a user finds a cell: a replayed cell by the execution it stands for (its
+    ``metadata.nbrepro.position``, named by ``labels``), else by its place, from 1."""
+    position = ((cell.get("metadata") or {}).get("nbrepro") or {}).get("position")
+    if labels is not None and isinstance(position, int) and position in labels:
+        return labels[position]
+    return f"cell {index + 1}"
+
+
+def _reduce(
+    nb: nbformat.NotebookNode, labels: Mapping[int, str] | None = None
+) -> tuple[nbformat.NotebookNode, list[int], list[str]]:
+    """A copy of ``nb`` with only code/markdown type + source, each kept cell's index
+    and its label."""
     cells: list[dict[str, Any]] = []
     positions: list[int] = []
+    names: list[str] = []
     for index, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") not in _KEPT_CELL_TYPES:
             continue
+        names.append(_label(cell, index, labels))
         reduced: dict[str, Any] = {
             "cell_type": cell["cell_type"],
             "metadata": {},
@@ -39,16 +54,16 @@ def _reduce(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[int]
         cells.append(reduced)
         positions.append(index)
     copy = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
-    return copy, positions
+    return copy, positions, names
 
 
-def _unified(source_a: str, source_b: str, index_a: int, index_b: int) -> str:
+def _unified(source_a: str, source_b: str, label_a: str, label_b: str) -> str:
     return "\n".join(
         difflib.unified_diff(
             source_a.splitlines(),
             source_b.splitlines(),
-            f"a/cell {index_a}",
-            f"b/cell {index_b}",
+            f"original {label_a}",
+            f"rerun {label_b}",
             lineterm="",
         )
     )
@@ -68,25 +83,35 @@ def _summary(changes: list[dict[str, Any]]) -> str:
     return ", ".join([f"{first_count} {noun} {first_kind}", *parts[1:]])
 
 
-def code_diff(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> dict[str, Any]:
+def code_diff(
+    a: nbformat.NotebookNode,
+    b: nbformat.NotebookNode,
+    labels_a: Mapping[int, str] | None = None,
+    labels_b: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
     """Diff the code (and markdown) of two notebooks cell by cell.
 
     Args:
         a: The original notebook (nbformat v4).
         b: The notebook to compare with it.
+        labels_a: How a user finds each of a's executions, by its place in the run's
+            executed sequence (a replay's cells carry it): ``In [3] (cell 4)``. Cells
+            without one are named by their place in ``a``, from 1.
+        labels_b: The same for ``b``.
 
     Returns:
         ``{"same", "changes", "summary"}``. Each change is ``{"kind", "index_a",
-        "index_b", "source_a", "source_b", "diff"}`` with ``kind`` one of ``"added"``,
-        ``"removed"``, ``"modified"``; indices are positions in the original notebooks'
-        ``cells`` lists (None on the side where the cell does not exist); ``diff`` is a
-        unified diff for modified cells and ``""`` otherwise. Changes are ordered by
+        "index_b", "label_a", "label_b", "source_a", "source_b", "diff"}`` with ``kind``
+        one of ``"added"``, ``"removed"``, ``"modified"``; indices are positions in the
+        given notebooks' ``cells`` lists (keys, not for a reader: None on the side where
+        the cell does not exist), labels how a user finds the cell (None likewise);
+        ``diff`` is a unified diff for modified cells and ``""`` otherwise. Changes are ordered by
         position. A cell rewritten beyond nbdime's similarity threshold is reported as
         one removed and one added cell, as nbdime aligns it. Raw cells are ignored.
         ``summary`` is ``"identical"`` or e.g. ``"2 cells modified, 1 added"``.
     """
-    reduced_a, pos_a = _reduce(a)
-    reduced_b, pos_b = _reduce(b)
+    reduced_a, pos_a, names_a = _reduce(a, labels_a)
+    reduced_b, pos_b, names_b = _reduce(b, labels_b)
     cells_a = reduced_a["cells"]
     cells_b = reduced_b["cells"]
 
@@ -121,11 +146,13 @@ def code_diff(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> dict[str, A
         if op["op"] == "addrange":
             for k in range(len(op["valuelist"])):
                 jb = key + offset + k
-                changes.append(_change("added", None, pos_b[jb], None, _source(cells_b[jb])))
+                change = _change("added", None, pos_b[jb], None, _source(cells_b[jb]))
+                changes.append({**change, "label_b": names_b[jb]})
             offset += len(op["valuelist"])
         elif op["op"] == "removerange":
             for ia in range(key, key + op["length"]):
-                changes.append(_change("removed", pos_a[ia], None, _source(cells_a[ia]), None))
+                change = _change("removed", pos_a[ia], None, _source(cells_a[ia]), None)
+                changes.append({**change, "label_a": names_a[ia]})
             offset -= op["length"]
         elif op["op"] == "patch":
             jb = key + offset
@@ -136,7 +163,10 @@ def code_diff(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> dict[str, A
                 # Only possible if nbdime reports a difference outside the source (e.g. a
                 # cell type it aligned anyway); nothing about the code changed.
                 continue
-            change["diff"] = _unified(change["source_a"], change["source_b"], pos_a[key], pos_b[jb])
+            change["label_a"], change["label_b"] = names_a[key], names_b[jb]
+            change["diff"] = _unified(
+                change["source_a"], change["source_b"], names_a[key], names_b[jb]
+            )
             changes.append(change)
         else:
             raise ValueError(f"unexpected nbdime sequence op {op['op']!r} on cells")
@@ -151,6 +181,8 @@ def _change(
         "kind": kind,
         "index_a": index_a,
         "index_b": index_b,
+        "label_a": None,
+        "label_b": None,
         "source_a": source_a,
         "source_b": source_b,
         "diff": "",

@@ -324,7 +324,8 @@ def compare_outputs(
             they can be written against the raw output.
         ignore_volatile: a difference explained by volatile values (see
             :func:`volatile_kinds`) does not count; it is still listed.
-        labels: how to name each cell for a reader (``In [3]``).
+        labels: how to name each cell for a reader (``In [3] (cell 4)``, see
+            :meth:`nbrepro.store.runs.CapturedRun.cell_labels`).
 
     Returns:
         ``{"same", "compared", "with_outputs", "cells", "only_in_a", "only_in_b",
@@ -358,7 +359,8 @@ def compare_outputs(
         cells.append(
             {
                 "cell": key,
-                "label": (labels or {}).get(key, f"cell {key}"),
+                # Without a label: the cell's place among the executions, from 1.
+                "label": (labels or {}).get(key) or f"execution {key + 1}",
                 "same": False,
                 "diff": "\n".join(diff),
                 "images_differ": images_differ,

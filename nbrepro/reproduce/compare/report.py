@@ -20,12 +20,14 @@ import nbformat
 
 from nbrepro.capture import environment
 from nbrepro.capture.assemble import cut_like
+from nbrepro.capture.delta.changes import changes_phrase, log_between
+from nbrepro.capture.delta.storage import options_of
 from nbrepro.capture.history import origin_of, tags_of
 from nbrepro.errors import NotebookExecutionError, cell_label
 from nbrepro.record.tags import INJECTED_PARAMETERS_TAG
 from nbrepro.record.vocabulary import DIFFERS, FAILED, REPRODUCED, Verdict
 from nbrepro.reproduce.compare import codediff, outputs
-from nbrepro.store.runs import CapturedRun
+from nbrepro.store.runs import CapturedRun, label_of
 
 DEAD_KERNEL = "DeadKernelError"  # nbclient's name for a kernel that died in a cell
 SECTIONS = ("data", "environment", "code", "params", "metrics", "outputs")
@@ -97,6 +99,26 @@ def compare_data(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return {"same": all(t["same"] for t in tables), "tables": tables}
 
 
+def with_log_changes(
+    section: dict[str, Any], a: Mapping[str, Any], b: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The data section with, for each table the runs read at different versions of the
+    same table, what the Delta log says happened between them (``changes``); never raises.
+    """
+    for table in section["tables"]:
+        left, right = table["original"], table["rerun"]
+        ids = {r["table_id"] for r in [*left, *right]}
+        if not left or not right or len(ids) != 1:
+            continue
+        v_a, v_b = max(r["version"] for r in left), max(r["version"] for r in right)
+        if v_a == v_b:
+            continue
+        reads = [r for rec in (a, b) for r in rec["data"]["reads"] if r["uri"] == table["uri"]]
+        storage = next((o for o in map(options_of, reads) if o), None)
+        table["changes"] = log_between(table["uri"], ids.pop(), v_a, v_b, storage)
+    return section
+
+
 # How a capture says a read was not recorded (nbrepro.capture.delta: watcher, spark).
 UNRECORDED_READ = re.compile(r"\breads?\b.*\bnot recorded\b")
 UNRECORDED_URI = "(reads not recorded)"
@@ -157,25 +179,39 @@ def _close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= rel * max(abs(a), abs(b))
 
 
+def recorded_outputs(
+    original: CapturedRun, rerun: CapturedRun
+) -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]], dict[int, int]]:
+    """Both runs' recorded outputs, keyed alike (the keys of a report's cells), and the
+    cells the original recorded only in part (key to its byte cap), cut alike.
+
+    Cells are aligned by identity: a rerun's cells by the original's execution each
+    replays, so a cell papermill added (its parameters) cannot shift the others. Two
+    runs of which neither re-executes the other are aligned by position.
+    """
+    oa = dict(original.executed_outputs())
+    ob = dict(rerun.executed_outputs(by_origin=rerun.re_executes(original)))
+    # A cell whose outputs the capture cut at its cap is compared as far as recorded:
+    # the rerun's outputs are cut to what was kept (a wrong "outputs differ" otherwise).
+    capped = {}
+    for key, limit in original.capped_outputs().items():
+        if key in oa and key in ob:
+            oa[key], ob[key] = cut_like(oa[key], ob[key])
+            capped[key] = limit
+    return oa, ob, capped
+
+
 def _compare_recorded_outputs(
     original: CapturedRun,
     rerun: CapturedRun,
     sanitizers: Sequence[tuple[str, str]],
     ignore_volatile: bool,
 ) -> dict[str, Any]:
-    # Cells are aligned by identity: a rerun's cells by the original's execution each
-    # replays, so a cell papermill added (its parameters) cannot shift the others. Two
-    # runs of which neither re-executes the other are aligned by position.
-    oa = dict(original.executed_outputs())
-    ob = dict(rerun.executed_outputs(by_origin=rerun.re_executes(original)))
-    # A cell whose outputs the capture cut at its cap is compared as far as recorded:
-    # the rerun's outputs are cut to what was kept (a wrong "outputs differ" otherwise).
+    oa, ob, cut = recorded_outputs(original, rerun)
     labels = original.cell_labels()
-    capped = []
-    for key, limit in original.capped_outputs().items():
-        if key in oa and key in ob:
-            oa[key], ob[key] = cut_like(oa[key], ob[key])
-            capped.append({"cell": key, "label": labels.get(key, f"cell {key}"), "limit": limit})
+    capped = [
+        {"cell": key, "label": label_of(labels, key), "limit": limit} for key, limit in cut.items()
+    ]
     common = sorted(oa.keys() & ob.keys())
     result = outputs.compare_outputs(
         {k: oa[k] for k in common},
@@ -187,7 +223,7 @@ def _compare_recorded_outputs(
     # A cell one run lacks: if that run records every cell it runs (headless), it did
     # not run it, which is a difference; a %%repro capture just did not record it.
     result["only_in_a"] = sorted(oa.keys() - ob.keys()) if rerun.records_every_cell else []
-    result["not_rerun"] = [labels.get(k, f"cell {k}") for k in result["only_in_a"]]
+    result["not_rerun"] = [label_of(labels, k) for k in result["only_in_a"]]
     result["only_in_b"] = sorted(ob.keys() - oa.keys()) if original.records_every_cell else []
     one_side = oa.keys() ^ ob.keys()
     result["recorded_by_one_side"] = sorted(
@@ -208,8 +244,14 @@ def _settle(out: dict[str, Any]) -> None:
     out["volatile_only"] = bool(out["cells"]) and all(c["volatile"] for c in out["cells"])
 
 
-def _failure_of(run: CapturedRun, by_origin: bool) -> dict[str, Any] | None:
-    """The error that ended a run, with the identity of the cell it ended in."""
+def _failure_of(
+    run: CapturedRun, by_origin: bool, labels: Mapping[int, str] | None = None
+) -> dict[str, Any] | None:
+    """The error that ended a run, with the identity of the cell it ended in.
+
+    ``labels``: how the original names its cells; a rerun's cell that replays one of
+    them is named as the original names it (its own place is in the replay).
+    """
     rec = run.record
     err = rec["run"].get("error")
     if not err:
@@ -223,11 +265,17 @@ def _failure_of(run: CapturedRun, by_origin: bool) -> dict[str, Any] | None:
     if position is not None and position < len(cells):
         key = run.cell_keys(by_origin)[position]
     cell = cells[position] if position is not None and position < len(cells) else {}
+    if not cell:
+        label = "before any cell"
+    elif by_origin and labels is not None and key is not None:
+        label = label_of(labels, key)
+    elif by_origin:
+        label = "papermill's parameters cell" if key is None else f"execution {key + 1}"
+    else:
+        label = run.cell_labels().get(position, cell_label(None, cell.get("execution_count")))
     return {
         "cell": key,
-        "label": cell_label(cell.get("doc_index"), cell.get("execution_count"))
-        if cell
-        else "before any cell",
+        "label": label,
         "ename": str(err.get("ename", "")),
         "evalue": str(err.get("evalue", "")),
     }
@@ -238,7 +286,9 @@ def compare_failures(
 ) -> dict[str, Any]:
     """Whether the runs ended the same way: both completed, or both failed in the same
     cell with the same error (name, and message after removing noise)."""
-    fa, fb = _failure_of(original, False), _failure_of(rerun, rerun.re_executes(original))
+    labels = original.cell_labels()
+    fa = _failure_of(original, False)
+    fb = _failure_of(rerun, rerun.re_executes(original), labels)
     same = fa is None and fb is None
     if fa is not None and fb is not None:
         clean = [*sanitizers, *outputs.DEFAULT_SANITIZERS]
@@ -273,11 +323,13 @@ def build_report(
     """
     a, b = original.record, rerun.record
     sections: dict[str, Any] = {
-        "data": compare_data(a, b),
+        "data": with_log_changes(compare_data(a, b), a, b),
         "environment": compare_environment(a, b),
         "code": codediff.code_diff(
             _code_only(original.replay(), ran=_ran_by(rerun, original)),
             _code_only(rerun.replay()),
+            original.cell_labels(),
+            rerun.cell_labels(),
         ),
         "params": compare_values(original.params, rerun.params),
         "metrics": compare_values(original.metrics, rerun.metrics, tolerances, default_tolerance),
@@ -348,6 +400,7 @@ def build_report(
         shown_failure = {
             "cell_index": failure.cell_index if failure is not None else -1,
             "execution_count": failure.execution_count if failure is not None else None,
+            # Both name a replayed cell as the original's notebook does.
             "cell": fb["label"] if failure is None else failure.where,
             "ename": fb["ename"],
             "evalue": fb["evalue"],
@@ -487,7 +540,7 @@ def compare_repeats(
         "agree": agree,
         "first_divergence": None
         if first_cell is None
-        else {"cell": first_cell, "label": labels.get(first_cell, f"cell {first_cell}")},
+        else {"cell": first_cell, "label": label_of(labels, first_cell)},
         "params": sorted(params),
         "metrics": sorted(metrics),
         "likely_causes": [] if agree else _likely_causes(original, first_cell),
@@ -607,6 +660,8 @@ def render_text(report: Mapping[str, Any]) -> str:
         versions = ",".join(f"v{x['version']}" for x in t["original"]) or "-"
         mark = "" if t["same"] else f"  <- {t['note']}"
         lines.append(f"    {t['uri']} {versions}{mark}")
+        if t.get("changes"):  # reports from before nbrepro read the log have none
+            lines.append(f"      {changes_phrase(t['changes'])}")
     env = s["environment"]
     if env["same"]:
         lines.append("  environment: same")
@@ -622,6 +677,8 @@ def render_text(report: Mapping[str, Any]) -> str:
         for key, v in env["system"].items():
             lines.append(f"    {key}: {v['original']} -> {v['rerun']}")
     lines.append(f"  code: {s['code']['summary']}")
+    for change in s["code"]["changes"][:10]:
+        lines.append(f"    {_change_label(change)} {change['kind']}")
     for name in ("params", "metrics"):
         sec = s[name]
         if sec["same"]:
@@ -633,7 +690,7 @@ def render_text(report: Mapping[str, Any]) -> str:
                 lines.append(f"    {row['name']}: {row['original']} -> {row['rerun']}")
     out = s["outputs"]
     lines.append(
-        f"  outputs: {'same' if out['same'] else 'DIFFER'} ({out['compared']} cell(s) compared)"
+        f"  outputs: {'same' if out['same'] else 'DIFFER'} ({out['compared']} cell{'' if out['compared'] == 1 else 's'} compared)"
     )
     failures = out.get("failures") or {}
     if not failures.get("same", True):
@@ -657,6 +714,16 @@ def render_text(report: Mapping[str, Any]) -> str:
     lines.extend(_model_lines(s.get("model")))
     lines.extend(f"  note: {n}" for n in report["notes"])
     return "\n".join(lines)
+
+
+def _change_label(change: Mapping[str, Any]) -> str:
+    """How a user finds a changed cell; a report from before labels: its place in the
+    replay (only the executed cells), from 1."""
+    label = change.get("label_a") or change.get("label_b")
+    if label:
+        return str(label)
+    index = change["index_a"] if change["index_a"] is not None else change["index_b"]
+    return f"replayed cell {index + 1}"
 
 
 def _model_lines(section: Mapping[str, Any] | None) -> list[str]:
