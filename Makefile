@@ -12,6 +12,8 @@ PYTEST_ARGS ?=
 # Browser tests: Debian's Chromium (Playwright cannot download its own here).
 CHROMIUM ?= /usr/bin/chromium
 UI_TMP := $(CURDIR)/ui-tests/.tmp
+# The server's root: a user's projects folder under the home the README pictures show.
+UI_ROOT = $(if $(NBREPRO_SCREENSHOTS),$(UI_TMP)/home/projects,$(UI_TMP)/notebooks)
 export YARN_CACHE_FOLDER ?= $(CURDIR)/.yarn-cache
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
@@ -87,7 +89,7 @@ uitest: install $(UI_STAMP)
 	rm -rf $(UI_TMP) && mkdir -p $(UI_TMP)
 	cd ui-tests && PATH="$(BIN):$$PATH" NBREPRO_UI_TMP=$(UI_TMP) CHROMIUM_PATH=$(CHROMIUM) \
 		NBREPRO_SCREENSHOTS=$(NBREPRO_SCREENSHOTS) \
-		JUPYTERLAB_GALATA_ROOT_DIR=$(UI_TMP)/notebooks $(JLPM) playwright test
+		JUPYTERLAB_GALATA_ROOT_DIR=$(UI_ROOT) $(JLPM) playwright test
 
 # The README's screenshots (docs/images), from the browser tests.
 screenshots:

@@ -82,13 +82,17 @@ export interface ErrorBody {
   code: ErrorCode;
 }
 /**
- * GET version: the server extension's version.
+ * GET version: the server extension's version, and the server's home folder (paths under it are shown as ~/...).
  *
  * This interface was referenced by `NbreproApi`'s JSON-Schema
  * via the `definition` "Version".
  */
 export interface Version {
   version: string;
+  /**
+   * The Jupyter server user's home folder; the sidebar shows a path under it as ~/... (the whole path on hover).
+   */
+  home?: string;
 }
 /**
  * One run in a runs list, newest first. Built from one MLflow search: no artifact is read.

@@ -67,6 +67,8 @@ export interface Loadable<T> {
 export interface ConnectionState {
   status: 'unchecked' | 'checking' | 'ok' | 'problem';
   serverVersion: string | null;
+  /** The server's home folder: paths under it are shown as ~/... ('' when unknown). */
+  home?: string;
   problem: Problem | null;
 }
 
@@ -213,15 +215,18 @@ export class ReproModel implements IDisposable {
     this._emit('connection');
     let problem: Problem | null = null;
     let serverVersion: string | null = null;
+    let home = '';
     try {
-      serverVersion = (await requestAPI<Version>('version')).version;
+      const version = await requestAPI<Version>('version');
+      serverVersion = version.version;
+      home = version.home ?? '';
       if (serverVersion !== this._frontendVersion) {
         problem = versionMismatch(this._frontendVersion, serverVersion);
       }
     } catch (error) {
       problem = problemFrom(error);
     }
-    this._connection = { status: problem ? 'problem' : 'ok', serverVersion, problem };
+    this._connection = { status: problem ? 'problem' : 'ok', serverVersion, problem, home };
     this._emit('connection');
     return problem === null;
   }

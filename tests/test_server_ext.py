@@ -110,7 +110,11 @@ async def poll_job(jp_fetch, job_id: str, until, timeout: float = 180) -> dict:
 async def test_version(jp_fetch) -> None:
     from nbrepro import __version__
 
-    assert await get(jp_fetch, "version") == (200, check({"version": __version__}, "Version"))
+    home = os.path.expanduser("~")
+    assert await get(jp_fetch, "version") == (
+        200,
+        check({"version": __version__, "home": home}, "Version"),
+    )
 
 
 ENDPOINTS = [
@@ -502,3 +506,27 @@ async def test_the_tracking_uri_header_names_another_store(jp_fetch, captured, t
     assert check(json.loads(resp.body), "RunsPage")["runs"] == []
     code, body = await get(jp_fetch, "runs", notebook=nb.name)
     assert code == 200 and [r["run_id"] for r in body["runs"]] == [run_id]
+
+
+class TestRootUnderHome:
+    """`jupyter lab` started in a project folder under the home folder: jupyter_server
+    then keeps its root as "~/..." (``server_root_dir``), which is no path to resolve."""
+
+    @pytest.fixture
+    def jp_root_dir(self, jp_home_dir: Path) -> Path:
+        root = jp_home_dir / "projects" / "wine"
+        root.mkdir(parents=True)
+        return root
+
+    async def test_a_notebooks_runs_and_its_copy(self, jp_fetch, jp_serverapp, captured) -> None:
+        assert jp_serverapp.web_app.settings["server_root_dir"] == "~/projects/wine"
+        run_id, _table, nb = captured
+        code, body = await get(jp_fetch, "runs", notebook=nb.name)
+        assert code == 200 and [r["run_id"] for r in body["runs"]] == [run_id]
+        # The copy opens at a path under the root, not outside it.
+        code, opened = await call(
+            jp_fetch, "POST", "runs", run_id, "open", body={"which": "replay"}
+        )
+        assert code == 200, opened
+        assert not opened["path"].startswith(("/", "..", "~")), opened["path"]
+        assert (Path(jp_serverapp.root_dir) / opened["path"]).is_file()

@@ -31,7 +31,10 @@ os.environ["IPYTHONDIR"] = str(root / "ipython")
 configure_jupyter_server(c)
 c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.allow_root = True
-c.ServerApp.root_dir = str(root / "notebooks")
+# The Makefile names the root (JUPYTERLAB_GALATA_ROOT_DIR): ~/projects for README pictures.
+notebooks = Path(os.environ.get("JUPYTERLAB_GALATA_ROOT_DIR") or root / "notebooks")
+notebooks.mkdir(parents=True, exist_ok=True)
+c.ServerApp.root_dir = str(notebooks)
 c.FileContentsManager.delete_to_trash = False
 c.ServerApp.jpserver_extensions = {"nbrepro": True}
 

@@ -1,4 +1,4 @@
-import { relativeTime, when } from '../components/format';
+import { homeRelative, relativeTime, when } from '../components/format';
 import { runLabel } from '../components/RunList';
 import type { RunRow } from '../api-types';
 import { toleranceText, valueChange, verdictHeadline } from '../components/ReportView';
@@ -78,5 +78,19 @@ describe('metric changes', () => {
   it('say the tolerance used', () => {
     expect(toleranceText([0])).toBe('compared exactly (no tolerance)');
     expect(toleranceText([0.01, 0])).toBe('relative tolerance exact, 0.01');
+  });
+});
+
+describe('paths under the home folder', () => {
+  it('shows them as ~/..., whole paths and file URIs alike', () => {
+    expect(homeRelative('/home/ana/lake/wine', '/home/ana')).toBe('~/lake/wine');
+    expect(homeRelative('file:///home/ana/lake/wine', '/home/ana/')).toBe('~/lake/wine');
+    expect(homeRelative('file:///data/lake/wine', '/home/ana')).toBe('/data/lake/wine');
+  });
+  it('leaves other paths, look-alike folders and remote URIs as they are', () => {
+    expect(homeRelative('/home/anabel/lake', '/home/ana')).toBe('/home/anabel/lake');
+    expect(homeRelative('s3://home/ana/lake', '/home/ana')).toBe('s3://home/ana/lake');
+    expect(homeRelative('/home/ana/lake', '')).toBe('/home/ana/lake');
+    expect(homeRelative('/home/ana', '/home/ana')).toBe('/home/ana');
   });
 });

@@ -1,11 +1,17 @@
 import * as React from 'react';
 
+import { homeRelative } from './format';
+
+/** The server's home folder, for paths shown as "~/..." ('' when unknown). */
+export const HomeContext = React.createContext('');
+
 /**
  * A path or URI that wraps at its separators ("s3://lake/<wbr>sales/<wbr>orders"), not in
- * the middle of a name; the whole of it on hover.
+ * the middle of a name; under the server's home folder as "~/..."; the whole of it on hover.
  */
 export function Path({ text, className }: { text: string; className?: string }): JSX.Element {
-  const parts = text.split(/(?<=[/\\])/);
+  const home = React.useContext(HomeContext);
+  const parts = homeRelative(text, home).split(/(?<=[/\\])/);
   return (
     <span className={className} title={text}>
       {parts.map((part, i) => (

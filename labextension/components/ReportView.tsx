@@ -2,6 +2,7 @@ import * as React from 'react';
 
 import type { ModelRow, Report, ReportSections, ValueComparison, Verdict } from '../api-types';
 import { formatNumber, plural } from './format';
+import { Path } from './Path';
 import { RunRef } from './RunRef';
 import { codeChangeLabel, failureLabel } from './cellLabels';
 import { DiffView } from './DiffView';
@@ -164,9 +165,10 @@ function SectionDetail({
             .filter(t => !t.same)
             .map(t => (
               <li key={t.uri} title={t.uri} data-testid="nbrepro-report-table">
-                {t.uri}: {t.note}
-                {/* Reports from before nbrepro read the Delta log have no changes. */}
-                {t.changes && <DeltaLogChangesView changes={t.changes} />}
+                <Path text={t.uri} />
+                {/* The log's changes name the versions ("v0 → v4: ..."); reports from
+                    before nbrepro read the Delta log have only the note. */}
+                {t.changes ? <DeltaLogChangesView changes={t.changes} /> : `: ${t.note}`}
               </li>
             ))}
         </ul>

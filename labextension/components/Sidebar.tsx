@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import type { ReproModel } from '../model';
 import { basename, plural, shortId } from './format';
+import { HomeContext } from './Path';
 import { ProblemView } from './ProblemView';
 import { ReportView } from './ReportView';
 import { RunDetailsView } from './RunDetails';
@@ -44,9 +45,11 @@ export function Sidebar({
       )}
       {connection.status === 'ok' && <CaptureStatus model={model} />}
       {connection.status === 'ok' && (
-        <ShowRunContext.Provider value={showRun}>
-          <Body model={model} actions={actions} />
-        </ShowRunContext.Provider>
+        <HomeContext.Provider value={connection.home ?? ''}>
+          <ShowRunContext.Provider value={showRun}>
+            <Body model={model} actions={actions} />
+          </ShowRunContext.Provider>
+        </HomeContext.Provider>
       )}
     </div>
   );

@@ -70,3 +70,14 @@ export function shortId(runId: string): string {
 export function basename(path: string): string {
   return path.split('/').pop() || path;
 }
+
+/** A path as the sidebar shows it: under the server's home folder as "~/..."; a file://
+ * URI by its path; anything else (s3://...) as it is. */
+export function homeRelative(text: string, home: string): string {
+  const path = text.startsWith('file:///') ? text.slice('file://'.length) : text;
+  const root = home.replace(/\/+$/, '');
+  if (root && path.startsWith(`${root}/`)) {
+    return `~${path.slice(root.length)}`;
+  }
+  return path === text ? text : path;
+}

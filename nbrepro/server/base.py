@@ -255,7 +255,9 @@ class BaseHandler(APIHandler):
         return value
 
     def server_root(self) -> Path:
-        return Path(self.settings.get("server_root_dir", os.getcwd())).resolve()
+        # jupyter_server writes a root under the home folder as "~/..." in this setting.
+        root = self.settings.get("server_root_dir", os.getcwd())
+        return Path(os.path.expanduser(root)).resolve()
 
     def notebook_arg(self, value: str | None = None) -> str | None:
         """A notebook path (``value``, else the ``notebook`` query argument), confined

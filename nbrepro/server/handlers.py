@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 
 import tornado
@@ -19,7 +20,8 @@ MAX_PAGE = 500
 class VersionHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        self.finish({"version": __version__})
+        # The sidebar shows paths under the home folder as ~/... (whole on hover).
+        self.finish({"version": __version__, "home": os.path.expanduser("~")})
 
 
 class RunsHandler(BaseHandler):

@@ -3,7 +3,7 @@
  * table, find it in the sidebar, see the data drift after the nightly append,
  * re-execute it pinned to the version it read and get the verdict `reproduced`.
  */
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { expect, galata, IJupyterLabPageFixture, test as base } from '@jupyterlab/galata';
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 
@@ -12,6 +12,41 @@ const NOTEBOOK = 'wine.ipynb';
 const IMAGES = process.env.NBREPRO_SCREENSHOTS
   ? path.resolve(__dirname, '..', '..', 'docs', 'images')
   : path.resolve(__dirname, '..', 'test-results', 'screenshots');
+
+// For README pictures, each test works in a folder named as a user's project would be
+// (shown as ~/projects/wine-quality/lake/wine), not galata's per-test folder named after
+// the test. One name per test: the store keeps every test's runs, by notebook path.
+const PROJECTS: Record<string, string> = {
+  'capture, drift, re-execute and verdict': 'wine-quality',
+  'the card re-executes in place, and the sidebar keeps up': 'wine-model',
+  'a capture the store cannot take waits in the spool': 'offline',
+  'a run stored after the cell: the card says storing, then stored': 'churn',
+  'a printed time differs, and the report says it is volatile': 'training',
+  're-executed twice, a notebook printing the time is told nondeterministic': 'training-2',
+  'a failure the rerun repeats is a reproduction, and is named': 'training-3',
+  'a model that does not reproduce makes the report differ (model)': 'regression',
+  'a Spark read is captured, shown and re-executed pinned': 'wine-spark',
+  'after `nbrepro demo`, the sidebar tells its story': 'nbrepro-demo',
+  'a plot drawn from unseeded data: both images side by side, and their pixel diff': 'loss-curves',
+  'a vacuumed version: marked before the click, then one button re-executes on the latest': 'orders'
+};
+const test = process.env.NBREPRO_SCREENSHOTS
+  ? base.extend({
+      tmpPath: async ({ request }, use, testInfo) => {
+        const folder = PROJECTS[testInfo.title];
+        if (!folder) {
+          throw new Error(`no project folder named for "${testInfo.title}" in PROJECTS`);
+        }
+        const contents = galata.newContentsHelper(request);
+        if (await contents.directoryExists(folder)) {
+          await contents.deleteDirectory(folder);
+        }
+        await contents.createDirectory(folder);
+        await use(folder);
+        await contents.deleteDirectory(folder);
+      }
+    })
+  : base;
 
 test.use({ autoGoto: true, viewport: { width: 1440, height: 900 } });
 
@@ -619,8 +654,9 @@ test('a vacuumed version: marked before the click, then one button re-executes o
   await expect(summary).toContainText('WRITE append');
   await expect(summary).toContainText('DELETE');
   await data.getByTestId('nbrepro-delta-log-commits').locator('summary').click();
-  await expect(data.locator('[data-testid="nbrepro-delta-log-commit"][data-operation="DELETE"]'))
-    .toHaveAttribute('data-version', '2');
+  await expect(
+    data.locator('[data-testid="nbrepro-delta-log-commit"][data-operation="DELETE"]')
+  ).toHaveAttribute('data-version', '2');
   await data.screenshot({ path: path.join(IMAGES, 'report-data.png') });
   await page.theme.setDarkTheme();
   await data.screenshot({ path: path.join(IMAGES, 'report-data-dark.png') });
