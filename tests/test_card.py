@@ -203,3 +203,36 @@ def test_card_escapes_job_errors_and_hides_uri_credentials() -> None:
         }
     )
     assert "<img" not in card.status.value and "&lt;img" in card.status.value
+
+
+def test_a_vacuumed_pin_is_said_in_the_notebooks_words_and_latest_is_chosen() -> None:
+    from nbrepro.kernel.card import ReproCard
+
+    card = ReproCard(_minimal_record(), "store", None, tracking_uri="store")
+    assert card.data_choice.value == "pinned"
+    reason = {
+        "code": "pinned-data-unavailable",
+        "tables": [{"uri": "s3://lake/<orders>", "version": 0, "kind": "files_missing"}],
+    }
+    card._render_job(
+        {
+            "state": "failed",
+            "error": "... pass --data latest",
+            "error_reason": reason,
+            "progress": {},
+        }
+    )
+    status = card.status.value
+    assert "&lt;orders&gt; v0 can no longer be read: vacuumed" in status
+    assert "--data" not in status  # the command line's words stay in its log
+    assert card.data_choice.value == "latest" and "click Re-execute" in status
+
+    # A table that is gone: no rerun can read it; the choice stays as it was.
+    card.data_choice.value = "pinned"
+    gone = {
+        "code": "data-gone",
+        "tables": [{"uri": "/lake/t", "version": 2, "kind": "table_missing"}],
+    }
+    card._render_job({"state": "failed", "error": "x", "error_reason": gone, "progress": {}})
+    assert "t is gone: there is no Delta table at /lake/t any more" in card.status.value
+    assert card.data_choice.value == "pinned"

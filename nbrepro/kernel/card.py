@@ -24,6 +24,7 @@ import ipywidgets as widgets
 from nbrepro.kernel.display import summary_bundle
 from nbrepro.record.summary import (
     cells_phrase,
+    data_problem,
     no_tables_phrase,
     read_source,
     store_label,
@@ -365,6 +366,14 @@ class ReproCard(widgets.VBox):
         self.progress.layout.display = "none"
         if job["state"] == "cancelled":
             self._show_status("rerun cancelled", MUTED)
+        elif job["state"] == "failed" and job.get("error_reason"):
+            # Data it could not read: said in the notebook's words, and the way on chosen
+            # for the user (Data: latest), one click away.
+            message, latest = data_problem(job["error_reason"])
+            if latest:
+                self.data_choice.value = LATEST
+                message += " Data is now set to latest: click Re-execute."
+            self._show_status(html.escape(message), ERROR)
         elif job["state"] == "failed":
             # The error quotes the rerun's log: a cell's exception, a table URI.
             error = html.escape(str(job.get("error") or "see the log"))

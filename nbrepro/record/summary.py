@@ -7,6 +7,14 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from nbrepro.record.vocabulary import (
+    FILES_MISSING,
+    PINNED_DATA_UNAVAILABLE,
+    TABLE_MISSING,
+    TABLE_REPLACED,
+    VERSION_UNAVAILABLE,
+)
+
 
 def python_label(env: Mapping[str, Any]) -> str:
     """The Python of a recorded environment: ``"CPython 3.11.7"``."""
@@ -97,3 +105,41 @@ def store_label(uri: str, home: str | None = None) -> str:
     if home and path.startswith(home + "/"):
         return "~" + path[len(home) :]
     return path
+
+
+# Why a version cannot be pinned, in a few words (the sidebar's deltaLog.ts says the same).
+WHY_UNPINNABLE = {
+    FILES_MISSING: "vacuumed (its data files were deleted)",
+    VERSION_UNAVAILABLE: "its log entries were cleaned up",
+    TABLE_REPLACED: "the table was re-created",
+    TABLE_MISSING: "the table is gone",
+}
+
+
+def data_problem(reason: Mapping[str, Any]) -> tuple[str, bool]:
+    """What a card says of a rerun that could not read its data (a job's
+    ``error_reason``), and whether the same rerun on the latest data can run: in a
+    notebook's words, never the command line's (its flags)."""
+    said = []
+    for table in reason.get("tables") or []:
+        uri = str(table.get("uri") or "")
+        name = table_name(uri) or uri
+        kind = str(table.get("kind") or "")
+        why = WHY_UNPINNABLE.get(kind, "it cannot be read as it was")
+        said.append(
+            f"{name} is gone: there is no Delta table at {uri} any more"
+            if kind == TABLE_MISSING
+            else f"{name} v{table.get('version')} can no longer be read: {why}"
+        )
+    tables = "; ".join(said) + "." if said else ""
+    if reason.get("code") == PINNED_DATA_UNAVAILABLE:
+        return (
+            f"The data this run read at its pinned versions is no longer there: {tables} "
+            "Re-execute on the tables' latest data instead; the report then shows what moved.",
+            True,
+        )
+    return (
+        f"A table this run read is gone, so no re-execution can read it: {tables} "
+        "Restore the table at its location to re-execute this run.",
+        False,
+    )

@@ -21,11 +21,13 @@ const PROJECTS: Record<string, string> = {
   'the card re-executes in place, and the sidebar keeps up': 'wine-model',
   'a capture the store cannot take waits in the spool': 'offline',
   'a run stored after the cell: the card says storing, then stored': 'churn',
+  'Capture run records the kernel session without a magic': 'wine-session',
   'a printed time differs, and the report says it is volatile': 'training',
   're-executed twice, a notebook printing the time is told nondeterministic': 'training-2',
   'a failure the rerun repeats is a reproduction, and is named': 'training-3',
   'a model that does not reproduce makes the report differ (model)': 'regression',
   'a Spark read is captured, shown and re-executed pinned': 'wine-spark',
+  'Notebook 7: the card re-executes and the sidebar lists the run': 'wine-nb7',
   'after `nbrepro demo`, the sidebar tells its story': 'nbrepro-demo',
   'a plot drawn from unseeded data: both images side by side, and their pixel diff': 'loss-curves',
   'a vacuumed version: marked before the click, then one button re-executes on the latest': 'orders'
