@@ -398,3 +398,12 @@ def test_a_capped_cell_is_compared_as_far_as_it_was_recorded() -> None:
     # A missing result shows too.
     a3, b3 = cut_like(recorded, rerun[:-1])
     assert strip(a3) != strip(b3)
+
+
+def test_ipythons_already_loaded_answer_to_load_ext_nbrepro_is_noise() -> None:
+    # What kernels nbrepro started printed for the notebook's `%load_ext nbrepro` before
+    # they loaded nbrepro under a name of its own: runs recorded then compare the same.
+    said = "The nbrepro extension is already loaded. To reload it, use:\n  %reload_ext nbrepro\n"
+    assert compare_outputs({0: [stream(said)]}, {0: []})["same"] is True
+    other = said.replace("nbrepro", "autoreload")
+    assert compare_outputs({0: [stream(other)]}, {0: []})["same"] is False

@@ -134,3 +134,19 @@ def test_repro_cell_options_name_the_headless_run(tmp_path: Path, store: str) ->
     assert MlflowClient(store).get_run(named.run_id).info.run_name == "from-cli"
     # The seed came back with the replayed cell: the random number reproduces.
     assert rerun(result.run_id, store, RerunOptions()).report["verdict"] == "reproduced"
+
+
+def test_load_ext_nbrepro_says_nothing_in_the_kernels_nbrepro_starts(
+    tmp_path: Path, store: str
+) -> None:
+    import nbformat
+
+    case = Case("load-ext", cells=["%load_ext nbrepro", "print('trained')"])
+    ran = tmp_path / "ran.ipynb"
+    result = run_notebook(case.write(tmp_path), tracking_uri=store, output=ran)
+    done = rerun(result.run_id, store, RerunOptions(output=str(tmp_path / "rerun.ipynb")))
+    assert done.report["verdict"] == "reproduced"
+    for path in (ran, done.output_path):
+        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        load = next(c for c in cells if c.source == "%load_ext nbrepro")
+        assert load.outputs == [], (path, load.outputs)  # no "already loaded"

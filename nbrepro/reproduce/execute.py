@@ -48,7 +48,9 @@ PROGRESS_ENGINE = "nbrepro-progress"
 # user's business; nbrepro loads as an extension, so no cell of the user's shifts.
 KERNEL_ARGUMENTS = (
     "--IPKernelApp.log_level=CRITICAL",
-    "--InteractiveShellApp.extra_extensions=nbrepro",
+    # nbrepro under a name of its own (nbrepro/kernel/started.py): the notebook's
+    # `%load_ext nbrepro` then prints no "already loaded".
+    "--InteractiveShellApp.extra_extensions=nbrepro.kernel.started",
 )
 
 

@@ -77,6 +77,12 @@ NOISE_LINES: list[tuple[str, str]] = [
     ),
     # nbrepro's own lines.
     ("nbrepro", r"^nbrepro(?: warning)?: [^\n]*\n"),
+    # IPython's answer to `%load_ext nbrepro` in the kernels nbrepro started before
+    # they loaded nbrepro under a name of its own (nbrepro/kernel/started.py).
+    (
+        "nbrepro",
+        r"^The nbrepro extension is already loaded\. To reload it, use:\n  %reload_ext nbrepro\n",
+    ),
     # Library chatter: glog lines of C++ code (TensorFlow, JAX, XLA; a notebook's own
     # absl logging comes from .py files and stays), Spark's log4j start-up lines.
     ("chatter", r"^[IWE]\d{4} [\d:.]+ +\d+ [\w/.-]+\.(?:cc|cpp|h):\d+\] [^\n]*\n"),
