@@ -69,7 +69,14 @@ export class RerunJobs implements IDisposable {
         if (known?.job_id === job.job_id && isTerminal(known) && !isTerminal(job)) {
           continue; // an answer older than the poll that saw the job end
         }
-        this._set(job.run_id, { job, busy: false, problem: null });
+        // The same job seen again (the live list looks every few seconds): a start or
+        // cancel still pending, and what went wrong with one, stay.
+        const same = known?.job_id === job.job_id ? this._entries.get(job.run_id) : undefined;
+        this._set(job.run_id, {
+          job,
+          busy: same?.busy ?? false,
+          problem: same?.problem ?? null
+        });
         if (!isTerminal(job)) {
           this._follow(job);
         }

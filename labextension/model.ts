@@ -39,6 +39,8 @@ export const STORING_CHECKS_MS = [500, 1000, 2000, 4000, 8000, 15000];
 /** How often a shown list looks for news (ms): when all is quiet, while a run runs. */
 export const LIVE_IDLE_MS = 10000;
 export const LIVE_BUSY_MS = 2000;
+/** A RUNNING run started longer ago than this is not polled fast (a killed kernel's). */
+const RUNNING_RECENT_MS = 60 * 60 * 1000;
 
 /** Runs of the notebook in focus, or all runs (of the default experiment when set). */
 export type Scope = 'notebook' | 'experiment';
@@ -325,7 +327,12 @@ export class ReproModel implements IDisposable {
     let timer: ReturnType<typeof setTimeout> | null = null;
     let stopped = false;
     const next = () => {
-      const busy = this._runs.rows.some(row => row.status === 'RUNNING');
+      // A run whose kernel was killed stays RUNNING in MLflow for ever: only a recent
+      // one is looked at every few seconds.
+      const recent = Date.now() - RUNNING_RECENT_MS;
+      const busy = this._runs.rows.some(
+        row => row.status === 'RUNNING' && Date.parse(row.start_time) > recent
+      );
       timer = setTimeout(tick, busy ? busyMs : idleMs);
     };
     const tick = async () => {

@@ -303,3 +303,30 @@ def test_a_vacuumed_pin_fails_the_job_with_a_reason_a_client_can_act_on(
     assert ran.to_json()["error_reason"] is None
     (moved,) = ran.to_json()["report"]["sections"]["data"]["tables"]
     assert moved["changes"]["commits"][-1]["operation"] in ("WRITE", "VACUUM END")
+
+
+def test_an_error_reason_carries_no_credentials(tmp_path: Path) -> None:
+    """Like ``error`` and the log: the reason's URIs and messages are served and shown."""
+    from nbrepro.jobs.state import OUTPUT_FILE, Job
+
+    folder = tmp_path / "j"
+    folder.mkdir()
+    reason = {
+        "code": "pinned-data-unavailable",
+        "tables": [
+            {
+                "uri": "s3://key:s3cret@lake/orders",
+                "version": 0,
+                "kind": "files_missing",
+                "detail": "GET https://me:tok3n@minio.local/lake/orders/part-0.parquet: 404",
+            }
+        ],
+    }
+    (folder / OUTPUT_FILE).write_text(json.dumps({"error": "x", "reason": reason}))
+    job = Job(job_id="j", run_id="r", options={}, folder=folder, created_at="now")
+    said = job._error_reason()
+    assert said is not None and said["code"] == "pinned-data-unavailable"
+    (table,) = said["tables"]
+    assert "s3cret" not in json.dumps(said) and "tok3n" not in json.dumps(said)
+    assert "lake/orders" in table["uri"] and table["version"] == 0
+    assert "minio.local/lake/orders/part-0.parquet: 404" in table["detail"]

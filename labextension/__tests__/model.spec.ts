@@ -613,6 +613,25 @@ describe('reruns', () => {
     expect(polls).toBe(3);
   });
 
+  it('keeps what went wrong with a cancel when the jobs are looked up again', async () => {
+    connected(new FakeServer())
+      .on('GET runs', () => ({ runs: [], next_page_token: null }))
+      .on('POST reruns', () => job('running'))
+      .on('GET reruns/j1', () => job('running'))
+      .on('GET reruns', () => ({ jobs: [job('running')] }))
+      .on('DELETE reruns/j1', () => fail(500, 'could not signal the rerun', 'internal'));
+    model = new ReproModel({ frontendVersion: '0.1.0', pollInterval: 1000 });
+    model.setNotebook('train.ipynb');
+    await model.start();
+    await model.rerun('r1');
+    await model.cancel('r1');
+    expect(model.jobOf('r1')?.problem?.message).toContain('could not signal the rerun');
+    // The live list's lookup of the same job: the problem stays until something new.
+    await model.findJobs();
+    expect(model.jobOf('r1')?.problem?.message).toContain('could not signal the rerun');
+    expect(model.jobOf('r1')?.busy).toBe(false);
+  });
+
   it('cancels a job in flight', async () => {
     const server = connected(new FakeServer())
       .on('GET runs', () => ({ runs: [], next_page_token: null }))
@@ -795,7 +814,8 @@ describe('a live list', () => {
     expect(server.callsTo('GET runs')).toHaveLength(1);
 
     // A rerun started from the card: a new run, listed without a click.
-    rows = [row('r2', '2024-05-01T10:05:00+00:00', { status: 'RUNNING' }), ...rows];
+    const now = new Date(Date.now()).toISOString();
+    rows = [row('r2', now, { status: 'RUNNING' }), ...rows];
     await jest.advanceTimersByTimeAsync(9999);
     expect(server.callsTo('GET runs')).toHaveLength(1);
     await jest.advanceTimersByTimeAsync(1);
@@ -822,9 +842,16 @@ describe('a live list', () => {
     await jest.advanceTimersByTimeAsync(10000);
     expect(server.callsTo('GET runs')).toHaveLength(4);
 
+    // A run left RUNNING for ever (its kernel was killed, days ago): not looked at fast.
+    rows = [row('r0', '2024-05-01T09:00:00+00:00', { status: 'RUNNING' }), ...rows];
+    await jest.advanceTimersByTimeAsync(10000);
+    expect(server.callsTo('GET runs')).toHaveLength(5);
+    await jest.advanceTimersByTimeAsync(9000);
+    expect(server.callsTo('GET runs')).toHaveLength(5);
+
     live.dispose();
     await jest.advanceTimersByTimeAsync(60000);
-    expect(server.callsTo('GET runs')).toHaveLength(4);
+    expect(server.callsTo('GET runs')).toHaveLength(5);
   });
 
   it('a rerun that ends sets the outcome of its data mode on the original', async () => {

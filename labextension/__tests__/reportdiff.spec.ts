@@ -69,6 +69,10 @@ describe('unified diff rows', () => {
       ['note', '... (3 more lines)']
     ]);
     expect(parseUnifiedDiff('')).toEqual([]);
+    // After the first hunk, "--- x" is a removed "-- x", not a file header.
+    expect(
+      parseUnifiedDiff('--- a\n+++ b\n@@ -1 +1 @@\n--- epoch 1\n+++ epoch 2').map(l => l.kind)
+    ).toEqual(['file', 'file', 'hunk', 'removed', 'added']);
   });
 
   it('pairs removed lines with the added ones that follow, side by side', () => {

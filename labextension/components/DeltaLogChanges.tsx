@@ -15,7 +15,7 @@ export function DeltaLogChangesView({ changes }: { changes: DeltaLogChanges }): 
         {changesSummary(changes)}
       </span>
       {changes.backwards && (
-        <span className="nbrepro-note"> (the rerun read the older version)</span>
+        <span className="nbrepro-note"> (the second run read the older version)</span>
       )}
       {changes.note && (
         <div className="nbrepro-note" data-testid="nbrepro-delta-log-note">

@@ -27,21 +27,25 @@ export function useCellImages(
   rerun: string,
   cells: number[]
 ): { value: CellImages | null; problem: string | null } {
+  // Each answer is kept with the request it answers: another report (a new job, another
+  // pair compared) shows nothing of the last one's images while its own load.
   const [state, setState] = React.useState<{
+    key: string;
     value: CellImages | null;
     problem: string | null;
-  }>({ value: null, problem: null });
-  const key = cells.join(',');
+  }>({ key: '', value: null, problem: null });
+  const key = `${original}|${rerun}|${cells.join(',')}`;
   React.useEffect(() => {
     if (!source || cells.length === 0) {
       return;
     }
     let live = true;
     source(original, rerun, cells).then(
-      value => live && setState({ value, problem: null }),
+      value => live && setState({ key, value, problem: null }),
       (error: unknown) =>
         live &&
         setState({
+          key,
           value: null,
           problem: error instanceof Error ? error.message : String(error)
         })
@@ -49,8 +53,10 @@ export function useCellImages(
     return () => {
       live = false;
     };
-  }, [source, original, rerun, key]);
-  return state;
+  }, [source, key]);
+  return state.key === key
+    ? { value: state.value, problem: state.problem }
+    : { value: null, problem: null };
 }
 
 /** One cell's images: each pair side by side, then their pixel diff. */
@@ -109,7 +115,7 @@ function Side({
         <div className="nbrepro-image-note">
           {image === null
             ? `no image here in the ${title}`
-            : `left out (${Math.round(image.bytes / 1024)} KB: over the size shown at once)`}
+            : 'not loaded: too large to show with the others'}
         </div>
       )}
     </figure>
@@ -139,6 +145,8 @@ function PixelDiffView({ left, right }: { left: string; right: string }): JSX.El
   const [drawn, setDrawn] = React.useState(false);
   React.useEffect(() => {
     let live = true;
+    setDrawn(false); // other images: nothing of the last diff stays
+    setText('comparing pixels…');
     Promise.all([decode(left), decode(right)]).then(
       ([a, b]) => {
         if (!live) {

@@ -91,7 +91,14 @@ export function RerunPanel({ model, runId }: { model: ReproModel; runId: string 
         <JobView
           job={job}
           images={model.cellImages}
-          onLatest={entry?.busy ? undefined : () => void model.rerunOnLatest(runId)}
+          onLatest={
+            entry?.busy
+              ? undefined
+              : () => {
+                  setData('latest'); // the options say what runs now
+                  void model.rerunOnLatest(runId);
+                }
+          }
         />
       )}
     </div>

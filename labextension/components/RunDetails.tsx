@@ -244,8 +244,8 @@ function DataSection({ details }: { details: RunDetails }): JSX.Element {
                   data-reason={d?.pin?.reason ?? ''}
                   title={d?.pin?.detail}
                 >
-                  {lost}: a re-execution on pinned data cannot read it; re-execute on the latest
-                  data.
+                  {lost}. A re-execution on pinned data cannot read it; one on the latest data runs
+                  the same code on today&apos;s data.
                 </div>
               )}
             </li>

@@ -147,7 +147,7 @@ const RunRowView = React.memo(function RunRowView({
       : row.reproduces
         ? 'rerun'
         : latest
-          ? 'not re-run pinned'
+          ? 'not re-run on pinned data'
           : 'not re-run yet';
   // Pinned and latest outcomes on a line of their own, under the name.
   const apart = outcomes !== null && !running;
@@ -220,7 +220,7 @@ const RunRowView = React.memo(function RunRowView({
                 className={`nbrepro-verdict nbrepro-verdict-${latest.verdict} nbrepro-verdict-latest`}
                 data-testid="nbrepro-verdict-latest"
                 data-verdict={latest.verdict}
-                title="The latest re-execute on the tables' latest versions"
+                title="The latest re-execution on the tables' latest versions"
               >
                 {latest.verdict} on latest{latest.data ? ` ${latest.data}` : ' data'}
               </span>

@@ -22,10 +22,13 @@ export type SplitRow =
 /** The lines of a unified diff, each with its kind; the +/-/space prefix removed. */
 export function parseUnifiedDiff(diff: string): DiffLine[] {
   const lines: DiffLine[] = [];
+  let inHunk = false;
   for (const line of diff.split('\n')) {
-    if (line.startsWith('--- ') || line.startsWith('+++ ')) {
+    // A removed "-- epoch 1" reads "--- epoch 1": a file header only before the first hunk.
+    if (!inHunk && (line.startsWith('--- ') || line.startsWith('+++ '))) {
       lines.push({ kind: 'file', text: line });
     } else if (line.startsWith('@@')) {
+      inHunk = true;
       lines.push({ kind: 'hunk', text: line });
     } else if (line.startsWith('-')) {
       lines.push({ kind: 'removed', text: line.slice(1) });

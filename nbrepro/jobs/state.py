@@ -32,7 +32,7 @@ from nbrepro.record.vocabulary import (
     RERUN_ERROR_CODES,
     VERDICTS,
 )
-from nbrepro.redact import strip_uris_in_text
+from nbrepro.redact import strip_uri_credentials, strip_uris_in_text
 
 STATE_FILE = "job.json"
 LOCK_FILE = "job.lock"
@@ -154,7 +154,18 @@ class Job:
     def _error_reason(self) -> dict[str, Any] | None:
         reason = self._output().get("reason")
         if isinstance(reason, dict) and reason.get("code") in RERUN_ERROR_CODES:
-            return reason
+            # Served and shown like `error`: no credentials in a URI or a message.
+            tables = [
+                {
+                    k: (strip_uri_credentials(v) if k == "uri" else strip_uris_in_text(v))
+                    if isinstance(v, str)
+                    else v
+                    for k, v in table.items()
+                }
+                for table in reason.get("tables") or []
+                if isinstance(table, dict)
+            ]
+            return {**reason, "tables": tables}
         return None
 
     def progress(self) -> dict[str, Any]:

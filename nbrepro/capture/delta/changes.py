@@ -108,7 +108,7 @@ def log_between(
     has another log, which is then not read.
     """
     lo, hi = sorted((int(from_version), int(to_version)))
-    wanted = list(range(hi, lo, -1))[:max_commits]
+    wanted = list(range(hi, max(lo, hi - max_commits), -1))
     out: dict[str, Any] = {
         "from_version": lo,
         "to_version": hi,
