@@ -161,3 +161,32 @@ def test_the_list_tells_the_pinned_and_the_latest_outcome_apart(demo: Demo) -> N
     # `nbrepro list` says both too.
     line = next(x for x in render_rows(page.rows).splitlines() if run_id in x)
     assert "reproduced (pinned)" in line and line.endswith("[differs on latest v1]")
+
+
+def test_the_spark_demo_tells_the_same_story(tmp_path: Path) -> None:
+    """`nbrepro demo --spark` (make demo-spark): the table written and appended through
+    Spark Connect, read with Spark by the capture; the same five steps, nothing else."""
+    pytest.importorskip("pysail")
+    home, folder = tmp_path / "nbrepro-home", tmp_path / "demo-spark"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBREPRO_HOME", str(home))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.delenv("SPARK_REMOTE", raising=False)
+        res = nbrepro_cli("demo", "--spark", "--dir", str(folder))
+    spark = Demo(home, folder, res.returncode, res.stdout, res.stderr)
+    assert spark.code == 0, spark.stdout[-3000:] + spark.stderr[-3000:]
+    for line in (spark.stdout + spark.stderr).splitlines():
+        assert "Traceback" not in line and "WARNING" not in line, line
+        assert not re.search(r"Warning\b:", line), line
+    table = folder / "data" / "measurements"
+    assert spark.row(1, "wrote") == f"{table} @ version 0: 200 measurements"
+    assert spark.row(2, "it read").startswith(f"{table} @ version 0 (through spark")
+    assert spark.row(3, "appended") == f"{table} @ version 1: 50 more measurements"
+    assert spark.row(4, "verdict") == REPRODUCED.upper()
+    assert spark.row(4, "why").startswith("pinned to version 0 of data/measurements")
+    assert spark.row(5, "verdict").startswith(f"{DIFFERS.upper()} in data")
+    # The notebook also reads versionAsOf 0 itself: that read stays at 0.
+    assert spark.row(5, "data") == (
+        "data/measurements read at versions 0, 1, where the run read version 0"
+    )
+    assert "nbrepro rerun" in spark.stdout and "--spark-remote" in spark.stdout

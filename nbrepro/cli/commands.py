@@ -719,7 +719,7 @@ def demo(workdir: str, spark: bool) -> None:
 
     try:
         if spark:
-            click.echo(run_spark_demo(workdir))
+            run_spark_demo(workdir, say=click.echo)
         else:
             run_demo(workdir, say=click.echo)
     except NbreproError as exc:

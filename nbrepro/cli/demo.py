@@ -92,7 +92,6 @@ def run_demo(workdir: str | os.PathLike[str], say: Callable[[str], None] | None 
 def _demo(root: Path, say: Callable[[str], None]) -> None:
     from deltalake import DeltaTable, write_deltalake
 
-    from nbrepro import record
     from nbrepro.reproduce.rerun import RerunOptions, rerun
     from nbrepro.store.tracking import check_reachable, display_uri, resolve_tracking_uri
 
@@ -117,13 +116,8 @@ def _demo(root: Path, say: Callable[[str], None]) -> None:
     run = captured_run(uri, notebook, started)
     run_id = run.info.run_id
     rec = record_of(uri, run_id)
-    say(_row("captured run", f"{run_id} ({run.info.run_name})"))
-    for read in rec["data"]["reads"]:
-        say(_row("it read", f"{read['uri']} @ version {read['version']}"))
-    say(_row("cells", f"{len(rec['code']['cells'])} executed cells captured, in order"))
-    say(_row("params", _values(run.data.params)))
-    say(_row("metrics", _values(run.data.metrics)))
-    say(_row("stored in", display_uri(uri)))
+    for line in capture_story(run, rec, display_uri(uri)):
+        say(line)
 
     say("3. The nightly job appends rows")
     write_deltalake(str(table), nightly, mode="append")
@@ -140,6 +134,46 @@ def _demo(root: Path, say: Callable[[str], None]) -> None:
     for line in differences(latest, root):
         say(line)
 
+    check_story(pinned, latest, uri, run_id)
+
+    next_steps = {
+        "the run as nbrepro recorded it:": f"nbrepro show {run_id}",
+        "the MLflow UI on these runs:": "nbrepro ui   (then open http://127.0.0.1:5000)",
+        "JupyterLab, with nbrepro's sidebar:": f"make lab     (or: jupyter lab {notebook})",
+    }
+    say("")
+    say("Where to look next:")
+    for what, command in next_steps.items():
+        say(_row(what, command, max(map(len, next_steps))))
+
+
+def capture_story(run: Any, rec: Mapping[str, Any], store: str) -> list[str]:
+    """What the capture recorded: the run, each table read (through Spark, said), the
+    cells, the params and metrics, where it is stored."""
+    lines = [_row("captured run", f"{run.info.run_id} ({run.info.run_name})")]
+    for read in rec["data"]["reads"]:
+        via = read.get("via")
+        how = f" (through {via}{', table ' + read['table_name'] if read.get('table_name') else ''})"
+        lines.append(
+            _row(
+                "it read",
+                f"{read['uri']} @ version {read['version']}" + (how if via == "spark" else ""),
+            )
+        )
+    lines.append(_row("cells", f"{len(rec['code']['cells'])} executed cells captured, in order"))
+    lines.append(_row("params", _values(run.data.params)))
+    lines.append(_row("metrics", _values(run.data.metrics)))
+    lines.append(_row("stored in", store))
+    return lines
+
+
+def check_story(
+    pinned: Mapping[str, Any], latest: Mapping[str, Any], uri: str, run_id: str
+) -> None:
+    """Raise :class:`DemoFailed` unless the story came out: the pinned rerun
+    reproduced, the latest one ran, and the run's page was stored."""
+    from nbrepro import record
+
     problems = []
     if pinned["verdict"] != REPRODUCED:
         problems.append(f"the pinned rerun did not reproduce the run: {_verdict(pinned)}")
@@ -153,16 +187,6 @@ def _demo(root: Path, say: Callable[[str], None]) -> None:
         )
     if problems:
         raise DemoFailed("; ".join(problems))
-
-    next_steps = {
-        "the run as nbrepro recorded it:": f"nbrepro show {run_id}",
-        "the MLflow UI on these runs:": "nbrepro ui   (then open http://127.0.0.1:5000)",
-        "JupyterLab, with nbrepro's sidebar:": f"make lab     (or: jupyter lab {notebook})",
-    }
-    say("")
-    say("Where to look next:")
-    for what, command in next_steps.items():
-        say(_row(what, command, max(map(len, next_steps))))
 
 
 def pinned_story(report: Mapping[str, Any], now: int, root: Path) -> list[str]:
@@ -207,7 +231,7 @@ def differences(report: Mapping[str, Any], root: Path) -> list[str]:
         name = _shown(table["uri"], root)
         was, now = _versions(table["original"]), _versions(table["rerun"])
         if table["original"] and table["rerun"] and was != now:
-            text = f"{name} read at version {now}, where the run read version {was}"
+            text = f"{name} read at {_version_s(table['rerun'])} {now}, where the run read {_version_s(table['original'])} {was}"
         else:
             text = f"{name}: {table['note']}"
         lines.append(_row("data", text))
@@ -267,6 +291,10 @@ def _versions(reads: list[Mapping[str, Any]]) -> str:
     return ", ".join(str(r["version"]) for r in reads) or "none"
 
 
+def _version_s(reads: list[Mapping[str, Any]]) -> str:
+    return "versions" if len({r["version"] for r in reads}) > 1 else "version"
+
+
 def _values(values: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={_number(v)}" for k, v in sorted(values.items()))
 
@@ -276,78 +304,94 @@ def _number(value: Any) -> str:
     return str(round(value, 4)) if isinstance(value, float) else str(value)
 
 
-def run_spark_demo(workdir: str | os.PathLike[str]) -> str:
-    """The story through Spark Connect, on a local Sail server started for it: a table
-    written with Spark, a capture reading it with Spark, a nightly append through Spark,
-    then a pinned rerun and a rerun on the latest data."""
+def run_spark_demo(
+    workdir: str | os.PathLike[str], say: Callable[[str], None] | None = None
+) -> None:
+    """The same story through Spark Connect, on a local Sail server started for it: a
+    table written with Spark, a capture reading it with Spark, a nightly append through
+    Spark, then a pinned rerun (it reproduces) and one on the latest data (it differs).
+
+    Raises:
+        NbreproError, DemoFailed: as :func:`run_demo`.
+    """
+    say = say or functools.partial(print, flush=True)
+    root = Path(workdir).resolve()
+    say(
+        f"nbrepro demo with Spark, in {root}: a model trained on a Delta table read through "
+        "Spark Connect, captured, then re-executed (about two minutes)"
+    )
     with quiet_kernels():
-        return _spark_demo(Path(workdir).resolve())
+        _spark_demo(root, say)
 
 
-def _spark_demo(root: Path) -> str:
+def _spark_demo(root: Path, say: Callable[[str], None]) -> None:
+    from deltalake import DeltaTable
+
     from nbrepro.cli.sail import SailServer
     from nbrepro.paths import environ
     from nbrepro.reproduce.rerun import RerunOptions, rerun
-    from nbrepro.store.tracking import display_uri, resolve_tracking_uri
+    from nbrepro.store.tracking import check_reachable, display_uri, resolve_tracking_uri
 
+    uri = resolve_tracking_uri()
+    check_reachable(uri)
     root.mkdir(parents=True, exist_ok=True)
     table = root / "data" / "measurements"
     if table.exists():
         shutil.rmtree(table)
     notebook = copy_notebook(SPARK_NOTEBOOK, root)
-    executed = root / "demo_spark.executed.ipynb"
-    uri = resolve_tracking_uri()
-    lines = []
+    say("1. A Spark Connect server, and a Delta table written through it")
     with SailServer(root, log=root / "sail.log") as sail:
         from pyspark.sql import SparkSession
 
         spark = SparkSession.builder.remote(sail.remote).getOrCreate()
         try:
-            spark.createDataFrame(measurements(200, 0, seed=0)).write.format("delta").save(
-                str(table)
-            )
-            lines.append(f"Spark Connect server (Sail, started for the demo): {sail.remote}")
-            lines.append(f"Demo Delta table, written with Spark: {table} (version 0)")
+            first = measurements(200, 0, seed=0)
+            spark.createDataFrame(first).write.format("delta").save(str(table))
+            say(_row("Spark Connect", f"{sail.remote} (Sail, started for the demo)"))
+            say(_row("wrote", f"{table} @ version 0: {len(first)} measurements"))
             with environ({"SPARK_REMOTE": sail.remote}):
-                started = time.time()
-                execute_notebook(notebook, executed)
-                run = captured_run(uri, notebook, started)
-                rec = record_of(uri, run.info.run_id)
-                lines.append(
-                    f"Captured run: {run.info.run_id} ({run.info.run_name}), "
-                    f"rmse={run.data.metrics.get('rmse')}"
+                say(
+                    f"2. Running {SPARK_NOTEBOOK} in a fresh kernel: its %%repro cell reads "
+                    "the table with Spark and fits a model ..."
                 )
-                for read in rec["data"]["reads"]:
-                    name = f", table {read['table_name']}" if read.get("table_name") else ""
-                    lines.append(
-                        f"  Delta read: {read['uri']} @ version {read['version']} "
-                        f"(via {read.get('via')}{name}; {read['reads']} reads)"
-                    )
-                more = measurements(50, 200, seed=1)
+                started = time.time()
+                execute_notebook(notebook, root / "demo_spark.executed.ipynb")
+                run = captured_run(uri, notebook, started)
+                run_id = run.info.run_id
+                for line in capture_story(run, record_of(uri, run_id), display_uri(uri)):
+                    say(line)
+
+                say("3. The nightly job appends rows through Spark")
+                more = measurements(50, len(first), seed=1)
                 spark.createDataFrame(more).write.format("delta").mode("append").save(str(table))
-                lines.append("Nightly append through Spark: the table is now at version 1")
-                for data in (PINNED, LATEST):
-                    result = rerun(run.info.run_id, uri, RerunOptions(data=data))
-                    report = result.report
-                    why = ", ".join(report.get("differs") or []) or "-"
-                    rmse: dict[str, Any] = next(
-                        (m for m in report["sections"]["metrics"]["values"] if m["name"] == "rmse"),
-                        {},
-                    )
-                    flag = "" if data == PINNED else f" --data {LATEST}"
-                    lines.append(
-                        f"nbrepro rerun {run.info.run_id}{flag}: {report['verdict'].upper()} "
-                        f"(differs in: {why}; rmse {rmse.get('original')} -> {rmse.get('rerun')})"
-                    )
+                now = DeltaTable(str(table)).version()
+                say(_row("appended", f"{table} @ version {now}: {len(more)} more measurements"))
+
+                say(
+                    f"4. Re-executing the run pinned to the data it read (nbrepro rerun {run_id}) ..."
+                )
+                pinned = rerun(run_id, uri, RerunOptions(data=PINNED)).report
+                for line in pinned_story(pinned, now, root):
+                    say(line)
+                say(
+                    f"5. Re-executing it on the latest data (nbrepro rerun {run_id} --data "
+                    f"{LATEST}) ..."
+                )
+                latest = rerun(run_id, uri, RerunOptions(data=LATEST)).report
+                for line in differences(latest, root):
+                    say(line)
         finally:
             spark.stop()
-    lines.append(f"Stored in: {display_uri(uri)}")
-    lines.append(f"Executed notebook: {executed}")
-    lines.append(
-        "The server is stopped: to rerun again, start a Spark Connect server on the same "
-        "table and pass it with --spark-remote."
-    )
-    return "\n".join(lines)
+    check_story(pinned, latest, uri, run_id)
+    next_steps = {
+        "the run as nbrepro recorded it:": f"nbrepro show {run_id}",
+        "the MLflow UI on these runs:": "nbrepro ui   (then open http://127.0.0.1:5000)",
+        "re-execute it again:": f"nbrepro rerun {run_id} --spark-remote sc://HOST:PORT",
+    }
+    say("")
+    say("The demo's Spark Connect server is stopped. Where to look next:")
+    for what, command in next_steps.items():
+        say(_row(what, command, max(map(len, next_steps))))
 
 
 # --- shared by both demos ---------------------------------------------------------------
