@@ -167,13 +167,3 @@ def test_a_rerun_can_take_another_spark_address(
     assert os.environ == env_before
     assert code == 0, report.get("error") or report["differs"]
     assert record_of(report["run_id"])["data"]["spark"] == {"remotes": [moved]}
-
-
-def test_the_spark_demo_tells_the_story(tmp_path: Path, nbrepro_home: Path) -> None:
-    res = nbrepro_cli("demo", "--spark", "--dir", str(tmp_path / "demo"))
-    assert res.returncode == 0, res.stderr[-3000:]
-    out = res.stdout
-    assert "written with Spark" in out and "(via spark, table measurements; 4 reads)" in out
-    run_id = out.split("Captured run: ")[1].split()[0]
-    assert f"nbrepro rerun {run_id}: REPRODUCED (differs in: -;" in out
-    assert f"nbrepro rerun {run_id} --data latest: DIFFERS (differs in: data," in out
