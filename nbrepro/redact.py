@@ -81,6 +81,7 @@ _SCP_RE = re.compile(r"^([^@/:\s]+):([^@/\s]*)@([^:/\s]+):(.*)$", re.DOTALL)
 _HOST_PORT_RE = re.compile(r"^[^:]*:\d*$")
 # Stops at quotes and backslashes so URIs inside JSON strings keep their delimiters.
 _URI_IN_TEXT_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`\\]+")
+_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
 
 
 def is_secret_name(name: str) -> bool:
@@ -258,7 +259,26 @@ def strip_uris_in_text(text: str) -> str:
     """
     if "://" not in text:
         return text
-    return _URI_IN_TEXT_RE.sub(lambda m: strip_uri_credentials(m.group(0)), text)
+    # What ``_URI_IN_TEXT_RE.sub`` does, without trying the pattern at every word of a
+    # long text (a capture's record is one line): a URI's scheme runs up to its "://"
+    # without a break, so no match starts before that run, and the search starts there.
+    out: list[str] = []
+    pos = 0  # where re.sub would scan on from: the text before it is written out
+    found = text.find("://")
+    while found >= 0:
+        start = found
+        while start > pos and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        m = _URI_IN_TEXT_RE.search(text, start)
+        if m is None:
+            break
+        out += (text[pos : m.start()], strip_uri_credentials(m.group(0)))
+        pos = m.end()
+        found = text.find("://", pos)
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def safe_message(text: str) -> str:

@@ -347,3 +347,59 @@ def test_cells_are_cleaned_by_one_cleaner_made_as_nbconvert_makes_it() -> None:
         "plain & text < with > brackets",
     ]:
         assert clean(text) == strings.clean_html(text)
+
+
+def _corpus_sources() -> list[str]:
+    sources = []
+    for path in NOTEBOOKS:
+        try:
+            nb = json.loads(path.read_text("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+        for cell in nb.get("cells") or nb.get("worksheets", [{}])[0].get("cells", []):
+            source = cell.get("source", cell.get("input", ""))
+            sources.append("".join(source) if isinstance(source, list) else str(source))
+    return sources
+
+
+def _tricky_sources(n: int) -> list[str]:
+    rng = random.Random(11)
+    pieces = ["x = 1", "\n", "\t", " ", "'", '"', "<", ">", "&", "&amp;", "é", "\xa0", "#"]
+    pieces += ["\r", "\r\n", "\x00", "\x0b", "\x0c", "\x1f", "\x7f", "\x85", "\ufdd0", "\ufffe"]
+    pieces += ["\ud800", "😀", "\U0001fffe", "%%time", "!ls", "def f():", "<span>", "\\"]
+    pieces += ["print(f'{x!r}')", '"""doc"""', "\n\n", "  ", "\ufeff", "</pre>", "<!--"]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(n)]
+
+
+def test_highlighted_code_bleach_would_keep_as_it_is_skips_bleach() -> None:
+    """The shortcut past bleach (:data:`html._HIGHLIGHTED`) takes only what bleach gives
+    back unchanged: checked on the corpus's code, highlighted by three lexers, and on
+    random text with each character bleach changes."""
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    assert html._bleach_keeps_highlighted()
+    corpus, tricky = _corpus_sources(), _tricky_sources(600)
+    taken = 0
+    for lexer in ("ipython3", "python", "r"):
+        highlight = Highlight2HTML(pygments_lexer=lexer)
+        for i, source in enumerate(corpus + tricky):
+            code = str(highlight(source, lexer))
+            if html._HIGHLIGHTED.fullmatch(code):
+                taken += i < len(corpus)
+                assert html._CleanHtml._bleach(code) == code, (lexer, source)
+            assert html._CleanHtml._clean(code) == html._CleanHtml._bleach(code)
+    # The corpus's code takes it (else nothing is gained).
+    assert taken > 0.9 * 3 * len(corpus)
+
+
+def test_the_shortcut_past_bleach_is_off_when_bleach_changes_highlighted_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    html._bleach_keeps_highlighted.cache_clear()
+    monkeypatch.setattr(html._CleanHtml, "_bleach", staticmethod(lambda e: str(e).upper()))
+    try:
+        assert not html._bleach_keeps_highlighted()
+        code = '<div class="highlight"><pre><span></span><span class="n">x</span>\n</pre></div>\n'
+        assert html._CleanHtml._clean(code) == code.upper()
+    finally:
+        html._bleach_keeps_highlighted.cache_clear()

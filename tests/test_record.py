@@ -72,6 +72,28 @@ def test_invalid_record_names_the_field() -> None:
         record.validate(rec)
 
 
+def _cell(**over: object) -> dict:
+    cell = {"execution_count": 1, "source": "x = 1", "doc_index": 0, "cell_id": "a"}
+    return {**cell, "error": None, **over}
+
+
+@pytest.mark.parametrize(
+    ("bad", "where"),
+    [
+        ({"source": 3}, "code/cells/2/source"),
+        ({"error": {"ename": 1}}, "code/cells/2/error"),  # a definition within one
+    ],
+)
+def test_a_cell_of_a_long_history_is_validated_in_place(bad: dict, where: str) -> None:
+    # The schema's definitions are inlined for speed: the same checks, the same paths.
+    rec = minimal()
+    rec["code"]["cells"] = [_cell(), _cell(), _cell(**bad), _cell()]
+    with pytest.raises(RecordError, match=where):
+        record.validate(rec)
+    rec["code"]["cells"][2] = _cell()
+    record.validate(rec)
+
+
 def test_artifact_paths_live_under_one_folder() -> None:
     assert all(p.startswith("nbrepro/") for p in record.ARTIFACT_PATHS.values())
 

@@ -7,12 +7,14 @@ import json
 import pytest
 
 from nbrepro.redact import (
+    _URI_IN_TEXT_RE,
     REDACTED,
     is_secret_name,
     redact_env,
     redact_text,
     secret_values,
     strip_uri_credentials,
+    strip_uris_in_text,
 )
 
 
@@ -227,3 +229,38 @@ def test_secrets_are_found_as_json_and_html_write_them(secret: str) -> None:
     assert json.loads(redact_text(json.dumps({"v": secret}, ensure_ascii=False), [secret])) == {
         "v": "[REDACTED]"
     }
+
+
+def _strip_by_pattern(text: str) -> str:
+    """What strip_uris_in_text must equal: the pattern tried at every position."""
+    return _URI_IN_TEXT_RE.sub(lambda m: strip_uri_credentials(m.group(0)), text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "no uri",
+        "https://u:secret-token@host/p and s3://k:v@bucket/x",
+        'x{"uri": "https://u:pw@h/p?sig=abc&a=1"}y',
+        "xhttps://u:pw@h/p",  # no word boundary: not a URI
+        "_https://u:pw@h/p é-https://u:pw@h/q",
+        "a.b+c-d://u:pw@h 1http://u:pw@h +http://u:pw@h",
+        'http://"https://u:pw@h/p',  # the first has nothing after ://
+        "://u:pw@h ://:// http:///",
+        "git+ssh://git:pw@host/r.git\n\tftp://u:pw@h/x'",
+    ],
+)
+def test_uris_in_text_as_the_pattern_finds_them(text: str) -> None:
+    assert strip_uris_in_text(text) == _strip_by_pattern(text)
+
+
+def test_uris_in_text_as_the_pattern_finds_them_in_random_text() -> None:
+    import random
+
+    rng = random.Random(7)
+    pieces = ["a", "Z", "9", "+", ".", "-", "_", ":", "/", "://", "@", "u:pw@", " ", "\n", '"']
+    pieces += ["'", "<", "`", "\\", "?", "sig=x", "&", "é", "http", "s3://", "x://y:z@w"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        assert strip_uris_in_text(text) == _strip_by_pattern(text), text

@@ -171,25 +171,71 @@ def _nbconvert_cleaner() -> Callable[[str], str] | None:
     return clean
 
 
+# One character of highlighted text that bleach's parser and serializer give back as it
+# is: not "<", ">" or "&" (but the escapes pygments writes), "\r", other control
+# characters, noncharacters, lone surrogates or characters beyond the BMP (html5lib
+# replaces or normalizes some of those, and these are left to it).
+_SAFE_CHAR = r"(?:[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\x7e\xa0-\ud7ff\ue000-\ufdcf\ufdf0-\ufffd]|&(?:amp|lt|gt);)"
+# Code as nbconvert's highlight_code writes it (pygments' HtmlFormatter): spans with a
+# class, and text, in a pre in a div. Each repetition consumes a whole span or one
+# character, so a text that is not of this form fails fast.
+_HIGHLIGHTED = re.compile(
+    r'<div class="[A-Za-z0-9_ -]*"><pre><span></span>'
+    rf'(?:<span class="[A-Za-z0-9_ -]*">{_SAFE_CHAR}*</span>|{_SAFE_CHAR})*'
+    r"</pre></div>\n?"
+)
+_HIGHLIGHTED_PROBE = (
+    '<div class=" highlight hl-ipython3"><pre><span></span><span class="n">x</span> '
+    '<span class="o">=</span> <span class="s2">"a&lt;b&gt;&amp;c\'é\xa0"</span><span class="w">'
+    '</span>\t<span class="c1"># ~</span>\n\n</pre></div>\n'
+)
+
+
+@lru_cache(maxsize=1)
+def _bleach_keeps_highlighted() -> bool:
+    """Whether this bleach, cleaning as nbconvert does, gives highlighted code of the
+    form of :data:`_HIGHLIGHTED` back unchanged (checked once, on a probe with every
+    part of that form)."""
+    if not _HIGHLIGHTED.fullmatch(_HIGHLIGHTED_PROBE):
+        return False
+    try:
+        return _CleanHtml._bleach(_HIGHLIGHTED_PROBE) == _HIGHLIGHTED_PROBE
+    except Exception:
+        return False
+
+
 class _CleanHtml:
     """nbconvert's ``clean_html`` filter, with one bleach Cleaner, remembering what it
     cleaned.
 
     The lab template runs every cell's highlighted source through bleach; the result
-    depends on the text only.
+    depends on the text only. Highlighted code made only of what bleach keeps as it is
+    (:data:`_HIGHLIGHTED`: spans of a class and plain text) is not parsed: bleach's
+    html5lib parser, in pure Python, is a third of the time nbconvert takes for a cell.
     """
 
     def __init__(self, memo: ByteLRU) -> None:
         self._memo = memo
 
     @staticmethod
-    def _clean(element: Any) -> str:
+    def _bleach(element: Any) -> str:
         cleaner = _nbconvert_cleaner()
         if cleaner is None or not isinstance(element, str):
             from nbconvert.filters import clean_html
 
             return str(clean_html(element))
         return cleaner(element)
+
+    @classmethod
+    def _clean(cls, element: Any) -> str:
+        if (
+            isinstance(element, str)
+            and element.startswith("<div class=")
+            and _HIGHLIGHTED.fullmatch(element)
+            and _bleach_keeps_highlighted()
+        ):
+            return element
+        return cls._bleach(element)
 
     def __call__(self, element: Any) -> str:
         if not isinstance(element, (str, bytes)) or len(element) > self._memo.item_limit:
@@ -216,6 +262,30 @@ class _HighlightCode:
         self.lexer: Any = None
         self._highlight = Highlight2HTML(parent=parent)
         self._memo = memo
+        # One pygments HtmlFormatter per language, made as nbconvert makes one for each
+        # call (building its stylesheet, a tenth of a cell's rendering); None: nbconvert's
+        # helper is not there, each call is nbconvert's own.
+        self._formatters: dict[str, Any] | None = {}
+
+    def _highlighted(self, source: str, language: str, metadata: Any) -> str:
+        """What ``Highlight2HTML(source, language, metadata)`` returns, with a formatter
+        made once per language."""
+        try:
+            from html import escape
+
+            from nbconvert.filters.highlight import _pygments_highlight
+            from pygments.formatters import HtmlFormatter
+        except ImportError:
+            self._formatters = None
+        if self._formatters is None:
+            return str(self._highlight(source, language, metadata))
+        formatter = self._formatters.get(language)
+        if formatter is None:
+            formatter = self._formatters[language] = HtmlFormatter(
+                cssclass=escape(f" highlight hl-{language}"),
+                **self._highlight.extra_formatter_options,
+            )
+        return str(_pygments_highlight(source if source else " ", formatter, language, metadata))
 
     def __call__(self, source: str, language: Any = None, metadata: Any = None) -> str:
         language = language or self.lexer or "ipython3"
@@ -232,7 +302,7 @@ class _HighlightCode:
         key = (source, language, magics)
         found = self._memo.get(key)
         if found is None:
-            found = str(self._highlight(source, language, metadata))
+            found = self._highlighted(source, language, metadata)
             self._memo.put(key, found, _size(source, found))
         return str(found)
 

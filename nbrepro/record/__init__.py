@@ -53,7 +53,35 @@ def load_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
 def _validator(version: int) -> Callable[[Any], Any]:
     import fastjsonschema
 
-    return fastjsonschema.compile(load_schema(version))
+    return fastjsonschema.compile(_inlined(load_schema(version)))
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with each ``{"$ref": "#/definitions/NAME"}`` replaced by that
+    definition (the same schema, for validation).
+
+    fastjsonschema validates a ``$ref`` by a call whose error path it builds first with
+    ``str.format(**locals())``: for every cell of a long history, most of a
+    capture's validation time. A definition that refers to itself keeps its ``$ref``.
+    """
+    definitions = schema.get("definitions") or {}
+
+    def inline(node: Any, within: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [inline(item, within) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and len(node) == 1 and ref.startswith("#/definitions/"):
+            name = ref.removeprefix("#/definitions/")
+            if name in definitions and name not in within:
+                return inline(definitions[name], (*within, name))
+            return node
+        return {key: inline(value, within) for key, value in node.items()}
+
+    return {
+        key: (value if key == "definitions" else inline(value, ())) for key, value in schema.items()
+    }
 
 
 def validate(record: dict[str, Any]) -> None:
