@@ -309,7 +309,10 @@ def test_redaction_in_pieces_matches_the_whole_page_on_random_pieces() -> None:
     for _ in range(3000):
         pieces = ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 4))) for _ in range(4)]
         secrets = rng.choice([[secret], [secret, "other-long-one"], ["a<b-long-secret"], []])
-        assert renderer._redact(pieces, secrets) == html.redact_text("".join(pieces), secrets)
+        names = [None] * len(pieces)
+        assert renderer._redact(pieces, names, secrets) == html.redact_text(
+            "".join(pieces), secrets
+        )
 
 
 def test_a_prerendered_notebook_leaves_the_capture_nothing_to_render(tmp_path: Path) -> None:

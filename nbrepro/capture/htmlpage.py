@@ -479,30 +479,33 @@ class HtmlRenderer:
         """The notebook's HTML page, as UTF-8; with ``secrets``, redacted by
         :func:`~nbrepro.redact.redact_text` as the whole page would be."""
         with self._lock:
-            pieces = self._render(nb)
+            pieces, names = self._render(nb)
             if secrets is None:
                 return "".join(pieces).encode("utf-8")
-            return self._redact(pieces, secrets).encode("utf-8")
+            return self._redact(pieces, names, secrets).encode("utf-8")
 
-    def _redact(self, pieces: list[str], secrets: Sequence[str]) -> str:
-        """The page redacted piece by piece, each piece's redaction kept (by its text
-        and the secrets).
+    def _redact(
+        self, pieces: list[str], names: list[Hashable | None], secrets: Sequence[str]
+    ) -> str:
+        """The page redacted piece by piece, each piece's redaction kept (by what names
+        its text, else the text's digest, and the secrets).
 
         Redaction replaces secrets and the credentials of ``scheme://`` URIs; neither
         crosses from one piece into the next when every boundary has a tag's ``>`` or
         ``<`` on one side and no secret holds either (a URI never does). Otherwise, and
         for a page rendered whole (one piece), the page is redacted whole.
         """
-        kept = [p for p in pieces if p]
+        kept = [(p, name) for p, name in zip(pieces, names, strict=True) if p]
         local = len(kept) > 1 and not any("<" in s or ">" in s for s in secrets if s)
-        for before, after in itertools.pairwise(kept):
+        for (before, _), (after, _) in itertools.pairwise(kept):
             local = local and (before[-1] == ">" or after[0] == "<")
         if not local:
             return redact_text("".join(pieces), secrets)
         among = _digest(*sorted(s for s in secrets if s))
         out: list[str] = []
-        for piece in kept:
-            key = (among, _digest(piece))
+        for piece, name in kept:
+            # A cached cell's HTML is named by its cache key: not hashed again.
+            key = (among, ("text", _digest(piece)) if name is None else name)
             found: str | bool | None = self.redacted.get(key)
             if found is None:
                 clean = redact_text(piece, secrets)
@@ -533,8 +536,9 @@ class HtmlRenderer:
         body, _ = self._exporter.from_notebook_node(nbformat.from_dict(nb))
         return str(body)
 
-    def _render(self, nb: Mapping[str, Any]) -> list[str]:
-        """The page in pieces (one: rendered whole)."""
+    def _render(self, nb: Mapping[str, Any]) -> tuple[list[str], list[Hashable | None]]:
+        """The page in pieces (one: rendered whole), and for each piece a key that
+        names its text (None: none does)."""
         self.last = stats = RenderStats()
         version = (nb.get("nbformat", 1), nb.get("nbformat_minor", 0))
         has_ids = all(isinstance(v, int) for v in version) and version >= (4, 5)
@@ -542,7 +546,7 @@ class HtmlRenderer:
         meta = _canonical([nb.get("nbformat"), nb.get("nbformat_minor"), nb.get("metadata")])
         if meta is None:
             stats.whole = "metadata is not JSON"
-            return [self._export(nb)]
+            return [self._export(nb)], [None]
         keys: list[bytes | None] = []
         for i, cell in enumerate(cells):
             text = None if i in fresh or _draws_uuids(cell) else _canonical(cell)
@@ -556,18 +560,21 @@ class HtmlRenderer:
                 skeleton, made = self._render_cells(nb, meta, [cells[i] for i in todo], has_ids)
             except _NotCut as exc:
                 stats.whole = str(exc)
-                return [self._export(nb)]
+                return [self._export(nb)], [None]
             for i, frag in zip(todo, made, strict=True):
                 frags[i] = frag
             self.skeletons.put(meta, skeleton, _size(skeleton.head, skeleton.tail))
         pieces = [skeleton.head, *(f or "" for f in frags), skeleton.tail]
         if not _joins_exactly(pieces):
             stats.whole = "text of two cells meets"
-            return [self._export(nb)]
+            return [self._export(nb)], [None]
         for i in todo:
             if keys[i] is not None:
                 self.fragments.put(keys[i], frags[i], _size(frags[i] or ""))
-        return pieces
+        # A fragment is its cell's rendering under this metadata: its key names it.
+        names: list[Hashable | None] = [("head", meta)]
+        names += [None if k is None else ("cell", k) for k in keys]
+        return pieces, [*names, ("tail", meta)]
 
     def _separator(self) -> str:
         # Bleach (nbconvert cleans a raw cell) and the soup write it back as it is.
