@@ -23,6 +23,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import unquote
 
 REDACTED = "[REDACTED]"
@@ -236,8 +237,24 @@ def secret_values(environ: Mapping[str, str]) -> list[str]:
     Returns:
         Distinct values, longest first (so a secret containing another is replaced whole).
     """
+    items = tuple(environ.items())
+    try:
+        found = _secrets_of.get(items)
+    except TypeError:  # a value that is not hashable (not an environment's)
+        return _secrets_of_items(items)
+    if found is None:
+        found = _secrets_of_items(items)
+        _secrets_of.clear()  # the one environment seen last: it seldom changes
+        _secrets_of[items] = found
+    return list(found)
+
+
+_secrets_of: dict[tuple[tuple[Any, Any], ...], list[str]] = {}
+
+
+def _secrets_of_items(items: Iterable[tuple[Any, Any]]) -> list[str]:
     candidates: list[str] = []
-    for name, value in environ.items():
+    for name, value in items:
         if not isinstance(value, str):
             continue
         if is_secret_name(name):

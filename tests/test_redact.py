@@ -264,3 +264,15 @@ def test_uris_in_text_as_the_pattern_finds_them_in_random_text() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
         assert strip_uris_in_text(text) == _strip_by_pattern(text), text
+
+
+def test_secret_values_follow_the_environment_as_it_changes() -> None:
+    env = {"PATH": "/usr/bin", "HF_TOKEN": "hf_first_token_value"}
+    assert secret_values(env) == ["hf_first_token_value"]
+    assert secret_values(env) == ["hf_first_token_value"]  # the same, kept
+    env["HF_TOKEN"] = "hf_second_token_value"
+    env["DB"] = "postgresql://me:db-pass-word@h/x"
+    assert secret_values(env) == ["hf_second_token_value", "db-pass-word"]
+    secret_values(env).clear()  # a caller's copy
+    assert secret_values(env) == ["hf_second_token_value", "db-pass-word"]
+    assert secret_values({"API_TOKEN": ["not", "hashable"]}) == []
