@@ -63,6 +63,30 @@ def test_card_in_a_kernel_is_a_widget_with_the_summary_as_fallback(
     assert f"<code title='{store}'>{store_label(store)}</code>" in shown
 
 
+def test_cards_share_their_layouts_and_styles(kernel_factory, store: str) -> None:
+    """Each widget made costs the cell: a card after the first makes only its own six
+    (summary, two choices, button, two boxes), and one made after every widget was
+    closed works as the first did."""
+    k = kernel_factory()
+    k.ok("%load_ext nbrepro\nfrom ipywidgets.widgets import widget as _w")
+    k.ok("%%repro --name first\nx = 1")
+    made = k.ok(
+        "n = len(_w._instances)\nget_ipython().run_cell_magic('repro', '--name second', 'y = 2')\n"
+        "print(len(_w._instances) - n)"
+    ).stdout.split()[-1]
+    assert made == "6"
+    shown = k.ok(
+        "import ipywidgets\na = get_ipython()._nbrepro_state.last_card\n"
+        "ipywidgets.Widget.close_all()\n"
+        "get_ipython().run_cell_magic('repro', '--name third', 'z = 3')\n"
+        "c = get_ipython()._nbrepro_state.last_card\n"
+        "print(c.layout.border_left, c.layout.comm is not None, c.layout is not a.layout)\n"
+        "print(c.button.description, c.env_choice.style.description_width)"
+    ).stdout
+    assert "3px solid" in shown and "True True" in shown, shown
+    assert "Re-execute initial" in shown, shown
+
+
 def test_the_card_names_a_local_store_by_its_path_from_home() -> None:
     home = "/home/ada"
     assert store_label("sqlite:////home/ada/.local/share/nbrepro/mlflow.db", home) == (

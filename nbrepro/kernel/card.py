@@ -64,6 +64,28 @@ def _jobs() -> Any:
     return JobManager(jobs_dir())
 
 
+# Layouts and styles every card has alike, made once per kernel and shared by all its
+# cards (ipywidgets lets widgets share them): each widget made costs the cell about a
+# millisecond, and none of these is changed once made. One closed (Widget.close_all)
+# is made again.
+_shared_widgets: dict[str, widgets.Widget] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared(name: str, make: Any) -> Any:
+    with _shared_lock:
+        found = _shared_widgets.get(name)
+        if found is None or getattr(found, "comm", None) is None:
+            found = _shared_widgets[name] = make()
+        return found
+
+
+def _style(of: type[widgets.DOMWidget], **traits: Any) -> Any:
+    """A style widget of the class ``of``'s ``style`` trait takes (ipywidgets does not
+    export them all)."""
+    return of.class_traits()["style"].klass(**traits)
+
+
 def run_link(mlflow_ui: str | None, experiment_id: str, run_id: str) -> str | None:
     """The MLflow UI page of a run, when an MLflow UI address is known."""
     if not mlflow_ui:
@@ -118,20 +140,27 @@ class ReproCard(widgets.VBox):
         self._stop = threading.Event()
 
         # What was captured: one widget. Each widget costs the cell about a millisecond,
-        # with its layout and style (widgets too): these are shared where alike
-        # (ipywidgets lets widgets share them), and every trait is set as it is made
-        # (a change after that is one more message).
+        # with its layout and style (widgets too): these are shared by every card of the
+        # kernel (_shared), and every trait is set as it is made (a change after that is
+        # one more message).
         if storing:
             self._notes = [("storing the run…", MUTED)]
-        self.header = widgets.HTML(self._summary_html())
+        plain = _shared("layout", widgets.Layout)
+        self.header = widgets.HTML(
+            self._summary_html(),
+            layout=plain,
+            style=_shared("html-style", lambda: _style(widgets.HTML)),
+        )
         self.env_choice = widgets.Dropdown(
             options=[(CURRENT, CURRENT), ("recorded (rebuilt with uv)", RECORDED)],
             value=CURRENT,
             description="Environment",
             description_tooltip="current: this environment, drift listed; recorded: "
             "the run's packages rebuilt with uv (cached)",
-            style={"description_width": "initial"},
-            layout={"width": "auto"},
+            style=_shared(
+                "choice-style", lambda: _style(widgets.Dropdown, description_width="initial")
+            ),
+            layout=_shared("choice-layout", lambda: widgets.Layout(width="auto")),
         )
         self.data_choice = widgets.Dropdown(
             options=[("pinned to the versions read", PINNED), (LATEST, LATEST)],
@@ -154,20 +183,27 @@ class ReproCard(widgets.VBox):
             button_style="primary",
             tooltip=tooltip,
             disabled=bool(pending or storing),
-            layout=self.header.layout,
+            layout=plain,
+            style=_shared("button-style", widgets.ButtonStyle),
             _dom_classes=("nbrepro-card-rerun",),
         )
         self.button.on_click(lambda _b: self.start_rerun())
         self.add_class("nbrepro-card")
         self._controls = widgets.HBox(
             [self.button, self.env_choice, self.data_choice],
-            layout={"flex_flow": "row wrap", "align_items": "center", "gap": "8px"},
+            layout=_shared(
+                "controls-layout",
+                lambda: widgets.Layout(flex_flow="row wrap", align_items="center", gap="8px"),
+            ),
         )
         # Cancel, progress and status are made when a rerun first needs them.
         self._rerun_parts: tuple[widgets.Button, widgets.IntProgress, widgets.HTML] | None = None
         super().__init__(
             [self.header, self._controls],
-            layout={"border_left": f"3px solid {ACCENT}", "padding": "4px 8px"},
+            layout=_shared(
+                "card-layout",
+                lambda: widgets.Layout(border_left=f"3px solid {ACCENT}", padding="4px 8px"),
+            ),
         )
 
     def stored(self, pending: str | None, warning: str | None) -> None:
