@@ -80,8 +80,10 @@ _KEEP_USER_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git", "sftp"})
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SCP_RE = re.compile(r"^([^@/:\s]+):([^@/\s]*)@([^:/\s]+):(.*)$", re.DOTALL)
 _HOST_PORT_RE = re.compile(r"^[^:]*:\d*$")
-# Stops at quotes and backslashes so URIs inside JSON strings keep their delimiters.
-_URI_IN_TEXT_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`\\]+")
+# Stops at quotes and backslashes so URIs inside JSON strings keep their delimiters. No
+# word boundary before the scheme: a URI right after a letter (text in Chinese or Japanese
+# runs into it, "请访问https://u:p@host") or a "_" is stripped all the same.
+_URI_IN_TEXT_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`\\]+")
 _SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
 
 

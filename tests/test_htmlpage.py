@@ -11,7 +11,7 @@ import pickle
 import random
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import nbformat
 import pytest
@@ -406,3 +406,24 @@ def test_the_shortcut_past_bleach_is_off_when_bleach_changes_highlighted_code(
         assert html._CleanHtml._clean(code) == code.upper()
     finally:
         html._bleach_keeps_highlighted.cache_clear()
+
+
+def test_highlighting_differing_from_nbconvert_s_own_call_is_left_to_it() -> None:
+    """One formatter per language is used only once it highlights as nbconvert's own
+    call does (checked on a probe for each language)."""
+    renderer = html.HtmlRenderer()
+    renderer._export({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
+    highlight = renderer._highlight
+    assert highlight is not None
+    assert highlight("x = 1", "python") == str(highlight._highlight("x = 1", "python"))
+    assert highlight._formatters is not None and "python" in highlight._formatters
+
+    class Own:
+        extra_formatter_options: ClassVar[dict[str, Any]] = {}
+
+        def __call__(self, source: str, language: str, metadata: Any) -> str:
+            return f"<own>{source}</own>"
+
+    highlight._highlight = Own()
+    assert highlight("y = 2", "r") == "<own>y = 2</own>"
+    assert highlight._formatters is None

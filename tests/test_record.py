@@ -114,3 +114,16 @@ def test_mlflow_tag_names_are_mlflows_own() -> None:
     assert mlflow_tags.MLFLOW_LOGGED_MODELS.startswith(tags.MLFLOW_LOG_MODEL_TAG_PREFIX)
     assert tags.MLFLOW_DATASET_CONTEXT_TAG == mlflow_tags.MLFLOW_DATASET_CONTEXT
     assert tags.MLFLOW_NOTE_TAG == mlflow_tags.MLFLOW_RUN_NOTE
+
+
+def test_a_ref_in_data_is_not_inlined() -> None:
+    schema = {
+        "properties": {
+            "a": {"const": {"$ref": "#/definitions/d"}},
+            "b": {"$ref": "#/definitions/d"},
+        },
+        "definitions": {"d": {"type": "integer"}},
+    }
+    inlined = record._inlined(schema)
+    assert inlined["properties"]["a"] == {"const": {"$ref": "#/definitions/d"}}
+    assert inlined["properties"]["b"] == {"type": "integer"}

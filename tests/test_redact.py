@@ -243,7 +243,7 @@ def _strip_by_pattern(text: str) -> str:
         "no uri",
         "https://u:secret-token@host/p and s3://k:v@bucket/x",
         'x{"uri": "https://u:pw@h/p?sig=abc&a=1"}y',
-        "xhttps://u:pw@h/p",  # no word boundary: not a URI
+        "xhttps://u:pw@h/p",
         "_https://u:pw@h/p é-https://u:pw@h/q",
         "a.b+c-d://u:pw@h 1http://u:pw@h +http://u:pw@h",
         'http://"https://u:pw@h/p',  # the first has nothing after ://
@@ -264,6 +264,18 @@ def test_uris_in_text_as_the_pattern_finds_them_in_random_text() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
         assert strip_uris_in_text(text) == _strip_by_pattern(text), text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("请访问https://user:pass-word@host/x", "请访问https://host/x"),
+        ("x_https://user:pass-word@host", "x_https://host"),
+        ("id=7s3://k:secret-key@bucket/p", "id=7s3://bucket/p"),
+    ],
+)
+def test_a_uri_right_after_a_word_is_stripped(text: str, expected: str) -> None:
+    assert strip_uris_in_text(text) == expected
 
 
 def test_secret_values_follow_the_environment_as_it_changes() -> None:

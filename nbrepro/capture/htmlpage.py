@@ -281,10 +281,18 @@ class _HighlightCode:
             return str(self._highlight(source, language, metadata))
         formatter = self._formatters.get(language)
         if formatter is None:
-            formatter = self._formatters[language] = HtmlFormatter(
+            formatter = HtmlFormatter(
                 cssclass=escape(f" highlight hl-{language}"),
                 **self._highlight.extra_formatter_options,
             )
+            # Checked once per language against nbconvert's own call: an nbconvert that
+            # highlights otherwise keeps its own way.
+            probe = "%time x = f'<{a!r}>' & 1  # é\n"
+            mine = str(_pygments_highlight(probe, formatter, language, None))
+            if mine != str(self._highlight(probe, language, None)):
+                self._formatters = None
+                return str(self._highlight(source, language, metadata))
+            self._formatters[language] = formatter
         return str(_pygments_highlight(source if source else " ", formatter, language, metadata))
 
     def __call__(self, source: str, language: Any = None, metadata: Any = None) -> str:

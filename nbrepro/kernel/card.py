@@ -75,7 +75,9 @@ _shared_lock = threading.Lock()
 def _shared(name: str, make: Any) -> Any:
     with _shared_lock:
         found = _shared_widgets.get(name)
-        if found is None or getattr(found, "comm", None) is None:
+        comm = getattr(found, "comm", None)
+        # Closed here (comm None) or by the frontend (the comm says so).
+        if comm is None or getattr(comm, "_closed", False):
             found = _shared_widgets[name] = make()
         return found
 

@@ -56,6 +56,10 @@ def _validator(version: int) -> Callable[[Any], Any]:
     return fastjsonschema.compile(_inlined(load_schema(version)))
 
 
+# Keywords whose value is data, not a schema: a "$ref" in them is not one.
+_VALUES = frozenset({"const", "enum", "default", "examples"})
+
+
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema with each ``{"$ref": "#/definitions/NAME"}`` replaced by that
     definition (the same schema, for validation).
@@ -77,7 +81,9 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
             if name in definitions and name not in within:
                 return inline(definitions[name], (*within, name))
             return node
-        return {key: inline(value, within) for key, value in node.items()}
+        return {
+            key: value if key in _VALUES else inline(value, within) for key, value in node.items()
+        }
 
     return {
         key: (value if key == "definitions" else inline(value, ())) for key, value in schema.items()
