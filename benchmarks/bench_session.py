@@ -40,6 +40,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from benchmarks.common import Result, median_ms
+from nbrepro import paths
 from nbrepro.testing import Kernel
 
 WARMUPS, MEASURED, SESSION = 2, 15, 20
@@ -413,7 +414,8 @@ def _latest_capture(store: str, dst: Path) -> tuple[Path, Path]:
     [run] = client.search_runs([exp.experiment_id], order_by=["start_time DESC"], max_results=1)
     shutil.rmtree(dst, ignore_errors=True)
     dst.mkdir(parents=True)
-    folder = Path(client.download_artifacts(run.info.run_id, "", str(dst)))
+    with paths.environ({"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}):  # not in the log
+        folder = Path(client.download_artifacts(run.info.run_id, "", str(dst)))
     tags = {k: v for k, v in run.data.tags.items() if k.startswith(("nbrepro.", "mlflow.source"))}
     tags_file = dst.parent / "tags.json"
     tags_file.write_text(json.dumps(tags), "utf-8")

@@ -336,6 +336,34 @@ def test_a_prerendered_notebook_leaves_the_capture_nothing_to_render(tmp_path: P
     assert html.prerender_file(str(tmp_path / "missing.ipynb"), []) is None
 
 
+def test_the_page_prerendered_is_the_capture_s_when_its_copy_is_the_same(
+    tmp_path: Path,
+) -> None:
+    """The capture of the file the worker prerendered, under the same secrets, gets the
+    page made then; any other copy (edited since, other secrets) is rendered itself."""
+    secret = "k3pt-page-S3cret-value"
+    nb = _with_secrets(secret)
+    path = tmp_path / "saved.ipynb"
+    path.write_text(nbformat.writes(nb), "utf-8")
+    renderer = html._renderer()
+    assert html.prerender_file(str(path), [secret, "another-long-secret"]) is not None
+    source = html.redact_text(path.read_text("utf-8"), [secret, "another-long-secret"])
+    kept = renderer.kept_page
+    assert kept is not None
+    expected = html.redact_text(_plain(nbformat.reads(source, as_version=4)), [secret])
+    # The same text, the secrets in another order: the page kept, as a render makes it.
+    page = html.render_redacted_html(source.encode(), ["another-long-secret", secret])
+    assert page is kept[1] and page.decode() == expected
+    assert renderer.last.rendered == 0 and renderer.last.reused == len(nb.cells)
+    # Other secrets, or the text changed since: rendered, not the page kept.
+    assert html.render_redacted_html(source.encode(), [secret]) is not kept[1]
+    edited = source.replace("x = 1", "x = 2", 1)
+    assert edited != source
+    page = html.render_redacted_html(edited.encode(), [secret, "another-long-secret"])
+    assert page is not kept[1]
+    assert page.decode() == html.redact_text(_plain(nbformat.reads(edited, as_version=4)), [secret])
+
+
 def test_cells_are_cleaned_by_one_cleaner_made_as_nbconvert_makes_it() -> None:
     import bleach
     from nbconvert.filters import strings

@@ -477,7 +477,10 @@ class HtmlRenderer:
         self._clean_memo = ByteLRU(memo_budget, limit)
         self._highlight_memo = ByteLRU(memo_budget, limit)
         self.last = RenderStats()
-        self._lock = threading.Lock()
+        # Held by a render, and around a page kept and given back (reentrant).
+        self.lock = threading.RLock()
+        # The last page prerender_file made: (its text and secrets' key, the page, cells).
+        self.kept_page: tuple[bytes, bytes, int] | None = None
         self._token = token_hex(8)
         self._exporter: Any = None
         self._ends: dict[bool, str] = {}
@@ -486,7 +489,7 @@ class HtmlRenderer:
     def render(self, nb: Mapping[str, Any], secrets: Sequence[str] | None = None) -> bytes:
         """The notebook's HTML page, as UTF-8; with ``secrets``, redacted by
         :func:`~nbrepro.redact.redact_text` as the whole page would be."""
-        with self._lock:
+        with self.lock:
             pieces, names = self._render(nb)
             if secrets is None:
                 return "".join(pieces).encode("utf-8")
@@ -720,10 +723,22 @@ def render_redacted_html(source: bytes, secrets: list[str]) -> bytes:
     """Render a notebook (ipynb bytes) to HTML and redact it like every other artifact.
 
     The notebook is nbrepro's own (the saved document or the replay, already redacted):
-    read without nbformat's validation, which nbconvert does on what it renders.
+    read without nbformat's validation, which nbconvert does on what it renders. The
+    page :func:`prerender_file` made of the same text under the same secrets is that
+    page: it is given back rather than made again.
     """
-    nb = ipynb.reads(source.decode("utf-8"))
-    return _renderer().render(nb, secrets)
+    text = source.decode("utf-8")
+    renderer = _renderer()
+    with renderer.lock:
+        kept = renderer.kept_page
+        if kept is not None and kept[0] == _page_key(text, secrets):
+            renderer.last = RenderStats(reused=kept[2])
+            return kept[1]
+        return renderer.render(ipynb.reads(text), secrets)
+
+
+def _page_key(text: str, secrets: Sequence[str]) -> bytes:
+    return _digest(text, *sorted(s for s in secrets if s))
 
 
 def last_stats() -> RenderStats:
@@ -736,17 +751,26 @@ def prerender_file(path: str, secrets: list[str]) -> RenderStats | None:
     """Render a saved notebook as a capture of it would, to keep its pieces.
 
     A capture renders the notebook as saved, redacted, once the cell has returned; this
-    renders it while the cell runs, so that render finds the cells' HTML made. The page
-    is thrown away: what a capture logs is always its own render of its own copy (a
-    notebook saved meanwhile, or redacted otherwise, just finds fewer pieces kept).
+    renders it while the cell runs, so that render finds the cells' HTML made, or the
+    whole page when the capture's copy is this text under these secrets (the last page
+    made here is kept for that). What a capture logs is always a render of its own copy
+    (a notebook saved meanwhile, or redacted otherwise, just finds fewer pieces kept).
     Best effort: None when the file cannot be read or rendered.
     """
     try:
         with open(path, "rb") as f:
             text = f.read().decode("utf-8", errors="replace")
-        nb = ipynb.reads(redact_text(text, secrets))
+        # As the capture redacts the document it logs (assemble._redact_file).
+        redacted = redact_text(text, secrets)
         renderer = _renderer()
-        renderer.render(nb, secrets)
-        return renderer.last
+        with renderer.lock:
+            page = renderer.render(ipynb.reads(redacted), secrets)
+            stats = renderer.last
+            renderer.kept_page = (
+                _page_key(redacted, secrets),
+                page,
+                stats.reused + stats.rendered,
+            )
+            return stats
     except Exception:  # the capture's own render reports what is wrong
         return None
