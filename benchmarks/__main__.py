@@ -74,6 +74,12 @@ def render(results: list[Result], previous: str = "") -> str:
         for line in previous.splitlines()
         if line.startswith("- **") and line[4:].split("**:")[0] not in names
     ]
+    # What the page says between its "Latest run" line and the table (written by hand:
+    # which rows come from which run, where the time goes) is kept as it is.
+    prose: list[str] = []
+    if previous and "\nLatest run: " in previous and "\n| benchmark " in previous:
+        head = previous.split("\n| benchmark ", 1)[0].split("\nLatest run: ", 1)[1]
+        prose = head.split("\n", 1)[1].strip("\n").splitlines() if "\n" in head else []
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmarks",
@@ -84,6 +90,7 @@ def render(results: list[Result], previous: str = "") -> str:
         "",
         f"Latest run: {now}, Python {platform.python_version()}, {os.cpu_count()} cores.",
         "",
+        *([*prose, ""] if prose else []),
         "| benchmark | measured | baseline | ratio | target | met |",
         "|---|---|---|---|---|---|",
     ]
