@@ -22,6 +22,7 @@ import html
 import json
 import os
 import re
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
@@ -84,7 +85,7 @@ _HOST_PORT_RE = re.compile(r"^[^:]*:\d*$")
 # word boundary before the scheme: a URI right after a letter (text in Chinese or Japanese
 # runs into it, "请访问https://u:p@host") or a "_" is stripped all the same.
 _URI_IN_TEXT_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>`\\]+")
-_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
+_SCHEME_CHARS = frozenset(string.ascii_letters + string.digits + "+.-")  # as in the pattern
 
 
 def is_secret_name(name: str) -> bool:

@@ -263,13 +263,24 @@ class _HighlightCode:
         self._highlight = Highlight2HTML(parent=parent)
         self._memo = memo
         # One pygments HtmlFormatter per language, made as nbconvert makes one for each
-        # call (building its stylesheet, a tenth of a cell's rendering); None: nbconvert's
-        # helper is not there, each call is nbconvert's own.
+        # call (building its stylesheet, a tenth of a cell's rendering); None: each call
+        # is nbconvert's own (its helper is not there, or it highlights otherwise).
         self._formatters: dict[str, Any] | None = {}
+        self._pygments_highlight: Any = None
 
     def _highlighted(self, source: str, language: str, metadata: Any) -> str:
         """What ``Highlight2HTML(source, language, metadata)`` returns, with a formatter
         made once per language."""
+        formatter = None if self._formatters is None else self._formatters.get(language)
+        if formatter is None and self._formatters is not None:
+            formatter = self._formatter(language)
+        if formatter is None:
+            return str(self._highlight(source, language, metadata))
+        return str(self._pygments_highlight(source or " ", formatter, language, metadata))
+
+    def _formatter(self, language: str) -> Any:
+        """The formatter nbconvert makes for ``language``, kept once it highlights a probe
+        as nbconvert's own call does; None (and none kept from now on) otherwise."""
         try:
             from html import escape
 
@@ -277,23 +288,20 @@ class _HighlightCode:
             from pygments.formatters import HtmlFormatter
         except ImportError:
             self._formatters = None
-        if self._formatters is None:
-            return str(self._highlight(source, language, metadata))
-        formatter = self._formatters.get(language)
-        if formatter is None:
-            formatter = HtmlFormatter(
-                cssclass=escape(f" highlight hl-{language}"),
-                **self._highlight.extra_formatter_options,
-            )
-            # Checked once per language against nbconvert's own call: an nbconvert that
-            # highlights otherwise keeps its own way.
-            probe = "%time x = f'<{a!r}>' & 1  # é\n"
-            mine = str(_pygments_highlight(probe, formatter, language, None))
-            if mine != str(self._highlight(probe, language, None)):
-                self._formatters = None
-                return str(self._highlight(source, language, metadata))
-            self._formatters[language] = formatter
-        return str(_pygments_highlight(source if source else " ", formatter, language, metadata))
+            return None
+        formatter = HtmlFormatter(
+            cssclass=escape(f" highlight hl-{language}"), **self._highlight.extra_formatter_options
+        )
+        probe = "%time x = f'<{a!r}>' & 1  # é\n"
+        if str(_pygments_highlight(probe, formatter, language, None)) != str(
+            self._highlight(probe, language, None)
+        ):
+            self._formatters = None
+            return None
+        self._pygments_highlight = _pygments_highlight
+        assert self._formatters is not None
+        self._formatters[language] = formatter
+        return formatter
 
     def __call__(self, source: str, language: Any = None, metadata: Any = None) -> str:
         language = language or self.lexer or "ipython3"
