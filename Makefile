@@ -26,13 +26,19 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # pip's build hook installs the node modules and builds the JupyterLab extension.
-$(STAMP): pyproject.toml package.json | $(PY)
-	# A reinstall must not write the wheel's install.json through the symlink that
-	# `labextension develop` left (into nbrepro/labextension: a rebuilt env then fails).
+# nbrepro installed editable with the extras $(1). A reinstall must not write the wheel's
+# install.json through the symlink that `labextension develop` left (into
+# nbrepro/labextension: a wheel built from the tree, as a rebuilt env builds one, then
+# holds it twice and fails). Then the extension is served from the source tree, so
+# `jlpm build` is seen on reload.
+define install_editable
 	rm -rf $(ENV_DIR)/share/jupyter/labextensions/nbrepro
-	PATH="$(BIN):$$PATH" $(PY) -m pip install --quiet -e '.[test]'
-	# Serve the extension from the source tree, so `jlpm build` is seen on reload.
+	PATH="$(BIN):$$PATH" $(PY) -m pip install --quiet -e '.[$(1)]'
 	PATH="$(BIN):$$PATH" $(BIN)/jupyter labextension develop --overwrite . > /dev/null
+endef
+
+$(STAMP): pyproject.toml package.json | $(PY)
+	$(call install_editable,test)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -99,7 +105,7 @@ test: lint typecheck jstest pytest uitest
 
 # The peers the session benchmark compares with (W&B) are an extra of their own.
 bench: install
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(call install_editable,bench)
 	$(PY) -m benchmarks --write docs/benchmarks.md
 
 clean:

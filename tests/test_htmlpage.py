@@ -10,6 +10,7 @@ import json
 import pickle
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -208,7 +209,8 @@ def test_memos_keep_no_text_above_their_item_limit() -> None:
     nb = _notebook([v4.new_code_cell(long_source, execution_count=1)])
 
     assert renderer.render(nb).decode() == _plain(nb)
-    assert len(renderer._highlight_memo) == 0
+    # (The probe checking the shortcut past the soup is highlighted and kept too.)
+    assert not any(key[0] == long_source for key in renderer._highlight_memo._items)
     assert renderer._clean_memo.nbytes <= 1_000 * len(renderer._clean_memo)
 
 
@@ -455,3 +457,191 @@ def test_highlighting_differing_from_nbconvert_s_own_call_is_left_to_it() -> Non
     highlight._highlight = Own()
     assert highlight("y = 2", "r") == "<own>y = 2</own>"
     assert highlight._formatters is None
+
+
+def test_the_corpus_renders_as_nbconvert_with_the_soup_skipped_where_it_may_be() -> None:
+    """Each corpus notebook rendered whole by a renderer that knows its page's skeleton:
+    the cells of the strict form skip nbconvert's soup pass (:func:`html._fast_soup`),
+    the others go through it, and the page is nbconvert's."""
+    renderer = html.HtmlRenderer()
+    unsouped = rendered = 0
+    for path in NOTEBOOKS:
+        nb = nbformat.reads(path.read_text("utf-8"), as_version=4)
+        try:
+            expected = _plain(nb)
+        except Exception:  # as in the test above: nbconvert refuses it
+            continue
+        renderer.render({**copy.deepcopy(nb), "cells": []})  # the skeleton, as known
+        page = renderer.render(nb)
+        assert _same(page, expected), (path, renderer.last)
+        if renderer.last.whole is None:
+            unsouped += renderer.last.unsouped
+            rendered += renderer.last.rendered
+    # Most of the corpus's cells skip the soup (else nothing is gained).
+    assert unsouped > 0.6 * rendered, (unsouped, rendered)
+
+
+_SOUP_PIECES = [
+    '<div class="jp-Cell-inputWrapper">',
+    '<div class=" a  b\nc ">',
+    '<div id="cell-id=x" class="jp-Cell jp-CodeCell">',
+    '<div class="jp-RenderedText jp-OutputArea-output" data-mime-type="text/plain">',
+    '<div class="JP-OUTPUTAREA-OUTPUT">',
+    '<span class="jp-Cell-inputWrapper">',
+    '<span class="n">',
+    "<pre>",
+    "<p>",
+    '<a href="http://x.org/?a=1&amp;b=2" title="t">',
+    '<h1 id="T-&amp;-x">',
+    "<em>",
+    "<code>",
+    "<ul>",
+    "<li>",
+    "<blockquote>",
+    "<div >",
+    "<div\nclass='x'>",
+    "<div hidden>",
+    '<div class="x" class="y">',
+    '<div tabindex="1">',
+    '<img src="x.png">',
+    "<table>",
+    "<Div>",
+]
+_SOUP_VOIDS = ["<br>", "<br/>", "<br />", "<hr>", "</br>", "<div/>"]
+_SOUP_TEXT = ["x", " ", "\n", "  \n ", "\t", "é", "\xa0", ">", "'", '"', "\r", "\x0c", "\x85"]
+_SOUP_TEXT += ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;", "&#182;", "&nbsp;", "&amp;amp;"]
+_SOUP_TEXT += ["&#128;", "&#0;", "&#x27;", "&bogus;", "& ", "&apos;", "&#55296;", "&#65533;"]
+
+
+def _random_fragments(n: int) -> list[str]:
+    """Cell HTML drawn at random: tags of the strict form and near it, text with the
+    entities and characters the soup reads, mostly closed in the fragment."""
+    rng = random.Random(5)
+    out = []
+    for _ in range(n):
+        parts: list[str] = []
+        stack: list[str] = []
+        for _ in range(rng.randint(0, 14)):
+            roll = rng.random()
+            if roll < 0.3:
+                tag = rng.choice(_SOUP_PIECES)
+                parts.append(tag)
+                stack.append(re.match(r"<(\w+)", tag).group(1).lower())  # type: ignore[union-attr]
+            elif roll < 0.5 and stack:
+                parts.append(f"</{stack.pop()}>")
+            elif roll < 0.55:
+                parts.append(rng.choice([*_SOUP_VOIDS, "</span>"]))
+            else:
+                parts.append(rng.choice(_SOUP_TEXT))
+        if rng.random() < 0.9:
+            parts += [f"</{t}>" for t in reversed(stack)]
+        out.append("".join(parts))
+    return out
+
+
+def _soup_mismatches(
+    fragments: list[str], mutate: Callable[[], None] | None = None
+) -> tuple[int, int]:
+    """How many fragments :func:`html._fast_soup` writes back, and how many of those
+    differ from nbconvert's soup pass on a page holding them where a cell's HTML is
+    (``mutate``: called once the probe has passed)."""
+    renderer = html.HtmlRenderer()
+    assert renderer._split_checked()
+    if mutate is not None:
+        mutate()
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}
+    head, after = renderer._template(renderer._batch(nb, [], True)).split(renderer._separator())
+    sep = renderer._separator()
+    taken = wrong = 0
+    for frag in fragments:
+        fast = html._fast_soup(frag)
+        if fast is None:
+            continue
+        taken += 1
+        soup = html._soup_pass(sep.join([head, frag, after]), renderer._exporter.log)
+        parts = soup.split(sep)
+        wrong += len(parts) != 3 or parts[1] != fast
+    return taken, wrong
+
+
+def test_the_shortcut_past_the_soup_writes_back_what_the_soup_does() -> None:
+    fragments = _random_fragments(3000)
+    taken, wrong = _soup_mismatches(fragments)
+    assert wrong == 0
+    assert taken > 0.15 * len(fragments)  # the form is exercised, not only refused
+
+
+@pytest.mark.parametrize(
+    "mutant",
+    [
+        "text escaped without '>'",
+        "whitespace kept",
+        "attributes unsorted",
+        "no tabindex",
+        "any entity",
+    ],
+)
+def test_a_wrong_shortcut_past_the_soup_is_caught(
+    mutant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comparison above fails a shortcut that differs from the soup in any one way,
+    and so does the probe a renderer checks before it takes the shortcut."""
+
+    def mutate() -> None:
+        if mutant == "text escaped without '>'":
+            escape = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
+            monkeypatch.setattr(html, "_escape_text", escape)
+        elif mutant == "whitespace kept":
+            monkeypatch.setattr(html, "_BS4_SPACES", "")
+        elif mutant == "attributes unsorted":
+            monkeypatch.setattr(html, "sorted", lambda items: list(items), raising=False)
+        elif mutant == "no tabindex":
+            monkeypatch.setattr(html, "_FOCUSABLE", ())
+            monkeypatch.setattr(html, "_FOCUSABLE_FOLDED", set())
+        else:
+            monkeypatch.setattr(html, "_FAST_NAMED", {**html._FAST_NAMED, "nbsp": " "})
+
+    _, wrong = _soup_mismatches(_random_fragments(1500), mutate)
+    assert wrong > 0
+    assert not html.HtmlRenderer()._split_checked()
+
+
+def test_the_soup_pass_is_nbconvert_s_when_the_probe_says_it_differs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A soup pass (here) that differs from nbconvert's on the probe is not used: every
+    page is nbconvert's own."""
+    real = html._soup_pass
+    monkeypatch.setattr(html, "_soup_pass", lambda page, log: real(page, log).replace("\n<", "<"))
+    renderer = html.HtmlRenderer()
+    cells = [v4.new_code_cell(f"x = {i}", execution_count=i) for i in range(3)]
+    nb = _notebook(cells)
+    assert renderer.render(nb).decode() == _plain(nb)
+    assert not renderer._split_checked()
+    nb.cells.append(v4.new_code_cell("y = 1", execution_count=9))
+    assert renderer.render(nb).decode() == _plain(nb)
+    assert renderer.last.rendered == 1 and renderer.last.unsouped == 0
+
+
+@pytest.mark.parametrize("end_tag", ["</br>", "</BR >", "</ hr>", "</img>"])
+def test_an_end_tag_of_a_void_element_has_the_notebook_rendered_whole(end_tag: str) -> None:
+    """The soup drops ``</br>`` once a ``<br>`` came before it anywhere on the page, and
+    otherwise splits the text there: a cell's HTML then depends on the cells before it,
+    so such a notebook is rendered whole (found by a review: the shortcut past the soup,
+    and the cache before it, gave ``<span>  </span>`` where nbconvert gives one space)."""
+    renderer = html.HtmlRenderer()
+    first = v4.new_markdown_cell("a<br>b<hr><img src='x.png' alt='x'>")
+    second = v4.new_markdown_cell(f"x <span> {end_tag} </span> y")
+    renderer.render(_notebook([]))  # the skeleton known: the shortcut may be taken
+    nb = _notebook([first, second])
+    assert renderer.render(nb).decode() == _plain(nb)
+    assert renderer.last.whole == "an end tag of a void element"
+    # Through the cache: the second cell added to a page whose first cell is kept.
+    renderer = html.HtmlRenderer()
+    alone = _notebook([first])
+    assert renderer.render(alone).decode() == _plain(alone)
+    assert renderer.render(nb).decode() == _plain(nb)
+    # Without the end tag, the pieces are joined again.
+    fine = _notebook([first, v4.new_markdown_cell("x <span> <br> </span> y")])
+    assert renderer.render(fine).decode() == _plain(fine)
+    assert renderer.last.whole is None

@@ -5,7 +5,8 @@ captures hold mostly cells an earlier one rendered. So the page is kept in piece
 skeleton (what comes before the first cell and after the last, one per notebook
 metadata) and each cell's HTML, keyed by the cell and the notebook metadata. A render
 makes only the cells it has no HTML of, all in one nbconvert call with a separator cell
-before each (and an end cell after the last), and cuts that page at the separators' HTML.
+before and after each (and an end cell after the last separator), and cuts that page at
+the separators' HTML.
 
 The page must be byte for byte what nbconvert makes of the whole notebook, and
 nbconvert's last step is not local to a cell: ``HTMLExporter`` parses the whole page
@@ -17,6 +18,10 @@ page is put together from pieces only when the cut checks out (see
 :meth:`HtmlRenderer._render_cells` and :func:`_joins_exactly`); otherwise, and whenever
 anything else goes wrong, the notebook is rendered whole, as nbconvert renders it, and
 nothing of that render is kept.
+
+Half of a cell's rendering is that soup pass. Once a probe shows the pass run here gives
+nbconvert's pages, the batch page is cut before it: a new cell's HTML of a strict form is
+written back as the soup would write it (:func:`_fast_soup`), the soup parses the others.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import re
 import sys
 import threading
@@ -39,8 +45,9 @@ from nbrepro.redact import redact_text
 
 # Cell fragments a worker keeps between captures, in bytes of memory.
 FRAGMENT_BUDGET = 64 * 2**20
-# Skeletons (about 280 kB each: the page's inlined CSS), one per notebook metadata.
-SKELETON_BUDGET = 8 * 2**20
+# Skeletons (about 560 kB each: the page's inlined CSS, as the template and the soup write
+# it), one per notebook metadata.
+SKELETON_BUDGET = 16 * 2**20
 # The cleaning (bleach) and code highlighting (pygments) nbconvert's filters do, kept
 # per text; a text longer than the item limit is done again rather than kept.
 MEMO_BUDGET = 16 * 2**20
@@ -323,6 +330,284 @@ class _HighlightCode:
         return str(found)
 
 
+# nbconvert's last step, BeautifulSoup's parse and write-back of the page, done without
+# the soup for a cell's HTML of a strict form (the template's code cells, text outputs,
+# plain Markdown). What the soup does to such HTML: entities in text become characters
+# and "&", "<", ">" are escaped again; text of whitespace alone (outside a <pre>) becomes
+# one newline or space; attributes are written sorted, in double quotes, a class's words
+# joined by one space; <br> becomes <br/>; and nbconvert adds tabindex="0" to the input
+# wrappers and output areas under .jp-Notebook (every cell is). Anything else (another tag
+# or attribute, an entity or a character the soup may read otherwise, a tag not closed in
+# the cell) leaves the cell to the soup. Checked once per renderer against the soup on a
+# probe with every part of this form (:meth:`HtmlRenderer._split_checked`).
+_FAST_TAGS = frozenset(
+    [
+        "div",
+        "span",
+        "pre",
+        "p",
+        "a",
+        "em",
+        "strong",
+        "code",
+        "b",
+        "i",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "sup",
+        "sub",
+        "del",
+    ]
+)
+_FAST_VOID = frozenset({"br", "hr"})
+_FAST_ATTRS = frozenset({"class", "id", "href", "data-mime-type", "data-type", "title"})
+_FAST_TOKEN = re.compile(
+    # A tag: its name, its attributes (printable ASCII values, "&" only as "&amp;").
+    r'<(/?)([a-z][a-z0-9]*)((?:[ \n]+[a-z][a-z-]*="(?:[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x7e]|&amp;)*")*)[ \n]*(/?)>'
+    # Text: no control character but tab and newline, no C1 control, no lone surrogate.
+    r"|([^<&\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]+)"
+    r"|&(amp|lt|gt|quot|nbsp);"
+    r"|&#([0-9]{1,5});"
+)
+_FAST_ATTR = re.compile(r'[ \n]+([a-z][a-z-]*)="([^"]*)"')
+_FAST_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "nbsp": "\xa0"}
+_FOCUSABLE = ("jp-Cell-inputWrapper", "jp-OutputArea-output")
+_FOCUSABLE_FOLDED = {c.lower() for c in _FOCUSABLE}
+
+
+@lru_cache(maxsize=1)
+def _void_end_tag() -> re.Pattern[str]:
+    """An end tag of an element the soup takes as void (``</br>``), as html.parser
+    finds one."""
+    try:
+        from bs4.builder import HTMLTreeBuilder
+
+        tags = HTMLTreeBuilder.DEFAULT_EMPTY_ELEMENT_TAGS
+        if not tags:
+            raise LookupError("no void elements")
+        names = "|".join(sorted(tags))
+    except Exception:  # bs4's list is not where it was: any end tag then
+        names = "[a-zA-Z][-.a-zA-Z0-9:_]*"
+    return re.compile(rf"</\s*(?:{names})(?![-.a-zA-Z0-9:_])", re.I)
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fast_soup(html: str) -> str | None:
+    """What nbconvert's soup pass writes back for a cell's HTML of the strict form
+    above; None when the HTML is not of that form."""
+    out: list[str] = []
+    text: list[str] = []
+    stack: list[str] = []
+    pos, end = 0, len(html)
+
+    def flush() -> None:
+        if text:
+            joined = "".join(text)
+            text.clear()
+            if "pre" not in stack and not joined.strip(_BS4_SPACES):
+                joined = "\n" if "\n" in joined else " "
+            out.append(_escape_text(joined))
+
+    while pos < end:
+        m = _FAST_TOKEN.match(html, pos)
+        if m is None:
+            return None
+        pos = m.end()
+        closing, name, attrs, slash, plain, named, number = m.groups()
+        if plain is not None:
+            text.append(plain)
+            continue
+        if named is not None:
+            text.append(_FAST_NAMED[named])
+            continue
+        if number is not None:
+            code = int(number)
+            if not (0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF):
+                return None
+            text.append(chr(code))
+            continue
+        flush()
+        void = name in _FAST_VOID
+        if not void and name not in _FAST_TAGS:
+            return None
+        if closing:
+            if void or attrs or slash or not stack or stack.pop() != name:
+                return None
+            out.append(f"</{name}>")
+            continue
+        if slash and not void:
+            return None
+        found: dict[str, str] = {}
+        for key, value in _FAST_ATTR.findall(attrs):
+            if key not in _FAST_ATTRS or key in found:
+                return None
+            found[key] = value.replace("&amp;", "&")
+        if "class" in found:
+            words = found["class"].split()
+            found["class"] = " ".join(words)
+            if name == "div" and any(w in _FOCUSABLE for w in words):
+                found["tabindex"] = "0"
+            elif any(w.lower() in _FOCUSABLE_FOLDED for w in words):
+                return None  # a class the soup's selector may match case-insensitively
+        written = "".join(f' {k}="{_escape_text(v)}"' for k, v in sorted(found.items()))
+        out.append(f"<{name}{written}{'/' if void else ''}>")
+        if not void:
+            stack.append(name)
+    flush()
+    return None if stack else "".join(out)
+
+
+def _soup_pass(html: str, log: Any) -> str:
+    """nbconvert's ``HTMLExporter.from_notebook_node`` after its template (7.x): the
+    page parsed with BeautifulSoup, an alt text given to images without one, input and
+    output areas made focusable, and written back. Used only once a probe shows it
+    gives nbconvert's own pages (:meth:`HtmlRenderer._split_checked`)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, features="html.parser")
+    missing_alt = 0
+    for elem in soup.select("img:not([alt])"):
+        elem.attrs["alt"] = "No description has been provided for this image"
+        missing_alt += 1
+    if missing_alt:
+        log.warning("Alternative text is missing on %s image(s).", missing_alt)
+    for elem in soup.select(".jp-Notebook div.jp-Cell-inputWrapper"):
+        elem.attrs["tabindex"] = "0"
+    for elem in soup.select(".jp-Notebook div.jp-OutputArea-output"):
+        elem.attrs["tabindex"] = "0"
+    return str(soup)
+
+
+class _NoAltWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Alternative text is missing")
+
+
+class _TemplateDone(Exception):
+    """Carries the page as nbconvert's template made it, before the soup pass."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__("the template's page")
+        self.html = html
+
+
+@lru_cache(maxsize=1)
+def _exporter_class() -> Any:
+    """nbconvert's ``HTMLExporter``, able to stop after its template.
+
+    ``HTMLExporter.from_notebook_node`` sets up its filters and resources, has its base
+    class render the template, then runs the soup pass. Put between the two, a class
+    hands the template's page out (as an exception, so that nbconvert's own code does
+    all the rest) when :meth:`page_before_soup` asks for it, and is invisible otherwise.
+    """
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    class _Template(TemplateExporter):
+        _nbrepro_template_only = False
+
+        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
+            html, resources = super().from_notebook_node(nb, resources, **kw)
+            if self._nbrepro_template_only:
+                raise _TemplateDone(html)
+            return html, resources
+
+    class _NbreproHTMLExporter(HTMLExporter, _Template):
+        def page_before_soup(self, nb: Any) -> str:
+            """The page as the template makes it (nbconvert's soup pass not run)."""
+            self._nbrepro_template_only = True
+            try:
+                self.from_notebook_node(nb)
+            except _TemplateDone as done:
+                return done.html
+            finally:
+                self._nbrepro_template_only = False
+            raise RuntimeError("nbconvert did not render its template through its base class")
+
+    return _NbreproHTMLExporter
+
+
+_PROBE_CELLS: list[dict[str, Any]] = [
+    {
+        "cell_type": "code",
+        "execution_count": 1,
+        "metadata": {},
+        "source": "x = {'a': \"<b> & c\"}  # é\u00a0\n\nprint(x)\t",
+        "outputs": [
+            {
+                "output_type": "stream",
+                "name": "stdout",
+                "text": "a & <b> 'q' \"dq\"\n  \n\u00a0é\n",
+            },
+            {"output_type": "stream", "name": "stderr", "text": "warning\n"},
+        ],
+    },
+    {
+        "cell_type": "code",
+        "execution_count": 2,
+        "metadata": {},
+        "source": "1/0",
+        "outputs": [
+            {
+                "output_type": "error",
+                "ename": "ZeroDivisionError",
+                "evalue": "division by zero",
+                "traceback": ["\x1b[0;31m----\x1b[0m", "\x1b[1;32m<x>\x1b[0m: & 'done'"],
+            }
+        ],
+    },
+    {
+        "cell_type": "code",
+        "execution_count": 3,
+        "metadata": {},
+        "source": "x",
+        "outputs": [
+            {
+                "output_type": "execute_result",
+                "execution_count": 3,
+                "metadata": {},
+                "data": {"text/plain": "{'a': '<b> & c'}"},
+            }
+        ],
+    },
+    {
+        "cell_type": "markdown",
+        "metadata": {},
+        "source": "# A title & more\n\nSome *text*, **bold**, `a < b` and [a link](http://x.org/?a=1&b=2)"
+        "  \nnext line 'q' \"dq\" &amp;amp; &#39; &nbsp;x\n\n- one\n- two\n\n> quoted\n\n---\n",
+    },
+    {"cell_type": "code", "execution_count": None, "metadata": {}, "source": "", "outputs": []},
+    {
+        "cell_type": "code",
+        "execution_count": 4,
+        "metadata": {},
+        "source": "plot()",
+        "outputs": [
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": {
+                    "image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+                    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+                    "text/plain": "<Figure>",
+                },
+            }
+        ],
+    },
+]
+
+
 @dataclass
 class RenderStats:
     """What the last render did: cells taken from the cache, cells rendered, and why
@@ -331,12 +616,16 @@ class RenderStats:
     reused: int = 0
     rendered: int = 0
     whole: str | None = None
+    # Of the cells rendered, those written back without nbconvert's soup pass.
+    unsouped: int = 0
 
 
 @dataclass(frozen=True)
 class _Skeleton:
     head: str
     tail: str
+    # What the template made of them (before nbconvert's soup pass); None: not known.
+    template: tuple[str, str] | None = None
 
 
 class _NotCut(Exception):
@@ -491,6 +780,8 @@ class HtmlRenderer:
         self.kept_page: tuple[bytes, bytes, int] | None = None
         self._token = token_hex(8)
         self._exporter: Any = None
+        # Whether the soup pass is run here, and skipped for cells of a strict form.
+        self._split: bool | None = None
         self._ends: dict[bool, str] = {}
         self._highlight: _HighlightCode | None = None
 
@@ -534,14 +825,13 @@ class HtmlRenderer:
             out.append(found if isinstance(found, str) else piece)
         return "".join(out)
 
-    def _export(self, nb: Mapping[str, Any]) -> str:
+    def _node(self, nb: Mapping[str, Any]) -> Any:
+        """The exporter made (once), its lexer set for ``nb``, and ``nb`` as a node."""
         import nbformat
 
         if self._exporter is None:
-            from nbconvert import HTMLExporter
-
             # Validated once after the preprocessors rather than after each: same pages.
-            self._exporter = HTMLExporter(template_name="lab", optimistic_validation=True)
+            self._exporter = _exporter_class()(template_name="lab", optimistic_validation=True)
             self._highlight = _HighlightCode(self._exporter, self._highlight_memo)
             # Set once: a change of filters rebuilds the exporter's Jinja environment.
             self._exporter.filters = {
@@ -552,8 +842,65 @@ class HtmlRenderer:
         # As HTMLExporter picks the notebook's lexer.
         info = (nb.get("metadata") or {}).get("language_info") or {}
         self._highlight.lexer = info.get("pygments_lexer", info.get("name"))
-        body, _ = self._exporter.from_notebook_node(nbformat.from_dict(nb))
+        return nbformat.from_dict(nb)
+
+    def _export(self, nb: Mapping[str, Any]) -> str:
+        """nbconvert's page, as ``HTMLExporter.from_notebook_node`` makes it."""
+        node = self._node(nb)
+        body, _ = self._exporter.from_notebook_node(node)
         return str(body)
+
+    def _template(self, nb: Mapping[str, Any]) -> str:
+        """The page before nbconvert's soup pass."""
+        node = self._node(nb)
+        return str(self._exporter.page_before_soup(node))
+
+    def _split_checked(self) -> bool:
+        """Whether the soup pass may be run here (:func:`_soup_pass`) rather than in
+        nbconvert, and skipped for cells of the strict form :func:`_fast_soup` writes
+        back: checked once, on a probe of every part of that form (and an image, for
+        the soup's part in nbconvert's pass), against nbconvert's own page."""
+        if self._split is None:
+            self._split = False
+            # The probe's image has no alt text: nbconvert's warning about it is not the
+            # user's.
+            quiet = _NoAltWarning()
+            try:
+                self._node({})
+                self._exporter.log.addFilter(quiet)
+                for has_ids in (True, False):
+                    cells = [
+                        {**c, "id": f"probe{i}"} if has_ids else dict(c)
+                        for i, c in enumerate(_PROBE_CELLS)
+                    ]
+                    nb = {
+                        "nbformat": 4,
+                        "nbformat_minor": 5 if has_ids else 4,
+                        "metadata": {"language_info": {"name": "python"}},
+                        "cells": cells,
+                    }
+                    if _soup_pass(self._template(nb), self._exporter.log) != self._export(nb):
+                        return False
+                    page = self._template(self._batch(nb, cells, has_ids))
+                    parts = page.split(self._separator())
+                    written = _soup_pass(page, self._exporter.log).split(self._separator())
+                    fast = [_fast_soup(p) for p in parts[1:-1]]
+                    # Every cell but the image's is of the strict form.
+                    if [f is None for f in fast] != [
+                        i == len(cells) - 1 for i in range(len(cells))
+                    ]:
+                        return False
+                    if any(
+                        f is not None and f != w for f, w in zip(fast, written[1:-1], strict=True)
+                    ):
+                        return False
+                self._split = True
+            except Exception:  # nbconvert's or the soup's internals differ: theirs it is
+                self._split = False
+            finally:
+                if self._exporter is not None:  # a filter never added is not there
+                    self._exporter.log.removeFilter(quiet)
+        return self._split
 
     def _render(self, nb: Mapping[str, Any]) -> tuple[list[str], list[Hashable | None]]:
         """The page in pieces (one: rendered whole), and for each piece a key that
@@ -564,11 +911,17 @@ class HtmlRenderer:
         cells, fresh = _with_ids(nb.get("cells") or [], has_ids)
         meta = _canonical([nb.get("nbformat"), nb.get("nbformat_minor"), nb.get("metadata")])
         if meta is None:
-            stats.whole = "metadata is not JSON"
-            return [self._export(nb)], [None]
+            return self._whole(nb, "metadata is not JSON")
+        texts = [_canonical(cell) for cell in cells]
+        if any(_void_end_tag().search(t or repr(c)) for t, c in zip(texts, cells, strict=True)):
+            # The soup drops an end tag of a void element (</br>) when an element of that
+            # name came before it anywhere on the page (else it splits the text there):
+            # a cell's HTML would depend on the cells before it.
+            return self._whole(nb, "an end tag of a void element")
         keys: list[bytes | None] = []
-        for i, cell in enumerate(cells):
-            text = None if i in fresh or _draws_uuids(cell) else _canonical(cell)
+        for i, (cell, text) in enumerate(zip(cells, texts, strict=True)):
+            if i in fresh or _draws_uuids(cell):
+                text = None
             keys.append(None if text is None else _digest(meta, text))
         frags: list[str | None] = [None if k is None else self.fragments.get(k) for k in keys]
         skeleton: _Skeleton | None = self.skeletons.get(meta)
@@ -578,15 +931,15 @@ class HtmlRenderer:
             try:
                 skeleton, made = self._render_cells(nb, meta, [cells[i] for i in todo], has_ids)
             except _NotCut as exc:
-                stats.whole = str(exc)
-                return [self._export(nb)], [None]
+                return self._whole(nb, str(exc))
             for i, frag in zip(todo, made, strict=True):
                 frags[i] = frag
-            self.skeletons.put(meta, skeleton, _size(skeleton.head, skeleton.tail))
+            self.skeletons.put(
+                meta, skeleton, _size(skeleton.head, skeleton.tail, *(skeleton.template or ()))
+            )
         pieces = [skeleton.head, *(f or "" for f in frags), skeleton.tail]
         if not _joins_exactly(pieces):
-            stats.whole = "text of two cells meets"
-            return [self._export(nb)], [None]
+            return self._whole(nb, "text of two cells meets")
         for i in todo:
             if keys[i] is not None:
                 self.fragments.put(keys[i], frags[i], _size(frags[i] or ""))
@@ -594,6 +947,11 @@ class HtmlRenderer:
         names: list[Hashable | None] = [("head", meta)]
         names += [None if k is None else ("cell", k) for k in keys]
         return pieces, [*names, ("tail", meta)]
+
+    def _whole(self, nb: Mapping[str, Any], why: str) -> tuple[list[str], list[Hashable | None]]:
+        """The notebook rendered whole, as nbconvert renders it (``why``: in the stats)."""
+        self.last.whole, self.last.unsouped = why, 0
+        return [self._export(nb)], [None]
 
     def _separator(self) -> str:
         # Bleach (nbconvert cleans a raw cell) and the soup write it back as it is.
@@ -644,56 +1002,92 @@ class HtmlRenderer:
             found = self._ends[has_ids] = page[starts[0] : starts[0] + size]
         return found
 
+    def _batch(self, nb: Mapping[str, Any], cells: list[Any], has_ids: bool) -> dict[str, Any]:
+        """``nb`` with ``cells`` between separators, and the end cell."""
+        batch = [self._separator_cell(0, has_ids)]
+        for i, cell in enumerate(cells, 1):
+            batch += [cell, self._separator_cell(i, has_ids)]
+        batch.append(self._end_cell(has_ids))
+        return {**nb, "cells": batch}
+
     def _render_cells(
         self, nb: Mapping[str, Any], meta: str, cells: list[Any], has_ids: bool
     ) -> tuple[_Skeleton, list[str]]:
-        """Render ``cells`` in one page and cut it at the separators between them.
+        """Render ``cells`` in one page and cut it at the separators around them.
 
-        The page must be ``head + separator + cell 1 + separator + ... + cell n + end +
-        tail``: the head and tail those of the notebook's other pages; the separators
-        and the end cell's HTML intact (else a cell before them left something
-        unfinished); each cell's HTML a run of complete elements (else it is in a tag
-        another cell left open, or leaves one open itself, or a separator was found in
-        a comment or a script it left open); no separator anywhere else.
+        The page must be ``head + separator + cell 1 + separator + ... + cell n +
+        separator + end + tail``: the head and tail those of the notebook's other pages;
+        the separators and the end cell's HTML intact (else a cell before them left
+        something unfinished); each cell's HTML a run of complete elements (else it is in
+        a tag another cell left open, or leaves one open itself, or a separator was found
+        in a comment or a script it left open); no separator anywhere else.
+
+        Once a probe shows that nbconvert's soup pass may be run here
+        (:meth:`_split_checked`), the page's template is cut at the separators first:
+        a cell of the strict form :func:`_fast_soup` writes back skips the soup when the
+        head and tail are those of the skeleton kept for this metadata; the soup parses
+        the template's head and tail with the other cells, as nbconvert would.
 
         Raises:
             _NotCut: the page is not that.
         """
         end = self._end(has_ids)
-        batch = [self._separator_cell(0, has_ids)]
-        for i, cell in enumerate(cells, 1):
-            batch.append(cell)
-            if i < len(cells):
-                batch.append(self._separator_cell(i, has_ids))
-        batch.append(self._end_cell(has_ids))
+        doc = self._batch(nb, cells, has_ids)
+        known = self.skeletons.get(meta)
+        sep = self._separator()
         try:
-            page = self._export({**nb, "cells": batch})
+            if not self._split_checked():
+                return self._cut(self._export(doc), len(cells), end, known, None)
+            parts = self._template(doc).split(sep)
+            if len(parts) != len(cells) + 2:
+                raise _NotCut("a separator is out of place in the template's page")
+            template = (parts[0], parts[-1])
+            made: list[str | None] = [None] * len(cells)
+            if known is not None and known.template == template:
+                made = [_fast_soup(p) for p in parts[1:-1]]
+                self.last.unsouped = sum(m is not None for m in made)
+            slow = [i for i, m in enumerate(made) if m is None]
+            skeleton = known
+            if slow or skeleton is None:
+                page = sep.join([parts[0], *(parts[1 + i] for i in slow), parts[-1]])
+                soup = _soup_pass(page, self._exporter.log)
+                skeleton, written = self._cut(soup, len(slow), end, known, template)
+                for i, frag in zip(slow, written, strict=True):
+                    made[i] = frag
+        except _NotCut:
+            raise
         except Exception as exc:  # rendered whole, nbconvert's error is the one raised
             raise _NotCut(f"the cells failed to render: {exc!r}") from exc
-        separator = self._separator()
-        start = page.find(separator)
-        if start < 0:
-            raise _NotCut("the first separator is not on the page")
-        pos = start + len(separator)
-        made: list[str] = []
-        for i in range(1, len(cells) + 1):
-            last = i == len(cells)
-            cut = page.find(end if last else separator, pos)
-            if cut < 0:
-                raise _NotCut(f"the {'end cell' if last else f'separator {i}'} is not on the page")
-            made.append(page[pos:cut])
-            pos = cut + len(end if last else separator)
-        if not cells:
-            if not page.startswith(end, pos):
-                raise _NotCut("the end cell is not on the page")
-            pos += len(end)
-        skeleton = _Skeleton(page[:start], page[pos:])
+        frags = [m for m in made if m is not None]
+        if skeleton is None or len(frags) != len(cells) or any(self._token in f for f in frags):
+            raise _NotCut("a separator is out of place")
+        return skeleton, frags
+
+    def _cut(
+        self,
+        page: str,
+        count: int,
+        end: str,
+        known: _Skeleton | None,
+        template: tuple[str, str] | None,
+    ) -> tuple[_Skeleton, list[str]]:
+        """The skeleton and the ``count`` cells' HTML of a batch page (see
+        :meth:`_render_cells`).
+
+        Raises:
+            _NotCut: the page is not that.
+        """
+        head, *made, after = page.split(self._separator())
+        if len(made) != count:
+            raise _NotCut(f"{len(made) + 1} separators on the page, not {count + 1}")
+        if not after.startswith(end):
+            raise _NotCut("the end cell is not on the page")
+        skeleton = _Skeleton(head, after[len(end) :], template)
         if any(self._token in text for text in (skeleton.head, skeleton.tail, *made)):
             raise _NotCut("a separator is out of place")
         if not all(_is_element_run(frag) for frag in made):
             raise _NotCut("a cell's HTML leaves a tag open or closes one it did not open")
-        known = self.skeletons.get(meta)
-        if known is not None and known != skeleton:
+        if known is not None and (known.head, known.tail) != (skeleton.head, skeleton.tail):
             raise _NotCut("the page's head or tail changed")
         return skeleton, made
 
