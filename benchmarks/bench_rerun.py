@@ -66,7 +66,7 @@ def _capture(workdir: Path, cells: int) -> str:
     )
 
 
-def run(workdir: Path, repeats: int = 3) -> list[Result]:
+def run(workdir: Path, repeats: int = 5) -> list[Result]:
     from mlflow import MlflowClient
 
     workdir.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -178,3 +179,15 @@ def environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def skip_iri_format_checker() -> None:
+    """Keep jsonschema's optional IRI format checker out of this process.
+
+    nbformat's validator imports jsonschema, whose IRI checker (``rfc3987_syntax``)
+    compiles 39 Lark grammars at import: about two seconds of CPU in every process that
+    imports nbformat, for a check that nbformat, nbconvert and papermill never make. For
+    nbrepro's own processes only (the ``nbrepro`` command, its worker), never the user's
+    (a kernel, a Jupyter server), whose code may check IRIs.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

@@ -263,3 +263,20 @@ def test_rerun_json_usage_errors_are_one_object(nbrepro_home: Path) -> None:
         assert res.returncode == EXIT_INPUT
         body = json.loads(res.stdout)
         assert body["status"] == "error" and body["exit_code"] == EXIT_INPUT
+
+
+def test_a_command_spares_itself_jsonschema_s_iri_grammars(nbrepro_home: Path) -> None:
+    """nbformat (papermill's, the report's) imports jsonschema, whose optional IRI
+    checker compiles 39 grammars at import: two seconds of CPU every command spares."""
+    code = (
+        "import sys\nfrom nbrepro.cli.commands import main\n"
+        "try:\n    main(['info', '--json'])\nexcept SystemExit:\n    pass\n"
+        "import nbformat, jsonschema\n"
+        "print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is None)\n"
+        "nbformat.validate(nbformat.v4.new_notebook())\n"  # nbformat validates without it
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "True"

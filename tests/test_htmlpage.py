@@ -645,3 +645,16 @@ def test_an_end_tag_of_a_void_element_has_the_notebook_rendered_whole(end_tag: s
     fine = _notebook([first, v4.new_markdown_cell("x <span> <br> </span> y")])
     assert renderer.render(fine).decode() == _plain(fine)
     assert renderer.last.whole is None
+
+
+def test_the_renderer_is_made_ready_in_the_background() -> None:
+    """``nbrepro rerun`` has its renderer made while it waits on the kernel."""
+    html._renderer.cache_clear()
+    try:
+        html.warm_renderer().join(120)
+        renderer = html._renderer()
+        assert renderer._split is True and True in renderer._ends
+        nb = _notebook([v4.new_code_cell("x = 1", execution_count=1)])
+        assert renderer.render(nb).decode() == _plain(nb)
+    finally:
+        html._renderer.cache_clear()

@@ -26,6 +26,7 @@ written back as the soup would write it (:func:`_fast_soup`), the soup parses th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -1114,6 +1115,24 @@ def _renderer() -> HtmlRenderer:
     # One per process: building an exporter recompiles its Jinja templates (~70 ms),
     # and the fragments are kept for the process's next renders.
     return HtmlRenderer()
+
+
+def warm_renderer() -> threading.Thread:
+    """Make this process's renderer ready in a background thread: nbconvert imported,
+    its exporter and templates built, the shortcuts checked (a second or two of CPU the
+    first render would spend). For a process that renders once it has waited on
+    something else (``nbrepro rerun`` waits on the kernel). Best effort."""
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):
+            renderer = _renderer()
+            with renderer.lock:
+                renderer._split_checked()
+                renderer._end(True)
+
+    thread = threading.Thread(target=warm, name="nbrepro-html-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def render_html(nb: Mapping[str, Any]) -> bytes:

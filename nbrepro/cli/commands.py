@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from nbrepro import paths
 from nbrepro._version import __version__
 from nbrepro.errors import KernelNotFound, NbreproError
 from nbrepro.record.vocabulary import (
@@ -176,6 +177,8 @@ def main() -> None:
     # MLflow imports pyspark when it is installed (looking for a Databricks session), and
     # pyspark-client warns about the pandas version: not this command's output.
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\.")
+    # papermill's and the report's nbformat: two seconds of CPU spared on every command.
+    paths.skip_iri_format_checker()
 
 
 def _error_json(message: str, code: int, **extra: Any) -> dict[str, Any]:
@@ -646,7 +649,6 @@ def sync(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(as_json: bool) -> None:
     """Show where runs are stored and how many captures wait for upload."""
-    from nbrepro import paths
     from nbrepro.store import spool
     from nbrepro.store.tracking import display_uri, resolve_tracking_uri
 

@@ -25,7 +25,7 @@ from typing import Any
 import nbformat
 
 from nbrepro import paths, record
-from nbrepro.capture import assemble, environment, options
+from nbrepro.capture import assemble, environment, htmlpage, options
 from nbrepro.capture.environment import DEFAULT_HASH_SEED, HASH_SEED_ENV
 from nbrepro.capture.history import ExecutedCell, executed_from_notebook
 from nbrepro.errors import KernelNotFound, NotebookExecutionError
@@ -323,6 +323,9 @@ def run_notebook(
             **(extra_env or {}),
         }
         seed = environment.seed_record(env[HASH_SEED_ENV].strip())
+        # The run's HTML is rendered here once the kernel is done: the renderer is made
+        # ready meanwhile, while this process mostly waits on the kernel.
+        htmlpage.warm_renderer()
         with paths.environ(env):
             execution = run_papermill(
                 injected,

@@ -37,6 +37,8 @@ from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import IO, Any
 
+from nbrepro import paths
+
 # How long the worker may go on once its kernel is gone.
 ORPHAN_LIMIT_S = 600.0
 # How long a closing kernel waits to hand over the jobs it queued (the pipe takes them
@@ -301,10 +303,7 @@ def main(job_fd: int, result_fd: int) -> None:
     """Run jobs until the kernel closes the job pipe."""
     with contextlib.suppress(OSError):
         os.nice(10)  # the user's kernels first
-    # nbconvert imports nbformat, whose validator imports jsonschema, whose optional
-    # IRI format checker (rfc3987_syntax) compiles 39 grammars at import: a second
-    # of CPU in every worker, for a check nbconvert never makes. This process only.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    paths.skip_iri_format_checker()  # nbconvert's nbformat: a second of CPU spared
     jobs: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
     with os.fdopen(job_fd, "rb") as inbox, os.fdopen(result_fd, "wb") as outbox:
         threading.Thread(target=_read_jobs, args=(inbox, jobs), daemon=True).start()
