@@ -400,6 +400,20 @@ def _void_end_tag() -> re.Pattern[str]:
     return re.compile(rf"</\s*(?:{names})(?![-.a-zA-Z0-9:_])", re.I)
 
 
+def _holds_void_end_tag(value: Any) -> bool:
+    """Whether any text in a cell (its source, its outputs, as decoded from the file, as
+    the template writes them) has an end tag of a void element."""
+    if isinstance(value, str):
+        return "</" in value and _void_end_tag().search(value) is not None
+    if isinstance(value, Mapping):
+        return any(_holds_void_end_tag(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_void_end_tag(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return False
+    return _holds_void_end_tag(str(value))  # not JSON: written as its text
+
+
 def _escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -832,13 +846,15 @@ class HtmlRenderer:
 
         if self._exporter is None:
             # Validated once after the preprocessors rather than after each: same pages.
-            self._exporter = _exporter_class()(template_name="lab", optimistic_validation=True)
-            self._highlight = _HighlightCode(self._exporter, self._highlight_memo)
+            exporter = _exporter_class()(template_name="lab", optimistic_validation=True)
+            highlight = _HighlightCode(exporter, self._highlight_memo)
             # Set once: a change of filters rebuilds the exporter's Jinja environment.
-            self._exporter.filters = {
+            exporter.filters = {
                 "clean_html": _CleanHtml(self._clean_memo),
-                "highlight_code": self._highlight,
+                "highlight_code": highlight,
             }
+            # Kept once whole (a failure above leaves the next render to try again).
+            self._exporter, self._highlight = exporter, highlight
         assert self._highlight is not None
         # As HTMLExporter picks the notebook's lexer.
         info = (nb.get("metadata") or {}).get("language_info") or {}
@@ -913,12 +929,12 @@ class HtmlRenderer:
         meta = _canonical([nb.get("nbformat"), nb.get("nbformat_minor"), nb.get("metadata")])
         if meta is None:
             return self._whole(nb, "metadata is not JSON")
-        texts = [_canonical(cell) for cell in cells]
-        if any(_void_end_tag().search(t or repr(c)) for t, c in zip(texts, cells, strict=True)):
+        if any(_holds_void_end_tag(cell) for cell in cells):
             # The soup drops an end tag of a void element (</br>) when an element of that
             # name came before it anywhere on the page (else it splits the text there):
             # a cell's HTML would depend on the cells before it.
             return self._whole(nb, "an end tag of a void element")
+        texts = [_canonical(cell) for cell in cells]
         keys: list[bytes | None] = []
         for i, (cell, text) in enumerate(zip(cells, texts, strict=True)):
             if i in fresh or _draws_uuids(cell):
@@ -1121,7 +1137,13 @@ def warm_renderer() -> threading.Thread:
     """Make this process's renderer ready in a background thread: nbconvert imported,
     its exporter and templates built, the shortcuts checked (a second or two of CPU the
     first render would spend). For a process that renders once it has waited on
-    something else (``nbrepro rerun`` waits on the kernel). Best effort."""
+    something else (``nbrepro rerun`` waits on the kernel). Best effort.
+
+    nbconvert finds its templates by the Jupyter paths of the moment it is imported and
+    its exporter made: the caller keeps them (``JUPYTER_PATH``) as the render will see
+    them until this is done, and imports what its own thread uses meanwhile first (two
+    threads importing the same modules may each see the other's half made).
+    """
 
     def warm() -> None:
         with contextlib.suppress(Exception):

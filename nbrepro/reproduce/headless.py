@@ -324,8 +324,13 @@ def run_notebook(
         }
         seed = environment.seed_record(env[HASH_SEED_ENV].strip())
         # The run's HTML is rendered here once the kernel is done: the renderer is made
-        # ready meanwhile, while this process mostly waits on the kernel.
-        htmlpage.warm_renderer()
+        # ready meanwhile, while this process mostly waits on the kernel. Not when the
+        # kernel's Jupyter paths are not this process's (a rebuilt env's): nbconvert
+        # would take its templates from there. papermill is imported here first.
+        if not any(key.startswith("JUPYTER") for key in (extra_env or {})):
+            import papermill  # noqa: F401
+
+            htmlpage.warm_renderer()
         with paths.environ(env):
             execution = run_papermill(
                 injected,
